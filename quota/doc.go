@@ -1,0 +1,65 @@
+// Package quota reads what an HTTP response says about the caller's quota:
+// whether the request was refused by a limit, how long to wait before the
+// next request can succeed, and every quota the response describes.
+//
+// It is pure: no I/O and no clock reads. The caller passes the time the
+// response arrived, so every decision is a table test. Parse never panics and
+// never returns an error; malformed values of known fields become Warnings
+// and the rest of the response is still read.
+//
+// # Rules
+//
+// Limited. A response is Limited when it is a 429 (or Twitter's old 420); a
+// 503 with Retry-After (or retry-after-ms); a 403 or 400 that carries an
+// exhausted quota header (GitHub's x-ratelimit-remaining: 0) or a throttling
+// error in its body (GitHub's secondary rate limit, Salesforce's
+// REQUEST_LIMIT_EXCEEDED, Google's rateLimitExceeded, Facebook's codes 4, 17,
+// 32 and 613, AWS's ThrottlingException); or a 200 whose GraphQL body says
+// RATE_LIMITED (GitHub) or THROTTLED (Shopify). Cause tells whether waiting
+// helps: billing and hard quotas (OpenAI's insufficient_quota, Google's
+// dailyLimitExceeded) are CauseQuotaExhausted; Anthropic's 529
+// overloaded_error is CauseOverloaded and not Limited.
+//
+// Wait. Every field that says when the next request may succeed is read and
+// the longest wait wins: Retry-After (delta-seconds, decimals accepted, or an
+// HTTP-date in any of RFC 9110's three forms, a past date meaning 0) on 4xx
+// and 5xx responses; retry-after-ms; Discord's x-ratelimit-reset-after and
+// body retry_after; Google's RetryInfo.retryDelay; Shopify's GraphQL
+// throttleStatus (cost missing divided by restoreRate); and the reset of any
+// quota whose remaining is 0, on any status. GitHub's documented rule for a
+// secondary rate limit without any of these is to wait at least one minute,
+// so such a response waits 60s. Waits longer than MaxPlausibleWait are
+// reported as a warning and ignored. Equal waits are credited to the first
+// source in this order: retry-after, retry-after-ms, vendor headers,
+// body fields, exhausted quotas (in Quotas order).
+//
+// Resets. The same header name means different things at different vendors,
+// so the vendor is recognized first: by Response.Host when given, else by the
+// headers' shape (x-github-request-id, x-shopify-*, anthropic-*, openai-*,
+// x-ratelimit-bucket for Discord, x-rate-limit-* for Twitter/X,
+// ratelimit-observed for GitLab, x-ratelimit-used for Reddit, ...). A numeric
+// reset is then read by the vendor's documented meaning (epoch seconds at
+// GitHub, Twitter/X, GitLab, SendGrid and Discord; delta seconds at Reddit
+// and in the IETF drafts). Where no vendor is known the rule is by size: a
+// value of at least 1e12 is epoch milliseconds, at least 1e9 epoch seconds,
+// anything smaller delta seconds. A reset may also be a duration string
+// ("6m0s", "1m30.5s", "20ms", as OpenAI sends), an RFC 3339 time (as
+// Anthropic sends) or an HTTP-date.
+//
+// Quota names. GitHub quotas are named by x-ratelimit-resource ("core",
+// "search", ...) or "requests"; OpenAI's and Anthropic's by the header's
+// middle part ("requests", "tokens", "input-tokens", "output-tokens");
+// IETF RateLimit-Policy quotas by their policy name, or "requests" when the
+// older drafts give none; Discord's by the bucket id, or "requests";
+// Shopify's REST bucket is "requests" and its GraphQL bucket "cost";
+// Salesforce's by the key ("api-usage"); HubSpot's "interval", "secondly"
+// and "daily"; Microsoft's by the header's suffix ("subscription-reads") or
+// the policy in its value; Reddit's "requests". A quota's limit is computed
+// only where the vendor defines it (Reddit: used + remaining; Shopify and
+// Salesforce: used/limit); nothing is invented. Likewise a Window is set
+// only where the response states it: IETF w=, HubSpot's
+// interval-milliseconds, and header names such as HubSpot's "secondly" and
+// "daily" or Twitter's "24hour".
+//
+// Parse is safe for concurrent use; it keeps no state.
+package quota

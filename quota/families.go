@@ -1,0 +1,263 @@
+package quota
+
+import (
+	"strings"
+	"time"
+)
+
+// resetModeOf returns how the vendor's x-ratelimit-reset is to be read.
+func resetModeOf(vendor string) resetMode {
+	switch vendor {
+	case VendorGitHub, VendorTwitter, VendorGitLab, VendorSendGrid, VendorDiscord:
+		return resetEpochSeconds
+	case VendorReddit:
+		return resetDeltaSeconds
+	}
+	return resetBySize
+}
+
+// counts holds a quota's numbers as read from its headers.
+type counts struct {
+	limit, remaining, used          float64
+	hasLimit, hasRemaining, hasUsed bool
+}
+
+// fill sets the quota's counts, deriving limit from used + remaining or
+// remaining from limit - used where the other is missing.
+func (c counts) fill(q *Quota) {
+	switch {
+	case !c.hasLimit && c.hasUsed && c.hasRemaining:
+		c.limit, c.hasLimit = c.used+c.remaining, true
+	case !c.hasRemaining && c.hasUsed && c.hasLimit:
+		c.remaining, c.hasRemaining = max(c.limit-c.used, 0), true
+	}
+	if c.hasLimit {
+		q.Limit, q.HasLimit = c.limit, true
+	}
+	if c.hasRemaining {
+		q.Remaining, q.HasRemaining = c.remaining, true
+	}
+}
+
+// readXRateLimit reads x-ratelimit-{limit,remaining,used,reset,reset-after}
+// as GitHub, SendGrid, Reddit and Discord send them: one quota, named by
+// GitHub's resource or Discord's bucket.
+func (p *parser) readXRateLimit() {
+	hs := &p.hs
+	if hs.xLimit == "" && hs.xRemaining == "" && hs.xReset == "" && hs.xResetAfter == "" {
+		return
+	}
+	var c counts
+	c.limit, c.hasLimit = p.rd.count("x-ratelimit-limit", hs.xLimit)
+	c.remaining, c.hasRemaining = p.rd.count("x-ratelimit-remaining", hs.xRemaining)
+	c.used, c.hasUsed = p.rd.count("x-ratelimit-used", hs.xUsed)
+	name := firstNonEmpty(hs.xResource, hs.xBucket, "requests")
+	source := "x-ratelimit-remaining"
+	if !c.hasRemaining {
+		source = "x-ratelimit-limit"
+	}
+	q := p.quota(name, "requests", source)
+	c.fill(q)
+	if hs.xResetAfter != "" {
+		if d, ok := p.rd.delay("x-ratelimit-reset-after", hs.xResetAfter, time.Second); ok {
+			q.setReset(p.rd.after("x-ratelimit-reset-after", hs.xResetAfter, d), "x-ratelimit-reset-after")
+			return
+		}
+	}
+	q.setReset(p.rd.reset("x-ratelimit-reset", hs.xReset, resetModeOf(p.sig.Vendor)), "x-ratelimit-reset")
+}
+
+// firstNonEmpty returns the first non-empty string, trimmed.
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return strings.TrimSpace(s)
+		}
+	}
+	return ""
+}
+
+// readTwitter reads Twitter/X's x-rate-limit-{limit,remaining,reset}.
+func (p *parser) readTwitter() {
+	hs := &p.hs
+	if hs.twLimit == "" && hs.twRemaining == "" && hs.twReset == "" {
+		return
+	}
+	var c counts
+	c.limit, c.hasLimit = p.rd.count("x-rate-limit-limit", hs.twLimit)
+	c.remaining, c.hasRemaining = p.rd.count("x-rate-limit-remaining", hs.twRemaining)
+	q := p.quota("requests", "requests", "x-rate-limit-remaining")
+	c.fill(q)
+	q.setReset(p.rd.reset("x-rate-limit-reset", hs.twReset, resetEpochSeconds), "x-rate-limit-reset")
+}
+
+// readNamed reads the families whose header names carry the quota name:
+// OpenAI's, Anthropic's, Microsoft's and Twitter/X's 24-hour limits. Limits
+// are read before remainders and resets, so that a quota's source is the
+// most telling of its headers whatever the headers' order.
+func (p *parser) readNamed() {
+	for _, pt := range [...]part{partLimit, partRemaining, partReset} {
+		for _, f := range p.hs.named[:p.hs.nNamed] {
+			if f.part == pt {
+				p.readNamedField(f)
+			}
+		}
+	}
+}
+
+// familyHeader names a family header in lower case.
+func familyHeader(f namedField) string {
+	switch f.fam {
+	case famOpenAI:
+		return "x-ratelimit-" + partNames[f.part] + "-" + f.name
+	case famAnthropic:
+		return "anthropic-ratelimit-" + f.name + "-" + partNames[f.part]
+	case famTwitter24:
+		return "x-" + strings.TrimSuffix(f.name, "-24hour") + "-limit-24hour-" + partNames[f.part]
+	}
+	return "x-ms-ratelimit-remaining-" + f.name
+}
+
+// readNamedField reads one family header into its quota.
+func (p *parser) readNamedField(f namedField) {
+	if f.fam == famMicrosoft {
+		p.readMicrosoft(f)
+		return
+	}
+	field := familyHeader(f)
+	q := p.quota(f.name, unitOf(f), field)
+	switch f.part {
+	case partLimit:
+		q.Limit, q.HasLimit = p.rd.count(field, f.value)
+	case partRemaining:
+		q.Remaining, q.HasRemaining = p.rd.count(field, f.value)
+		q.Source = field
+	case partReset:
+		q.setReset(p.rd.reset(field, f.value, resetModeOfFamily(f.fam)), field)
+	}
+	if f.fam == famTwitter24 {
+		q.Window = 24 * time.Hour
+	}
+}
+
+// unitOf says what a family's quota counts.
+func unitOf(f namedField) string {
+	if f.fam == famOpenAI || f.fam == famAnthropic {
+		if strings.HasSuffix(f.name, "tokens") {
+			return f.name
+		}
+	}
+	return "requests"
+}
+
+// resetModeOfFamily returns how a family's numeric resets are read.
+func resetModeOfFamily(f family) resetMode {
+	if f == famTwitter24 {
+		return resetEpochSeconds
+	}
+	return resetBySize
+}
+
+// readMicrosoft reads x-ms-ratelimit-remaining-{name}: a plain count, or a
+// list of "policy;count" items (Azure Resource Manager's resource limits).
+func (p *parser) readMicrosoft(f namedField) {
+	field := familyHeader(f)
+	if !strings.Contains(f.value, ";") {
+		q := p.quota(f.name, "requests", field)
+		q.Remaining, q.HasRemaining = p.rd.count(field, f.value)
+		return
+	}
+	for item := range strings.SplitSeq(f.value, ",") {
+		name, n, ok := strings.Cut(item, ";")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" {
+			p.rd.warn(field, item, `not "policy;count"`)
+			continue
+		}
+		if rem, ok := p.rd.count(field, n); ok {
+			q := p.quota(name, "requests", field)
+			q.Remaining, q.HasRemaining = rem, true
+		}
+	}
+}
+
+// readShopify reads X-Shopify-Shop-Api-Call-Limit: "used/limit".
+func (p *parser) readShopify() {
+	const field = "x-shopify-shop-api-call-limit"
+	if p.hs.shopify == "" {
+		return
+	}
+	c, ok := p.usedOfLimit(field, p.hs.shopify)
+	if ok {
+		c.fill(p.quota("requests", "requests", field))
+	}
+}
+
+// usedOfLimit reads "used/limit".
+func (p *parser) usedOfLimit(field, v string) (counts, bool) {
+	u, l, ok := strings.Cut(v, "/")
+	var c counts
+	if ok {
+		used, okU := parseNumber(u)
+		limit, okL := parseNumber(l)
+		ok = okU && okL && used >= 0 && limit >= 0
+		c = counts{used: used, limit: limit, hasUsed: true, hasLimit: true}
+	}
+	if !ok {
+		p.rd.warn(field, v, `not "used/limit"`)
+	}
+	return c, ok
+}
+
+// readSalesforce reads Sforce-Limit-Info: "api-usage=18/5000", possibly
+// several comma-separated, an item possibly followed by "(appName=...)".
+func (p *parser) readSalesforce() {
+	const field = "sforce-limit-info"
+	for item := range strings.SplitSeq(p.hs.sforce, ",") {
+		name, usage, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok {
+			if item != "" {
+				p.rd.warn(field, item, `not "name=used/limit"`)
+			}
+			continue
+		}
+		if i := strings.IndexByte(usage, '('); i >= 0 {
+			usage = usage[:i]
+		}
+		if c, ok := p.usedOfLimit(field, usage); ok {
+			c.fill(p.quota(name, "requests", field))
+		}
+	}
+}
+
+// readHubSpot reads X-HubSpot-RateLimit-*: an interval quota, a per-second
+// quota and a daily quota.
+func (p *parser) readHubSpot() {
+	hs := &p.hs
+	interval := time.Duration(0)
+	if hs.hsInterval != "" {
+		if ms, ok := p.rd.count("x-hubspot-ratelimit-interval-milliseconds", hs.hsInterval); ok {
+			interval, _ = seconds(ms / 1000)
+		}
+	}
+	p.hubSpotQuota("interval", "x-hubspot-ratelimit-max", hs.hsMax, "x-hubspot-ratelimit-remaining", hs.hsRemaining, interval)
+	p.hubSpotQuota("secondly", "x-hubspot-ratelimit-secondly", hs.hsSecondly, "x-hubspot-ratelimit-secondly-remaining", hs.hsSecondlyRemaining, time.Second)
+	p.hubSpotQuota("daily", "x-hubspot-ratelimit-daily", hs.hsDaily, "x-hubspot-ratelimit-daily-remaining", hs.hsDailyRemaining, 24*time.Hour)
+}
+
+// hubSpotQuota reads one HubSpot quota from its limit and remaining headers.
+func (p *parser) hubSpotQuota(name, limitField, limit, remField, rem string, window time.Duration) {
+	if limit == "" && rem == "" {
+		return
+	}
+	var c counts
+	c.limit, c.hasLimit = p.rd.count(limitField, limit)
+	c.remaining, c.hasRemaining = p.rd.count(remField, rem)
+	source := remField
+	if rem == "" {
+		source = limitField
+	}
+	q := p.quota(name, "requests", source)
+	c.fill(q)
+	q.Window = window
+}

@@ -1,0 +1,261 @@
+package quota
+
+import "net/http"
+
+// family is a group of headers whose names carry a quota name, e.g.
+// anthropic-ratelimit-{name}-{part}.
+type family uint8
+
+const (
+	famOpenAI    family = iota // x-ratelimit-{part}-{name}
+	famAnthropic               // anthropic-ratelimit-{name}-{part}
+	famTwitter24               // x-{app,user}-limit-24hour-{part}
+	famMicrosoft               // x-ms-ratelimit-remaining-{name}
+)
+
+// part is which number of a quota a header gives.
+type part uint8
+
+const (
+	partLimit part = iota
+	partRemaining
+	partReset
+)
+
+var partNames = [...]string{"limit", "remaining", "reset"}
+
+// namedField is one header of a family.
+type namedField struct {
+	fam   family
+	part  part
+	name  string // quota name, lower case
+	value string
+}
+
+// maxNamed bounds how many family headers one response may contribute.
+const maxNamed = 32
+
+// headers holds the values of the headers Parse reads, collected in one pass
+// over the response's header map so that interpretation does not depend on
+// map order or on the keys' case. An empty string means absent.
+type headers struct {
+	retryAfter, retryAfterMs string
+
+	// x-ratelimit-* as GitHub, SendGrid, Reddit and Discord send them.
+	xLimit, xRemaining, xReset, xUsed, xResource, xResetAfter, xBucket string
+	// x-rate-limit-* (Twitter/X).
+	twLimit, twRemaining, twReset string
+	// RateLimit-* (IETF drafts, GitLab).
+	rlLimit, rlRemaining, rlReset, rlObserved, rlResetTime, rlName string
+	// Structured RateLimit and RateLimit-Policy fields, all values.
+	rateLimit, rateLimitPolicy []string
+	// HubSpot.
+	hsDaily, hsDailyRemaining, hsInterval, hsMax, hsRemaining, hsSecondly, hsSecondlyRemaining string
+
+	shopify, sforce, amznErrorType string
+
+	named  [maxNamed]namedField
+	nNamed int
+
+	marks marks
+}
+
+// collect reads every header of h once.
+func (hs *headers) collect(h http.Header) {
+	var buf [64]byte
+	for k, vs := range h {
+		if len(vs) == 0 || len(k) > len(buf) {
+			continue
+		}
+		hs.add(lowerInto(buf[:0], k), vs)
+	}
+}
+
+// lowerInto appends the ASCII lower case of s to b.
+func lowerInto(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// hasPrefix reports whether the bytes k start with p, without allocating.
+func hasPrefix(k []byte, p string) bool {
+	return len(k) >= len(p) && string(k[:len(p)]) == p
+}
+
+// add records one header whose lower-case name is k.
+func (hs *headers) add(k []byte, vs []string) {
+	v := vs[0]
+	if hs.addExact(k, v, vs) {
+		return
+	}
+	switch {
+	case hasPrefix(k, "x-ratelimit-"):
+		hs.addXRateLimit(k[len("x-ratelimit-"):], v)
+	case hasPrefix(k, "anthropic-"):
+		hs.marks |= markAnthropic
+		if hasPrefix(k, "anthropic-ratelimit-") {
+			hs.addAnthropic(k[len("anthropic-ratelimit-"):], v)
+		}
+	case hasPrefix(k, "x-hubspot-ratelimit-"):
+		hs.marks |= markHubSpot
+		hs.addHubSpot(k[len("x-hubspot-ratelimit-"):], v)
+	case hasPrefix(k, "x-ms-ratelimit-remaining-"):
+		hs.marks |= markMicrosoft
+		hs.addNamed(famMicrosoft, partRemaining, k[len("x-ms-ratelimit-remaining-"):], v)
+	case hasPrefix(k, "x-app-limit-24hour-"):
+		hs.addTwitter24("app-24hour", k[len("x-app-limit-24hour-"):], v)
+	case hasPrefix(k, "x-user-limit-24hour-"):
+		hs.addTwitter24("user-24hour", k[len("x-user-limit-24hour-"):], v)
+	default:
+		hs.marks |= markOf(k)
+	}
+}
+
+// addExact records the headers known by their whole name.
+func (hs *headers) addExact(k []byte, v string, vs []string) bool {
+	switch string(k) {
+	case "retry-after":
+		hs.retryAfter = v
+	case "retry-after-ms", "x-ms-retry-after-ms":
+		hs.retryAfterMs = v
+	case "x-rate-limit-limit":
+		hs.twLimit = v
+	case "x-rate-limit-remaining":
+		hs.twRemaining = v
+	case "x-rate-limit-reset":
+		hs.twReset = v
+	case "ratelimit-limit":
+		hs.rlLimit = v
+	case "ratelimit-remaining":
+		hs.rlRemaining = v
+	case "ratelimit-reset":
+		hs.rlReset = v
+	case "ratelimit-observed":
+		hs.rlObserved = v
+	case "ratelimit-resettime":
+		hs.rlResetTime = v
+	case "ratelimit-name":
+		hs.rlName = v
+	case "ratelimit":
+		hs.rateLimit = vs
+	case "ratelimit-policy":
+		hs.rateLimitPolicy = vs
+	case "x-shopify-shop-api-call-limit":
+		hs.shopify = v
+	case "sforce-limit-info":
+		hs.sforce = v
+	case "x-amzn-errortype":
+		hs.amznErrorType = v
+	default:
+		return false
+	}
+	return true
+}
+
+// addXRateLimit records x-ratelimit-{rest}: GitHub's, Discord's and
+// Reddit's single quota, or OpenAI's per-name form.
+func (hs *headers) addXRateLimit(rest []byte, v string) {
+	switch string(rest) {
+	case "limit":
+		hs.xLimit = v
+	case "remaining":
+		hs.xRemaining = v
+	case "reset":
+		hs.xReset = v
+	case "used":
+		hs.xUsed = v
+	case "resource":
+		hs.xResource = v
+	case "reset-after":
+		hs.xResetAfter = v
+	case "bucket":
+		hs.xBucket = v
+	case "global", "scope":
+		hs.marks |= markDiscord
+	default:
+		for p, name := range partNames {
+			if hasPrefix(rest, name) && len(rest) > len(name) && rest[len(name)] == '-' {
+				hs.addNamed(famOpenAI, part(p), rest[len(name)+1:], v)
+				return
+			}
+		}
+	}
+}
+
+// addAnthropic records anthropic-ratelimit-{name}-{part}.
+func (hs *headers) addAnthropic(rest []byte, v string) {
+	for p, name := range partNames {
+		n := len(rest) - len(name) - 1
+		if n > 0 && rest[n] == '-' && string(rest[n+1:]) == name {
+			hs.addNamed(famAnthropic, part(p), rest[:n], v)
+			return
+		}
+	}
+}
+
+// addTwitter24 records x-{app,user}-limit-24hour-{part}.
+func (hs *headers) addTwitter24(name string, rest []byte, v string) {
+	hs.marks |= markTwitter
+	for p, pn := range partNames {
+		if string(rest) == pn {
+			hs.addNamedString(famTwitter24, part(p), name, v)
+		}
+	}
+}
+
+// addHubSpot records x-hubspot-ratelimit-{rest}.
+func (hs *headers) addHubSpot(rest []byte, v string) {
+	switch string(rest) {
+	case "daily":
+		hs.hsDaily = v
+	case "daily-remaining":
+		hs.hsDailyRemaining = v
+	case "interval-milliseconds":
+		hs.hsInterval = v
+	case "max":
+		hs.hsMax = v
+	case "remaining":
+		hs.hsRemaining = v
+	case "secondly":
+		hs.hsSecondly = v
+	case "secondly-remaining":
+		hs.hsSecondlyRemaining = v
+	}
+}
+
+// addNamed records a family header whose quota name is the bytes name.
+func (hs *headers) addNamed(f family, p part, name []byte, v string) {
+	if len(name) == 0 {
+		return
+	}
+	hs.addNamedString(f, p, internName(name), v)
+}
+
+func (hs *headers) addNamedString(f family, p part, name, v string) {
+	if hs.nNamed == maxNamed {
+		return
+	}
+	hs.named[hs.nNamed] = namedField{fam: f, part: p, name: name, value: v}
+	hs.nNamed++
+}
+
+// internName returns the common quota names without allocating.
+func internName(b []byte) string {
+	switch string(b) {
+	case "requests":
+		return "requests"
+	case "tokens":
+		return "tokens"
+	case "input-tokens":
+		return "input-tokens"
+	case "output-tokens":
+		return "output-tokens"
+	}
+	return string(b)
+}

@@ -1,0 +1,140 @@
+package quota
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// MaxPlausibleWait is the longest wait Parse believes. A field that asks for
+// more is reported as a Warning and ignored; callers cap waits far lower.
+const MaxPlausibleWait = 366 * 24 * time.Hour
+
+// githubSecondaryWait is GitHub's documented minimum wait after a secondary
+// rate limit that names no time of its own.
+const githubSecondaryWait = time.Minute
+
+// Parse reads the rate-limit signals of one response that arrived at now.
+// It never panics and never fails: what it cannot read becomes a Warning.
+func Parse(r Response, now time.Time) Signal {
+	p := parser{resp: r}
+	p.sig.Status = r.Status
+	p.rd = reader{now: now, warnings: &p.sig.Warnings}
+	p.hs.collect(r.Header)
+	p.sig.Vendor = detectVendor(r.Host, &p.hs)
+	p.readQuotas()
+	p.readBody()
+	p.decide()
+	return p.sig
+}
+
+// parser holds one Parse call's work in progress.
+type parser struct {
+	resp Response
+	rd   reader
+	hs   headers
+	sig  Signal
+	body bodyFacts
+}
+
+// readQuotas turns the collected headers into Quotas, sorted by name.
+func (p *parser) readQuotas() {
+	p.readXRateLimit()
+	p.readTwitter()
+	p.readRateLimitFields()
+	p.readStructured()
+	p.readNamed()
+	p.readShopify()
+	p.readSalesforce()
+	p.readHubSpot()
+}
+
+// quota returns the quota named name, adding it when new. The pointer is
+// valid until the next call.
+func (p *parser) quota(name, unit, source string) *Quota {
+	for i := range p.sig.Quotas {
+		if p.sig.Quotas[i].Name == name {
+			return &p.sig.Quotas[i]
+		}
+	}
+	if p.sig.Quotas == nil {
+		p.sig.Quotas = make([]Quota, 0, 4)
+	}
+	p.sig.Quotas = append(p.sig.Quotas, Quota{Name: name, Unit: unit, Source: source})
+	return &p.sig.Quotas[len(p.sig.Quotas)-1]
+}
+
+// setReset records a quota's reset and makes its field the quota's source.
+func (q *Quota) setReset(w when, field string) {
+	if w.ok {
+		q.Reset, q.Source = w.at, field
+	}
+}
+
+// decide settles Limited, Cause and Wait from the status, the body and the
+// quotas.
+func (p *parser) decide() {
+	slices.SortStableFunc(p.sig.Quotas, func(a, b Quota) int { return cmp.Compare(a.Name, b.Name) })
+	p.sig.Limited, p.sig.Cause = p.statusVerdict()
+	if p.body.cause != CauseNone {
+		p.sig.Cause = p.body.cause
+		p.sig.Limited = p.body.cause != CauseOverloaded
+	}
+	if p.body.vendor != "" && p.sig.Vendor == "" {
+		p.sig.Vendor = p.body.vendor
+	}
+	p.decideWait()
+}
+
+// statusVerdict reads what the status code (with the quotas) says.
+func (p *parser) statusVerdict() (bool, Cause) {
+	switch s := p.resp.Status; {
+	case s == 429 || s == 420:
+		return true, CauseRateLimit
+	case s == 503 && (p.hs.retryAfter != "" || p.hs.retryAfterMs != ""):
+		return true, CauseRateLimit
+	case s == 529:
+		return false, CauseOverloaded
+	case (s == 403 || s == 400) && p.anyExhausted():
+		return true, CauseRateLimit
+	}
+	return false, CauseNone
+}
+
+func (p *parser) anyExhausted() bool {
+	return slices.ContainsFunc(p.sig.Quotas, Quota.Exhausted)
+}
+
+// decideWait picks the longest wait, crediting ties to the earliest source.
+func (p *parser) decideWait() {
+	if p.resp.Status >= 400 {
+		if v := p.hs.retryAfter; v != "" {
+			d, ok := p.rd.retryAfter("retry-after", v)
+			p.offer("retry-after", d, ok)
+		}
+		if v := p.hs.retryAfterMs; v != "" {
+			d, ok := p.rd.delay("retry-after-ms", v, time.Millisecond)
+			p.offer("retry-after-ms", d, ok)
+		}
+	}
+	if p.body.waitSource != "" {
+		p.offer(p.body.waitSource, p.body.wait, true)
+	}
+	for _, q := range p.sig.Quotas {
+		if q.Exhausted() && !q.Reset.IsZero() {
+			d, ok := untilTime(q.Reset, p.rd.now)
+			p.offer(q.Source, d, ok)
+		}
+	}
+	if p.body.githubSecondary && p.sig.Wait == 0 {
+		p.offer("github-secondary-rate-limit", githubSecondaryWait, true)
+	}
+}
+
+// offer makes d, from source, the wait when it is valid and longer than the
+// wait so far.
+func (p *parser) offer(source string, d time.Duration, ok bool) {
+	if ok && d > p.sig.Wait {
+		p.sig.Wait, p.sig.WaitSource = d, source
+	}
+}
