@@ -14,37 +14,89 @@ type bodyFacts struct {
 	githubSecondary bool
 }
 
-// bodyMarker is a string whose presence in an error body classifies it.
+// bodyMarker is what a word of an error body says about it.
 type bodyMarker struct {
-	text   string
+	rank   int // a lower rank wins over a higher one
 	cause  Cause
 	vendor string
 }
 
-// errorMarkers classify error bodies (status 400 and above). Earlier
-// entries win, so the more specific come first.
-var errorMarkers = [...]bodyMarker{
-	{`insufficient_quota`, CauseQuotaExhausted, VendorOpenAI},
-	{`billing_hard_limit_reached`, CauseQuotaExhausted, VendorOpenAI},
-	{`overloaded_error`, CauseOverloaded, VendorAnthropic},
-	{`rate_limit_error`, CauseRateLimit, VendorAnthropic},
-	{`rate_limit_exceeded`, CauseRateLimit, VendorOpenAI},
-	{`secondary rate limit`, CauseRateLimit, VendorGitHub},
-	{`abuse detection mechanism`, CauseRateLimit, VendorGitHub},
-	{`API rate limit exceeded`, CauseRateLimit, VendorGitHub},
-	{`REQUEST_LIMIT_EXCEEDED`, CauseRateLimit, VendorSalesforce},
-	{`dailyLimitExceeded`, CauseQuotaExhausted, VendorGoogle},
-	{`"quotaExceeded"`, CauseQuotaExhausted, VendorGoogle},
-	{`rateLimitExceeded`, CauseRateLimit, VendorGoogle},
-	{`RateLimitExceeded`, CauseRateLimit, VendorGoogle},
-	{`RATE_LIMIT_EXCEEDED`, CauseRateLimit, VendorGoogle},
-	{`RESOURCE_EXHAUSTED`, CauseRateLimit, VendorGoogle},
-	{`ThrottlingException`, CauseRateLimit, VendorAWS},
-	{`TooManyRequestsException`, CauseRateLimit, VendorAWS},
-	{`RequestLimitExceeded`, CauseRateLimit, VendorAWS},
-	{`ProvisionedThroughputExceededException`, CauseRateLimit, VendorAWS},
-	{`<Code>SlowDown</Code>`, CauseRateLimit, VendorAWS},
-	{`"RATE_LIMIT"`, CauseRateLimit, VendorHubSpot},
+// markerOf classifies one word of an error body. The ranks put billing and
+// overload errors before generic rate-limit words.
+func markerOf(word []byte) (bodyMarker, bool) {
+	switch string(word) {
+	case "insufficient_quota", "billing_hard_limit_reached":
+		return bodyMarker{0, CauseQuotaExhausted, VendorOpenAI}, true
+	case "overloaded_error":
+		return bodyMarker{1, CauseOverloaded, VendorAnthropic}, true
+	case "rate_limit_error":
+		return bodyMarker{2, CauseRateLimit, VendorAnthropic}, true
+	case "rate_limit_exceeded":
+		return bodyMarker{3, CauseRateLimit, VendorOpenAI}, true
+	case "REQUEST_LIMIT_EXCEEDED":
+		return bodyMarker{4, CauseRateLimit, VendorSalesforce}, true
+	case "dailyLimitExceeded", "quotaExceeded":
+		return bodyMarker{5, CauseQuotaExhausted, VendorGoogle}, true
+	case "rateLimitExceeded", "userRateLimitExceeded", "RATE_LIMIT_EXCEEDED", "RESOURCE_EXHAUSTED":
+		return bodyMarker{6, CauseRateLimit, VendorGoogle}, true
+	case "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
+		"ProvisionedThroughputExceededException", "SlowDown":
+		return bodyMarker{7, CauseRateLimit, VendorAWS}, true
+	case "RATE_LIMIT":
+		return bodyMarker{8, CauseRateLimit, VendorHubSpot}, true
+	}
+	return bodyMarker{}, false
+}
+
+// bodyWords is what one pass over an error body's words found.
+type bodyWords struct {
+	marker                                    bodyMarker
+	marked, secondary, retryAfter, retryDelay bool
+	facebook                                  bool
+}
+
+// scanWords reads b's words (runs of letters, digits and '_') once.
+func scanWords(b []byte) bodyWords {
+	var bw bodyWords
+	for i := 0; i < len(b); {
+		if !isWordByte(b[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && isWordByte(b[j]) {
+			j++
+		}
+		bw.add(b[i:j], b[j:])
+		i = j
+	}
+	return bw
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+}
+
+// add records one word; rest is the body after it.
+func (bw *bodyWords) add(w, rest []byte) {
+	if m, ok := markerOf(w); ok {
+		if !bw.marked || m.rank < bw.marker.rank {
+			bw.marker, bw.marked = m, true
+		}
+		return
+	}
+	switch string(w) {
+	case "secondary":
+		bw.secondary = bw.secondary || bytes.HasPrefix(rest, []byte(" rate limit"))
+	case "abuse":
+		bw.secondary = bw.secondary || bytes.HasPrefix(rest, []byte(" detection"))
+	case "retry_after":
+		bw.retryAfter = true
+	case "retryDelay":
+		bw.retryDelay = true
+	case "fbtrace_id":
+		bw.facebook = true
+	}
 }
 
 // facebookRateCodes are the Graph API error codes of its rate limits.
@@ -79,27 +131,37 @@ func (p *parser) readAWSHeader() {
 
 // readErrorBody classifies an error body and reads the waits it names.
 func (p *parser) readErrorBody(b []byte) {
-	for _, m := range errorMarkers {
-		if bytes.Contains(b, []byte(m.text)) {
-			p.body.cause, p.body.vendor = m.cause, m.vendor
-			break
-		}
+	bw := scanWords(b)
+	if bw.marked {
+		p.body.cause, p.body.vendor = bw.marker.cause, bw.marker.vendor
 	}
-	if p.body.vendor == VendorGitHub && !bytes.Contains(b, []byte("API rate limit exceeded")) {
-		p.body.githubSecondary = true
+	if bw.secondary {
+		p.body.cause, p.body.vendor, p.body.githubSecondary = CauseRateLimit, VendorGitHub, true
 	}
-	p.readFacebook(b)
-	if v, ok := jsonValue(b, "retry_after"); ok {
-		if d, ok := p.rd.delay("body:retry_after", string(v), time.Second); ok {
-			p.bodyWait(d, "body:retry_after")
-		}
+	if bw.facebook || p.sig.Vendor == VendorFacebook {
+		p.readFacebook(b)
 	}
-	if v, ok := jsonValue(b, "retryDelay"); ok {
-		if d, ok := parseDuration(string(v)); ok {
-			p.bodyWait(d, "body:retryDelay")
-		} else {
-			p.rd.warn("body:retryDelay", string(v), probNotDuration)
-		}
+	if bw.retryAfter {
+		p.readBodyDelay(b, "retry_after", "body:retry_after")
+	}
+	if bw.retryDelay {
+		p.readBodyDelay(b, "retryDelay", "body:retryDelay")
+	}
+}
+
+// readBodyDelay reads a wait from the body's key: seconds as a number
+// (Discord's retry_after) or a duration string (Google's retryDelay "30s").
+func (p *parser) readBodyDelay(b []byte, key, source string) {
+	v, ok := jsonValue(b, key)
+	if !ok {
+		return
+	}
+	if d, ok := parseDuration(string(v)); ok {
+		p.bodyWait(d, source)
+		return
+	}
+	if d, ok := p.rd.delay(source, string(v), time.Second); ok {
+		p.bodyWait(d, source)
 	}
 }
 
@@ -112,9 +174,6 @@ func (p *parser) bodyWait(d time.Duration, source string) {
 
 // readFacebook classifies a Graph API error by its code.
 func (p *parser) readFacebook(b []byte) {
-	if p.sig.Vendor != VendorFacebook && !bytes.Contains(b, []byte("fbtrace_id")) {
-		return
-	}
 	v, ok := jsonValue(b, "code")
 	if !ok {
 		return
@@ -128,10 +187,15 @@ func (p *parser) readFacebook(b []byte) {
 }
 
 // readGraphQL reads GraphQL throttling that arrives with any status:
-// GitHub's errors[].type RATE_LIMITED and Shopify's cost extension.
+// GitHub's errors[].type RATE_LIMITED (RATE_LIMIT with code
+// graphql_rate_limit in newer responses) or a secondary-limit message, and
+// Shopify's cost extension.
 func (p *parser) readGraphQL(b []byte) {
-	if jsonHas(b, "type", "RATE_LIMITED") {
+	if jsonHas(b, "type", "RATE_LIMITED") || jsonHas(b, "code", "graphql_rate_limit") {
 		p.body.cause, p.body.vendor = CauseRateLimit, VendorGitHub
+	}
+	if p.resp.Status < 400 && bytes.Contains(b, []byte("secondary rate limit")) && bytes.Contains(b, []byte(`"errors"`)) {
+		p.body.cause, p.body.vendor, p.body.githubSecondary = CauseRateLimit, VendorGitHub, true
 	}
 	if bytes.Contains(b, []byte(`"throttleStatus"`)) {
 		p.readShopifyCost(b)

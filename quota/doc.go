@@ -15,22 +15,25 @@
 // error in its body (GitHub's secondary rate limit, Salesforce's
 // REQUEST_LIMIT_EXCEEDED, Google's rateLimitExceeded, Facebook's codes 4, 17,
 // 32 and 613, AWS's ThrottlingException); or a 200 whose GraphQL body says
-// RATE_LIMITED (GitHub) or THROTTLED (Shopify). Cause tells whether waiting
-// helps: billing and hard quotas (OpenAI's insufficient_quota, Google's
+// RATE_LIMITED or a secondary rate limit (GitHub) or THROTTLED (Shopify). Cause tells whether waiting
+// helps (a 503 with Retry-After and every other Limited response are
+// CauseRateLimit unless the body says otherwise): billing and hard quotas (OpenAI's insufficient_quota, Google's
 // dailyLimitExceeded) are CauseQuotaExhausted; Anthropic's 529
 // overloaded_error is CauseOverloaded and not Limited.
 //
 // Wait. Every field that says when the next request may succeed is read and
 // the longest wait wins: Retry-After (delta-seconds, decimals accepted, or an
 // HTTP-date in any of RFC 9110's three forms, a past date meaning 0) on 4xx
-// and 5xx responses; retry-after-ms; Discord's x-ratelimit-reset-after and
-// body retry_after; Google's RetryInfo.retryDelay; Shopify's GraphQL
+// and 5xx responses; retry-after-ms; Discord's x-ratelimit-reset-after (when
+// the bucket is exhausted) and body retry_after; Google's RetryInfo.retryDelay; Shopify's GraphQL
 // throttleStatus (cost missing divided by restoreRate); and the reset of any
-// quota whose remaining is 0, on any status. GitHub's documented rule for a
+// quota whose remaining is 0, on any status. A reset alone is not a wait: a
+// quota with units left says when it refills, not that anyone must wait. GitHub's documented rule for a
 // secondary rate limit without any of these is to wait at least one minute,
 // so such a response waits 60s. Waits longer than MaxPlausibleWait are
 // reported as a warning and ignored. Equal waits are credited to the first
-// source in this order: retry-after, retry-after-ms, vendor headers,
+// source in this order: retry-after, retry-after-ms, vendor headers that
+// state a delay (Discord's x-ratelimit-reset-after on an exhausted bucket),
 // body fields, exhausted quotas (in Quotas order).
 //
 // Resets. The same header name means different things at different vendors,
@@ -42,7 +45,8 @@
 // GitHub, Twitter/X, GitLab, SendGrid and Discord; delta seconds at Reddit
 // and in the IETF drafts). Where no vendor is known the rule is by size: a
 // value of at least 1e12 is epoch milliseconds, at least 1e9 epoch seconds,
-// anything smaller delta seconds. A reset may also be a duration string
+// anything smaller delta seconds; and a "delta" of 1e9 or more is an epoch
+// whatever the vendor (with a warning). A reset may also be a duration string
 // ("6m0s", "1m30.5s", "20ms", as OpenAI sends), an RFC 3339 time (as
 // Anthropic sends) or an HTTP-date.
 //

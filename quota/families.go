@@ -1,6 +1,8 @@
 package quota
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -92,12 +94,17 @@ func (p *parser) readTwitter() {
 }
 
 // readNamed reads the families whose header names carry the quota name:
-// OpenAI's, Anthropic's, Microsoft's and Twitter/X's 24-hour limits. Limits
-// are read before remainders and resets, so that a quota's source is the
-// most telling of its headers whatever the headers' order.
+// OpenAI's, Anthropic's, Microsoft's and Twitter/X's 24-hour limits. The
+// fields are sorted first and limits read before remainders and resets, so
+// that the result, down to a quota's source, does not depend on the order of
+// the header map.
 func (p *parser) readNamed() {
+	named := p.hs.named[:p.hs.nNamed]
+	slices.SortFunc(named, func(a, b namedField) int {
+		return cmp.Or(cmp.Compare(a.fam, b.fam), strings.Compare(a.name, b.name))
+	})
 	for _, pt := range [...]part{partLimit, partRemaining, partReset} {
-		for _, f := range p.hs.named[:p.hs.nNamed] {
+		for _, f := range named {
 			if f.part == pt {
 				p.readNamedField(f)
 			}
@@ -105,8 +112,14 @@ func (p *parser) readNamed() {
 	}
 }
 
-// familyHeader names a family header in lower case.
+// familyHeader names a family header in lower case; the common names come
+// from commonFamilyHeaders, without allocating.
 func familyHeader(f namedField) string {
+	if f.fam == famOpenAI || f.fam == famAnthropic {
+		if i := commonNameIndex(f.name); i >= 0 {
+			return commonFamilyHeaders[f.fam][i][f.part]
+		}
+	}
 	switch f.fam {
 	case famOpenAI:
 		return "x-ratelimit-" + partNames[f.part] + "-" + f.name
@@ -116,6 +129,38 @@ func familyHeader(f namedField) string {
 		return "x-" + strings.TrimSuffix(f.name, "-24hour") + "-limit-24hour-" + partNames[f.part]
 	}
 	return "x-ms-ratelimit-remaining-" + f.name
+}
+
+// commonNameIndex returns the index of a name in commonFamilyHeaders, or -1.
+func commonNameIndex(name string) int {
+	switch name {
+	case "requests":
+		return 0
+	case "tokens":
+		return 1
+	case "input-tokens":
+		return 2
+	case "output-tokens":
+		return 3
+	}
+	return -1
+}
+
+// commonFamilyHeaders spells the OpenAI and Anthropic headers of the common
+// quota names, indexed by family, commonNameIndex and part.
+var commonFamilyHeaders = [2][4][3]string{
+	famOpenAI: {
+		{"x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"},
+		{"x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"},
+		{"x-ratelimit-limit-input-tokens", "x-ratelimit-remaining-input-tokens", "x-ratelimit-reset-input-tokens"},
+		{"x-ratelimit-limit-output-tokens", "x-ratelimit-remaining-output-tokens", "x-ratelimit-reset-output-tokens"},
+	},
+	famAnthropic: {
+		{"anthropic-ratelimit-requests-limit", "anthropic-ratelimit-requests-remaining", "anthropic-ratelimit-requests-reset"},
+		{"anthropic-ratelimit-tokens-limit", "anthropic-ratelimit-tokens-remaining", "anthropic-ratelimit-tokens-reset"},
+		{"anthropic-ratelimit-input-tokens-limit", "anthropic-ratelimit-input-tokens-remaining", "anthropic-ratelimit-input-tokens-reset"},
+		{"anthropic-ratelimit-output-tokens-limit", "anthropic-ratelimit-output-tokens-remaining", "anthropic-ratelimit-output-tokens-reset"},
+	},
 }
 
 // readNamedField reads one family header into its quota.
@@ -162,12 +207,19 @@ func resetModeOfFamily(f family) resetMode {
 // list of "policy;count" items (Azure Resource Manager's resource limits).
 func (p *parser) readMicrosoft(f namedField) {
 	field := familyHeader(f)
-	if !strings.Contains(f.value, ";") {
-		q := p.quota(f.name, "requests", field)
-		q.Remaining, q.HasRemaining = p.rd.count(field, f.value)
+	for _, v := range f.all {
+		p.readMicrosoftValue(f.name, field, v)
+	}
+}
+
+// readMicrosoftValue reads one value of x-ms-ratelimit-remaining-{name}.
+func (p *parser) readMicrosoftValue(name, field, v string) {
+	if !strings.Contains(v, ";") {
+		q := p.quota(name, "requests", field)
+		q.Remaining, q.HasRemaining = p.rd.count(field, v)
 		return
 	}
-	for item := range strings.SplitSeq(f.value, ",") {
+	for item := range strings.SplitSeq(v, ",") {
 		name, n, ok := strings.Cut(item, ";")
 		name = strings.TrimSpace(name)
 		if !ok || name == "" {
@@ -210,10 +262,11 @@ func (p *parser) usedOfLimit(field, v string) (counts, bool) {
 }
 
 // readSalesforce reads Sforce-Limit-Info: "api-usage=18/5000", possibly
-// several comma-separated, an item possibly followed by "(appName=...)".
+// several separated by ";" or ",", an item possibly followed by
+// "(appName=...)".
 func (p *parser) readSalesforce() {
 	const field = "sforce-limit-info"
-	for item := range strings.SplitSeq(p.hs.sforce, ",") {
+	for item := range strings.FieldsFuncSeq(p.hs.sforce, isListSeparator) {
 		name, usage, ok := strings.Cut(strings.TrimSpace(item), "=")
 		if !ok {
 			if item != "" {
@@ -229,6 +282,8 @@ func (p *parser) readSalesforce() {
 		}
 	}
 }
+
+func isListSeparator(r rune) bool { return r == ',' || r == ';' }
 
 // readHubSpot reads X-HubSpot-RateLimit-*: an interval quota, a per-second
 // quota and a daily quota.

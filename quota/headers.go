@@ -30,6 +30,7 @@ type namedField struct {
 	part  part
 	name  string // quota name, lower case
 	value string
+	all   []string // every value of the header, for Microsoft's lists
 }
 
 // maxNamed bounds how many family headers one response may contribute.
@@ -64,11 +65,21 @@ type headers struct {
 func (hs *headers) collect(h http.Header) {
 	var buf [64]byte
 	for k, vs := range h {
-		if len(vs) == 0 || len(k) > len(buf) {
+		if len(vs) == 0 || len(k) > len(buf) || !mayMatter(k[0]) {
 			continue
 		}
 		hs.add(lowerInto(buf[:0], k), vs)
 	}
+}
+
+// mayMatter reports whether a header whose name starts with c can be one
+// Parse reads: every such name starts with a, o, r, s or x.
+func mayMatter(c byte) bool {
+	switch c | 0x20 {
+	case 'a', 'o', 'r', 's', 'x':
+		return true
+	}
+	return false
 }
 
 // lowerInto appends the ASCII lower case of s to b.
@@ -96,22 +107,22 @@ func (hs *headers) add(k []byte, vs []string) {
 	}
 	switch {
 	case hasPrefix(k, "x-ratelimit-"):
-		hs.addXRateLimit(k[len("x-ratelimit-"):], v)
+		hs.addXRateLimit(k[len("x-ratelimit-"):], vs)
 	case hasPrefix(k, "anthropic-"):
 		hs.marks |= markAnthropic
 		if hasPrefix(k, "anthropic-ratelimit-") {
-			hs.addAnthropic(k[len("anthropic-ratelimit-"):], v)
+			hs.addAnthropic(k[len("anthropic-ratelimit-"):], vs)
 		}
 	case hasPrefix(k, "x-hubspot-ratelimit-"):
 		hs.marks |= markHubSpot
 		hs.addHubSpot(k[len("x-hubspot-ratelimit-"):], v)
 	case hasPrefix(k, "x-ms-ratelimit-remaining-"):
 		hs.marks |= markMicrosoft
-		hs.addNamed(famMicrosoft, partRemaining, k[len("x-ms-ratelimit-remaining-"):], v)
+		hs.addNamed(famMicrosoft, partRemaining, k[len("x-ms-ratelimit-remaining-"):], vs)
 	case hasPrefix(k, "x-app-limit-24hour-"):
-		hs.addTwitter24("app-24hour", k[len("x-app-limit-24hour-"):], v)
+		hs.addTwitter24("app-24hour", k[len("x-app-limit-24hour-"):], vs)
 	case hasPrefix(k, "x-user-limit-24hour-"):
-		hs.addTwitter24("user-24hour", k[len("x-user-limit-24hour-"):], v)
+		hs.addTwitter24("user-24hour", k[len("x-user-limit-24hour-"):], vs)
 	default:
 		hs.marks |= markOf(k)
 	}
@@ -160,7 +171,8 @@ func (hs *headers) addExact(k []byte, v string, vs []string) bool {
 
 // addXRateLimit records x-ratelimit-{rest}: GitHub's, Discord's and
 // Reddit's single quota, or OpenAI's per-name form.
-func (hs *headers) addXRateLimit(rest []byte, v string) {
+func (hs *headers) addXRateLimit(rest []byte, vs []string) {
+	v := vs[0]
 	switch string(rest) {
 	case "limit":
 		hs.xLimit = v
@@ -181,7 +193,7 @@ func (hs *headers) addXRateLimit(rest []byte, v string) {
 	default:
 		for p, name := range partNames {
 			if hasPrefix(rest, name) && len(rest) > len(name) && rest[len(name)] == '-' {
-				hs.addNamed(famOpenAI, part(p), rest[len(name)+1:], v)
+				hs.addNamed(famOpenAI, part(p), rest[len(name)+1:], vs)
 				return
 			}
 		}
@@ -189,22 +201,22 @@ func (hs *headers) addXRateLimit(rest []byte, v string) {
 }
 
 // addAnthropic records anthropic-ratelimit-{name}-{part}.
-func (hs *headers) addAnthropic(rest []byte, v string) {
+func (hs *headers) addAnthropic(rest []byte, vs []string) {
 	for p, name := range partNames {
 		n := len(rest) - len(name) - 1
 		if n > 0 && rest[n] == '-' && string(rest[n+1:]) == name {
-			hs.addNamed(famAnthropic, part(p), rest[:n], v)
+			hs.addNamed(famAnthropic, part(p), rest[:n], vs)
 			return
 		}
 	}
 }
 
 // addTwitter24 records x-{app,user}-limit-24hour-{part}.
-func (hs *headers) addTwitter24(name string, rest []byte, v string) {
+func (hs *headers) addTwitter24(name string, rest []byte, vs []string) {
 	hs.marks |= markTwitter
 	for p, pn := range partNames {
 		if string(rest) == pn {
-			hs.addNamedString(famTwitter24, part(p), name, v)
+			hs.addNamedString(famTwitter24, part(p), name, vs)
 		}
 	}
 }
@@ -230,18 +242,19 @@ func (hs *headers) addHubSpot(rest []byte, v string) {
 }
 
 // addNamed records a family header whose quota name is the bytes name.
-func (hs *headers) addNamed(f family, p part, name []byte, v string) {
+func (hs *headers) addNamed(f family, p part, name []byte, vs []string) {
 	if len(name) == 0 {
 		return
 	}
-	hs.addNamedString(f, p, internName(name), v)
+	hs.addNamedString(f, p, internName(name), vs)
 }
 
-func (hs *headers) addNamedString(f family, p part, name, v string) {
+// addNamedString records a family header whose quota name is name.
+func (hs *headers) addNamedString(f family, p part, name string, vs []string) {
 	if hs.nNamed == maxNamed {
 		return
 	}
-	hs.named[hs.nNamed] = namedField{fam: f, part: p, name: name, value: v}
+	hs.named[hs.nNamed] = namedField{fam: f, part: p, name: name, value: vs[0], all: vs}
 	hs.nNamed++
 }
 

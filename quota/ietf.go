@@ -150,11 +150,14 @@ func (p *parser) readLimitList() (limit float64, ok bool, window time.Duration) 
 	return limit, ok, window
 }
 
-// policyWindow reads a member's w parameter (seconds).
+// policyWindow reads a member's w parameter (seconds), or the "window"
+// of the early drafts.
 func (p *parser) policyWindow(field string, m sfMember) (time.Duration, bool) {
 	v, ok := m.param("w")
 	if !ok {
-		return 0, false
+		if v, ok = m.param("window"); !ok {
+			return 0, false
+		}
 	}
 	n, ok := parseNumber(v)
 	if !ok || n <= 0 {
@@ -199,7 +202,11 @@ func (p *parser) readPolicy(m sfMember) {
 	unit, _ := m.param("qu")
 	q := p.quota(m.item, firstNonEmpty(unit, "requests"), field)
 	q.Window = w
-	if v, ok := m.param("q"); ok {
+	v, ok := m.param("q")
+	if !ok {
+		v, ok = m.param("l") // draft -08 called the quota l
+	}
+	if ok {
 		q.Limit, q.HasLimit = p.rd.count(field, v)
 	}
 }

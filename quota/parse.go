@@ -19,12 +19,13 @@ const githubSecondaryWait = time.Minute
 func Parse(r Response, now time.Time) Signal {
 	p := parser{resp: r}
 	p.sig.Status = r.Status
-	p.rd = reader{now: now, warnings: &p.sig.Warnings}
+	p.rd.now = now
 	p.hs.collect(r.Header)
 	p.sig.Vendor = detectVendor(r.Host, &p.hs)
 	p.readQuotas()
 	p.readBody()
 	p.decide()
+	p.sig.Warnings = p.rd.warnings
 	return p.sig
 }
 
@@ -115,6 +116,12 @@ func (p *parser) decideWait() {
 		if v := p.hs.retryAfterMs; v != "" {
 			d, ok := p.rd.delay("retry-after-ms", v, time.Millisecond)
 			p.offer("retry-after-ms", d, ok)
+		}
+	}
+	for _, q := range p.sig.Quotas { // vendor headers that state a delay
+		if q.Exhausted() && q.Source == "x-ratelimit-reset-after" {
+			d, ok := untilTime(q.Reset, p.rd.now)
+			p.offer(q.Source, d, ok)
 		}
 	}
 	if p.body.waitSource != "" {

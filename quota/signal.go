@@ -76,7 +76,7 @@ type Signal struct {
 	// wait, never negative; it is not capped (capping is the caller's).
 	Wait time.Duration
 	// WaitSource names the header (lower case) or body field that set Wait,
-	// e.g. "retry-after" or "body:error.details.retryDelay"; "" when Wait is 0.
+	// e.g. "retry-after" or "body:retryDelay"; "" when Wait is 0.
 	WaitSource string
 	// Quotas lists every quota the response described, in header order of
 	// recognition (stable for a given response).

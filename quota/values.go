@@ -77,20 +77,20 @@ type when struct {
 // reader turns field values into numbers and times, recording warnings.
 type reader struct {
 	now      time.Time
-	warnings *[]Warning
+	warnings []Warning
 }
 
 // warn records a problem with a field's value.
-func (r reader) warn(field, value, problem string) {
+func (r *reader) warn(field, value, problem string) {
 	if len(value) > 64 {
 		value = value[:64]
 	}
-	*r.warnings = append(*r.warnings, Warning{Field: field, Value: value, Problem: problem})
+	r.warnings = append(r.warnings, Warning{Field: field, Value: value, Problem: problem})
 }
 
 // count reads a quota count (limit, remaining, used). Negative counts are
 // read as 0 with a warning.
-func (r reader) count(field, v string) (float64, bool) {
+func (r *reader) count(field, v string) (float64, bool) {
 	if v == "" {
 		return 0, false
 	}
@@ -108,7 +108,7 @@ func (r reader) count(field, v string) (float64, bool) {
 
 // delay reads a number of seconds (or of unit) to wait, e.g. Retry-After's
 // delta-seconds or Discord's reset-after.
-func (r reader) delay(field, v string, unit time.Duration) (time.Duration, bool) {
+func (r *reader) delay(field, v string, unit time.Duration) (time.Duration, bool) {
 	f, ok := parseNumber(v)
 	if !ok {
 		r.warn(field, v, probNotNumber)
@@ -127,7 +127,7 @@ func (r reader) delay(field, v string, unit time.Duration) (time.Duration, bool)
 
 // retryAfter reads a Retry-After value: delta-seconds (decimals accepted)
 // or an HTTP-date in any of RFC 9110's three forms; a past date means 0.
-func (r reader) retryAfter(field, v string) (time.Duration, bool) {
+func (r *reader) retryAfter(field, v string) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if _, ok := parseNumber(v); ok {
 		return r.delay(field, v, time.Second)
@@ -146,7 +146,7 @@ func (r reader) retryAfter(field, v string) (time.Duration, bool) {
 
 // reset reads a quota's reset: a number read by mode, a duration string
 // ("6m0s"), an RFC 3339 time or an HTTP-date.
-func (r reader) reset(field, v string, mode resetMode) when {
+func (r *reader) reset(field, v string, mode resetMode) when {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return when{}
@@ -168,10 +168,14 @@ func (r reader) reset(field, v string, mode resetMode) when {
 }
 
 // numericReset reads a numeric reset f (the text v) by mode.
-func (r reader) numericReset(field, v string, f float64, mode resetMode) when {
+func (r *reader) numericReset(field, v string, f float64, mode resetMode) when {
 	if f < 0 {
 		r.warn(field, v, probNegative)
 		return when{}
+	}
+	if mode == resetDeltaSeconds && f >= 1e9 {
+		r.warn(field, v, "a delta this large is an epoch; read as one")
+		mode = resetBySize
 	}
 	if mode == resetBySize {
 		switch {
@@ -196,7 +200,7 @@ func (r reader) numericReset(field, v string, f float64, mode resetMode) when {
 
 // epoch reads f as Unix seconds. A time more than a day in the past is not
 // clock skew but a misread value: it is ignored with a warning.
-func (r reader) epoch(field, v string, f float64) when {
+func (r *reader) epoch(field, v string, f float64) when {
 	if f > 1e11 { // beyond the year 5000: not seconds
 		r.warn(field, v, probImplausible)
 		return when{}
@@ -211,7 +215,7 @@ func (r reader) epoch(field, v string, f float64) when {
 }
 
 // after returns now + d.
-func (r reader) after(field, v string, d time.Duration) when {
+func (r *reader) after(field, v string, d time.Duration) when {
 	if d > MaxPlausibleWait {
 		r.warn(field, v, probImplausible)
 		return when{}
@@ -220,7 +224,7 @@ func (r reader) after(field, v string, d time.Duration) when {
 }
 
 // at returns t, unless it lies implausibly far ahead.
-func (r reader) at(field, v string, t time.Time) when {
+func (r *reader) at(field, v string, t time.Time) when {
 	if _, ok := untilTime(t, r.now); !ok {
 		r.warn(field, v, probImplausible)
 		return when{}

@@ -118,6 +118,9 @@ var hostVendors = [...]struct {
 // vendorOfHost returns the vendor whose domain host is, or is under; a port
 // and letter case are ignored.
 func vendorOfHost(host string) string {
+	if host == "" {
+		return ""
+	}
 	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
 		host = host[:i]
 	}
