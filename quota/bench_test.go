@@ -2,6 +2,7 @@ package quota
 
 import (
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -68,6 +69,29 @@ func BenchmarkParse(b *testing.B) {
 				if name == "429" && !s.Limited {
 					b.Fatal("not limited")
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkBaselineNaive is the baseline Parse is compared with in the same
+// run: what hand-written client code typically does, reading Retry-After
+// and the x-ratelimit-* triple with Header.Get and strconv, and nothing else.
+func BenchmarkBaselineNaive(b *testing.B) {
+	rs := benchResponses()
+	for _, name := range []string{"429", "200"} {
+		h := rs[name].Header
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			var sink int64
+			for b.Loop() {
+				ra, _ := strconv.ParseInt(h.Get("Retry-After"), 10, 64)
+				rem, _ := strconv.ParseInt(h.Get("X-Ratelimit-Remaining"), 10, 64)
+				reset, _ := strconv.ParseInt(h.Get("X-Ratelimit-Reset"), 10, 64)
+				sink += ra + rem + reset
+			}
+			if sink < 0 {
+				b.Fatal("impossible")
 			}
 		})
 	}

@@ -65,7 +65,7 @@ type headers struct {
 func (hs *headers) collect(h http.Header) {
 	var buf [64]byte
 	for k, vs := range h {
-		if len(vs) == 0 || len(k) > len(buf) || !mayMatter(k[0]) {
+		if len(vs) == 0 || len(k) == 0 || len(k) > len(buf) || !mayMatter(k[0]) {
 			continue
 		}
 		hs.add(lowerInto(buf[:0], k), vs)

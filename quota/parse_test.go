@@ -234,6 +234,7 @@ func invariantResponses() []Response {
 		{Status: 429},
 		{Status: 503, Header: http.Header{"Retry-After": {"5"}}},
 		{Status: 503},
+		{Status: 266, Header: http.Header{"": {"0"}}},
 		{Status: 200, Header: http.Header{"X-Ratelimit-Remaining": {"-5"}, "X-Ratelimit-Reset": {"-5"}}},
 		{Status: 429, Header: http.Header{"Retry-After": {"1e400"}, "Retry-After-Ms": {"NaN"}}},
 		{Status: 200, Body: []byte(`{"extensions":{"cost":{"throttleStatus":{"currentlyAvailable":-5,"maximumAvailable":-1}}}}`)},
