@@ -52,7 +52,7 @@ func markerOf(word []byte) (bodyMarker, bool) {
 type bodyWords struct {
 	marker                                    bodyMarker
 	marked, secondary, retryAfter, retryDelay bool
-	facebook                                  bool
+	facebook, graphQLLimited, throttleStatus  bool
 }
 
 // scanWords reads b's words (runs of letters, digits and '_') once.
@@ -73,12 +73,28 @@ func scanWords(b []byte) bodyWords {
 	return bw
 }
 
+// Word bytes as bit sets: '0'-'9' in the low 64 code points; 'A'-'Z', '_'
+// and 'a'-'z' in the next 64.
+const (
+	wordBytesLow  = 0x03ff000000000000
+	wordBytesHigh = 0x07fffffe87fffffe
+)
+
 func isWordByte(c byte) bool {
-	return c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+	if c < 64 {
+		return wordBytesLow>>c&1 == 1
+	}
+	return c < 128 && wordBytesHigh>>(c-64)&1 == 1
 }
+
+// minMarkedWord is the length of the shortest word add looks at ("abuse").
+const minMarkedWord = 5
 
 // add records one word; rest is the body after it.
 func (bw *bodyWords) add(w, rest []byte) {
+	if len(w) < minMarkedWord {
+		return
+	}
 	if m, ok := markerOf(w); ok {
 		if !bw.marked || m.rank < bw.marker.rank {
 			bw.marker, bw.marked = m, true
@@ -96,6 +112,10 @@ func (bw *bodyWords) add(w, rest []byte) {
 		bw.retryDelay = true
 	case "fbtrace_id":
 		bw.facebook = true
+	case "RATE_LIMITED", "graphql_rate_limit":
+		bw.graphQLLimited = true
+	case "throttleStatus":
+		bw.throttleStatus = true
 	}
 }
 
@@ -105,20 +125,31 @@ var facebookRateCodes = [...]float64{4, 17, 32, 613}
 // readBody reads what the body says: error classifications, waits in the
 // body (Discord's retry_after, Google's retryDelay) and GraphQL throttling
 // (GitHub's RATE_LIMITED, Shopify's throttleStatus), which arrive with 200.
+// An error body is read word by word in one pass; other bodies, which may be
+// large and rarely matter, are only searched for the GraphQL markers.
 func (p *parser) readBody() {
 	b := p.resp.Body
 	if len(b) > MaxBody {
 		b = b[:MaxBody]
 	}
-	if len(b) == 0 {
-		p.readAWSHeader()
-		return
-	}
-	p.readGraphQL(b)
-	if p.resp.Status >= 400 {
+	switch {
+	case len(b) == 0:
+	case p.resp.Status >= 400:
 		p.readErrorBody(b)
+	default:
+		p.readSuccessBody(b)
 	}
 	p.readAWSHeader()
+}
+
+// readSuccessBody reads GraphQL throttling from a body that came with a
+// status below 400.
+func (p *parser) readSuccessBody(b []byte) {
+	limited := bytes.Contains(b, []byte("RATE_LIMITED")) || bytes.Contains(b, []byte("graphql_rate_limit"))
+	p.readGraphQL(b, limited, bytes.Contains(b, []byte(`"throttleStatus"`)))
+	if bytes.Contains(b, []byte("secondary rate limit")) && bytes.Contains(b, []byte(`"errors"`)) {
+		p.body.cause, p.body.vendor, p.body.githubSecondary = CauseRateLimit, VendorGitHub, true
+	}
 }
 
 // readAWSHeader reads x-amzn-ErrorType: "ThrottlingException:http://...".
@@ -132,6 +163,7 @@ func (p *parser) readAWSHeader() {
 // readErrorBody classifies an error body and reads the waits it names.
 func (p *parser) readErrorBody(b []byte) {
 	bw := scanWords(b)
+	p.readGraphQL(b, bw.graphQLLimited, bw.throttleStatus)
 	if bw.marked {
 		p.body.cause, p.body.vendor = bw.marker.cause, bw.marker.vendor
 	}
@@ -186,18 +218,15 @@ func (p *parser) readFacebook(b []byte) {
 	}
 }
 
-// readGraphQL reads GraphQL throttling that arrives with any status:
+// readGraphQL reads GraphQL throttling, which arrives with any status:
 // GitHub's errors[].type RATE_LIMITED (RATE_LIMIT with code
-// graphql_rate_limit in newer responses) or a secondary-limit message, and
-// Shopify's cost extension.
-func (p *parser) readGraphQL(b []byte) {
-	if jsonHas(b, "type", "RATE_LIMITED") || jsonHas(b, "code", "graphql_rate_limit") {
+// graphql_rate_limit in newer responses) and Shopify's cost extension. The
+// flags say whether their words occur in b at all.
+func (p *parser) readGraphQL(b []byte, limitedWord, throttleStatus bool) {
+	if limitedWord && (jsonHas(b, "type", "RATE_LIMITED") || jsonHas(b, "code", "graphql_rate_limit")) {
 		p.body.cause, p.body.vendor = CauseRateLimit, VendorGitHub
 	}
-	if p.resp.Status < 400 && bytes.Contains(b, []byte("secondary rate limit")) && bytes.Contains(b, []byte(`"errors"`)) {
-		p.body.cause, p.body.vendor, p.body.githubSecondary = CauseRateLimit, VendorGitHub, true
-	}
-	if bytes.Contains(b, []byte(`"throttleStatus"`)) {
+	if throttleStatus {
 		p.readShopifyCost(b)
 	}
 }

@@ -95,20 +95,16 @@ func (p *parser) readTwitter() {
 
 // readNamed reads the families whose header names carry the quota name:
 // OpenAI's, Anthropic's, Microsoft's and Twitter/X's 24-hour limits. The
-// fields are sorted first and limits read before remainders and resets, so
-// that the result, down to a quota's source, does not depend on the order of
-// the header map.
+// fields are sorted first, by family, name and part (limit, remaining,
+// reset), so that the result, down to a quota's source, does not depend on
+// the order of the header map.
 func (p *parser) readNamed() {
 	named := p.hs.named[:p.hs.nNamed]
 	slices.SortFunc(named, func(a, b namedField) int {
-		return cmp.Or(cmp.Compare(a.fam, b.fam), strings.Compare(a.name, b.name))
+		return cmp.Or(cmp.Compare(a.fam, b.fam), strings.Compare(a.name, b.name), cmp.Compare(a.part, b.part))
 	})
-	for _, pt := range [...]part{partLimit, partRemaining, partReset} {
-		for _, f := range named {
-			if f.part == pt {
-				p.readNamedField(f)
-			}
-		}
+	for _, f := range named {
+		p.readNamedField(f)
 	}
 }
 
@@ -173,12 +169,12 @@ func (p *parser) readNamedField(f namedField) {
 	q := p.quota(f.name, unitOf(f), field)
 	switch f.part {
 	case partLimit:
-		q.Limit, q.HasLimit = p.rd.count(field, f.value)
+		q.Limit, q.HasLimit = p.rd.count(field, f.value())
 	case partRemaining:
-		q.Remaining, q.HasRemaining = p.rd.count(field, f.value)
+		q.Remaining, q.HasRemaining = p.rd.count(field, f.value())
 		q.Source = field
 	case partReset:
-		q.setReset(p.rd.reset(field, f.value, resetModeOfFamily(f.fam)), field)
+		q.setReset(p.rd.reset(field, f.value(), resetModeOfFamily(f.fam)), field)
 	}
 	if f.fam == famTwitter24 {
 		q.Window = 24 * time.Hour

@@ -26,12 +26,14 @@ var partNames = [...]string{"limit", "remaining", "reset"}
 
 // namedField is one header of a family.
 type namedField struct {
-	fam   family
-	part  part
-	name  string // quota name, lower case
-	value string
-	all   []string // every value of the header, for Microsoft's lists
+	fam  family
+	part part
+	name string   // quota name, lower case
+	all  []string // every value of the header; never empty
 }
+
+// value returns the header's first value.
+func (f namedField) value() string { return f.all[0] }
 
 // maxNamed bounds how many family headers one response may contribute.
 const maxNamed = 32
@@ -254,7 +256,7 @@ func (hs *headers) addNamedString(f family, p part, name string, vs []string) {
 	if hs.nNamed == maxNamed {
 		return
 	}
-	hs.named[hs.nNamed] = namedField{fam: f, part: p, name: name, value: vs[0], all: vs}
+	hs.named[hs.nNamed] = namedField{fam: f, part: p, name: name, all: vs}
 	hs.nNamed++
 }
 

@@ -291,3 +291,14 @@ func TestVendorOfHost(t *testing.T) {
 		}
 	}
 }
+
+func TestIsWordByte(t *testing.T) {
+	t.Parallel()
+	for c := 0; c < 256; c++ {
+		b := byte(c)
+		want := b == '_' || ('0' <= b && b <= '9') || ('a' <= b && b <= 'z') || ('A' <= b && b <= 'Z')
+		if got := isWordByte(b); got != want {
+			t.Errorf("isWordByte(%q) = %v, want %v", b, got, want)
+		}
+	}
+}
