@@ -95,13 +95,14 @@ func (p *parser) readTwitter() {
 
 // readNamed reads the families whose header names carry the quota name:
 // OpenAI's, Anthropic's, Microsoft's and Twitter/X's 24-hour limits. The
-// fields are sorted first, by family, name and part (limit, remaining,
-// reset), so that the result, down to a quota's source, does not depend on
+// fields are sorted first, by family, name, part (limit, remaining, reset)
+// and value, so that the result, down to a quota's source, does not depend on
 // the order of the header map.
 func (p *parser) readNamed() {
 	named := p.hs.named[:p.hs.nNamed]
 	slices.SortFunc(named, func(a, b namedField) int {
-		return cmp.Or(cmp.Compare(a.fam, b.fam), strings.Compare(a.name, b.name), cmp.Compare(a.part, b.part))
+		return cmp.Or(cmp.Compare(a.fam, b.fam), strings.Compare(a.name, b.name), cmp.Compare(a.part, b.part),
+			strings.Compare(a.value(), b.value()))
 	})
 	for _, f := range named {
 		p.readNamedField(f)

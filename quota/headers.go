@@ -134,41 +134,57 @@ func (hs *headers) add(k []byte, vs []string) {
 func (hs *headers) addExact(k []byte, v string, vs []string) bool {
 	switch string(k) {
 	case "retry-after":
-		hs.retryAfter = v
+		keep(&hs.retryAfter, v)
 	case "retry-after-ms", "x-ms-retry-after-ms":
-		hs.retryAfterMs = v
+		keep(&hs.retryAfterMs, v)
 	case "x-rate-limit-limit":
-		hs.twLimit = v
+		keep(&hs.twLimit, v)
 	case "x-rate-limit-remaining":
-		hs.twRemaining = v
+		keep(&hs.twRemaining, v)
 	case "x-rate-limit-reset":
-		hs.twReset = v
+		keep(&hs.twReset, v)
 	case "ratelimit-limit":
-		hs.rlLimit = v
+		keep(&hs.rlLimit, v)
 	case "ratelimit-remaining":
-		hs.rlRemaining = v
+		keep(&hs.rlRemaining, v)
 	case "ratelimit-reset":
-		hs.rlReset = v
+		keep(&hs.rlReset, v)
 	case "ratelimit-observed":
-		hs.rlObserved = v
+		keep(&hs.rlObserved, v)
 	case "ratelimit-resettime":
-		hs.rlResetTime = v
+		keep(&hs.rlResetTime, v)
 	case "ratelimit-name":
-		hs.rlName = v
+		keep(&hs.rlName, v)
 	case "ratelimit":
-		hs.rateLimit = vs
+		keepAll(&hs.rateLimit, vs)
 	case "ratelimit-policy":
-		hs.rateLimitPolicy = vs
+		keepAll(&hs.rateLimitPolicy, vs)
 	case "x-shopify-shop-api-call-limit":
-		hs.shopify = v
+		keep(&hs.shopify, v)
 	case "sforce-limit-info":
-		hs.sforce = v
+		keep(&hs.sforce, v)
 	case "x-amzn-errortype":
-		hs.amznErrorType = v
+		keep(&hs.amznErrorType, v)
 	default:
 		return false
 	}
 	return true
+}
+
+// keep sets *dst to v, unless it already holds a smaller value: when a
+// hand-built header map holds one name in two spellings ("retry-after" and
+// "Retry-After"), the outcome must not depend on the map's order.
+func keep(dst *string, v string) {
+	if *dst == "" || v < *dst {
+		*dst = v
+	}
+}
+
+// keepAll is keep for all the values of a header.
+func keepAll(dst *[]string, vs []string) {
+	if *dst == nil || vs[0] < (*dst)[0] {
+		*dst = vs
+	}
 }
 
 // addXRateLimit records x-ratelimit-{rest}: GitHub's, Discord's and
@@ -177,19 +193,19 @@ func (hs *headers) addXRateLimit(rest []byte, vs []string) {
 	v := vs[0]
 	switch string(rest) {
 	case "limit":
-		hs.xLimit = v
+		keep(&hs.xLimit, v)
 	case "remaining":
-		hs.xRemaining = v
+		keep(&hs.xRemaining, v)
 	case "reset":
-		hs.xReset = v
+		keep(&hs.xReset, v)
 	case "used":
-		hs.xUsed = v
+		keep(&hs.xUsed, v)
 	case "resource":
-		hs.xResource = v
+		keep(&hs.xResource, v)
 	case "reset-after":
-		hs.xResetAfter = v
+		keep(&hs.xResetAfter, v)
 	case "bucket":
-		hs.xBucket = v
+		keep(&hs.xBucket, v)
 	case "global", "scope":
 		hs.marks |= markDiscord
 	default:
@@ -227,19 +243,19 @@ func (hs *headers) addTwitter24(name string, rest []byte, vs []string) {
 func (hs *headers) addHubSpot(rest []byte, v string) {
 	switch string(rest) {
 	case "daily":
-		hs.hsDaily = v
+		keep(&hs.hsDaily, v)
 	case "daily-remaining":
-		hs.hsDailyRemaining = v
+		keep(&hs.hsDailyRemaining, v)
 	case "interval-milliseconds":
-		hs.hsInterval = v
+		keep(&hs.hsInterval, v)
 	case "max":
-		hs.hsMax = v
+		keep(&hs.hsMax, v)
 	case "remaining":
-		hs.hsRemaining = v
+		keep(&hs.hsRemaining, v)
 	case "secondly":
-		hs.hsSecondly = v
+		keep(&hs.hsSecondly, v)
 	case "secondly-remaining":
-		hs.hsSecondlyRemaining = v
+		keep(&hs.hsSecondlyRemaining, v)
 	}
 }
 

@@ -1,0 +1,116 @@
+package limit
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Microsecond is the unit of every time and duration in this package.
+const Microsecond = int64(time.Microsecond)
+
+// Micros converts a duration to microseconds, rounding up so that a wait is
+// never shorter than asked.
+func Micros(d time.Duration) int64 {
+	return int64((d + time.Microsecond - 1) / time.Microsecond)
+}
+
+// Duration converts microseconds to a duration.
+func Duration(us int64) time.Duration { return time.Duration(us) * time.Microsecond }
+
+// GCRA is a generic cell rate algorithm: one unit every Interval, with up to
+// Tolerance of credit for bursts. Its state is one number, the theoretical
+// arrival time (TAT) of the next unit, in microseconds; 0 means never used.
+// The zero GCRA allows everything.
+type GCRA struct {
+	Interval  int64 // microseconds per unit
+	Tolerance int64 // microseconds of burst beyond one unit: (burst-1)*Interval
+}
+
+// ErrInvalid is returned for limits that cannot be enforced.
+var ErrInvalid = errors.New("limit: invalid limit")
+
+// maxInterval bounds an interval at about 100 years, far beyond any real
+// limit, so that interval*burst cannot overflow.
+const maxInterval = 100 * 365 * 24 * 3600 * 1_000_000
+
+// maxBurst bounds a burst, for the same reason.
+const maxBurst = 1 << 20
+
+// NewGCRA returns the GCRA for "requests per per", letting burst requests
+// through back to back (0 means 1), with headroom in [0, 0.5) of the rate
+// left unused.
+func NewGCRA(requests int64, per time.Duration, burst int64, headroom float64) (GCRA, error) {
+	switch {
+	case requests <= 0 || per <= 0:
+		return GCRA{}, fmt.Errorf("%w: %d per %v: both must be positive", ErrInvalid, requests, per)
+	case burst < 0 || burst > maxBurst:
+		return GCRA{}, fmt.Errorf("%w: burst %d out of [0, %d]", ErrInvalid, burst, maxBurst)
+	case !(headroom >= 0 && headroom < 0.5):
+		return GCRA{}, fmt.Errorf("%w: headroom %v out of [0, 0.5)", ErrInvalid, headroom)
+	}
+	interval := math.Ceil(float64(per) / float64(time.Microsecond) / float64(requests) / (1 - headroom))
+	if interval > maxInterval {
+		return GCRA{}, fmt.Errorf("%w: %d per %v is slower than one a century", ErrInvalid, requests, per)
+	}
+	return GCRA{Interval: max(int64(interval), 1), Tolerance: (max(burst, 1) - 1) * max(int64(interval), 1)}, nil
+}
+
+// Burst returns how many units the GCRA lets through back to back.
+func (g GCRA) Burst() int64 {
+	if g.Interval <= 0 {
+		return 0
+	}
+	return g.Tolerance/g.Interval + 1
+}
+
+// Decision is the outcome of asking a GCRA for units at a time.
+type Decision struct {
+	// Allowed reports whether the units may be spent now.
+	Allowed bool
+	// TAT is the state to keep: the new TAT when allowed, the old one when not.
+	TAT int64
+	// Wait is how long, in microseconds, until the same request would be
+	// allowed; 0 when allowed.
+	Wait int64
+	// Remaining is how many more units would be allowed at once after this
+	// decision.
+	Remaining int64
+	// ResetAfter is how long, in microseconds, until the GCRA is back to its
+	// full burst.
+	ResetAfter int64
+}
+
+// Decide asks for cost units at now, given the state tat. A cost above the
+// burst is charged as the burst, so that such a request is not refused
+// forever; callers should not ask for it.
+func (g GCRA) Decide(tat, now, cost int64) Decision {
+	if g.Interval <= 0 {
+		return Decision{Allowed: true, TAT: tat}
+	}
+	cost = min(max(cost, 1), g.Burst())
+	newTAT := max(tat, now) + cost*g.Interval
+	allowAt := newTAT - g.Interval - g.Tolerance
+	if allowAt > now {
+		return Decision{TAT: tat, Wait: allowAt - now, Remaining: 0, ResetAfter: max(tat-now, 0)}
+	}
+	return Decision{Allowed: true, TAT: newTAT, Remaining: g.remaining(newTAT, now), ResetAfter: newTAT - now}
+}
+
+// remaining returns how many units are allowed at once given tat at now.
+func (g GCRA) remaining(tat, now int64) int64 {
+	return max((now+g.Tolerance+g.Interval-tat)/g.Interval, 0)
+}
+
+// Spread returns the GCRA that spends remaining units evenly over the
+// microseconds until a reset: adaptive pacing from an API's quota headers.
+// It reports false when there is nothing to spread (no units left, or the
+// reset has passed): the caller cools down instead, or paces as configured.
+func Spread(remaining float64, untilReset int64) (GCRA, bool) {
+	if !(remaining >= 1) || untilReset <= 0 {
+		return GCRA{}, false
+	}
+	interval := int64(math.Ceil(float64(untilReset) / math.Floor(remaining)))
+	return GCRA{Interval: max(interval, 1)}, true
+}

@@ -1,0 +1,177 @@
+package limit
+
+import (
+	"errors"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+func TestNewGCRA(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		requests int64
+		per      time.Duration
+		burst    int64
+		headroom float64
+		want     GCRA
+		wantErr  bool
+	}{
+		{"TenPerSecond", 10, time.Second, 0, 0, GCRA{Interval: 100_000}, false},
+		{"BurstFive", 10, time.Second, 5, 0, GCRA{Interval: 100_000, Tolerance: 400_000}, false},
+		{"Headroom", 100, time.Second, 1, 0.2, GCRA{Interval: 12_500}, false},
+		{"GitHubHourly", 5000, time.Hour, 0, 0, GCRA{Interval: 720_000}, false},
+		{"FasterThanMicrosecond", 1e9, time.Second, 0, 0, GCRA{Interval: 1}, false},
+		{"ZeroRequests", 0, time.Second, 0, 0, GCRA{}, true},
+		{"NegativePer", 1, -time.Second, 0, 0, GCRA{}, true},
+		{"NegativeBurst", 1, time.Second, -1, 0, GCRA{}, true},
+		{"HugeBurst", 1, time.Second, 1 << 30, 0, GCRA{}, true},
+		{"HeadroomTooLarge", 1, time.Second, 0, 0.5, GCRA{}, true},
+		{"HeadroomNaN", 1, time.Second, 0, nan(), GCRA{}, true},
+		{"SlowerThanCentury", 1, 200 * 365 * 24 * time.Hour, 0, 0, GCRA{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := NewGCRA(tt.requests, tt.per, tt.burst, tt.headroom)
+			if (err != nil) != tt.wantErr || (err != nil && !errors.Is(err, ErrInvalid)) {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func nan() float64 { z := 0.0; return z / z }
+
+// TestDecideSteps walks a GCRA through a sequence of requests.
+func TestDecideSteps(t *testing.T) {
+	t.Parallel()
+	g := GCRA{Interval: 100, Tolerance: 200} // burst 3
+	steps := []struct {
+		now, cost int64
+		want      Decision
+	}{
+		{1000, 1, Decision{Allowed: true, TAT: 1100, Remaining: 2, ResetAfter: 100}},
+		{1000, 1, Decision{Allowed: true, TAT: 1200, Remaining: 1, ResetAfter: 200}},
+		{1000, 1, Decision{Allowed: true, TAT: 1300, Remaining: 0, ResetAfter: 300}},
+		{1000, 1, Decision{TAT: 1300, Wait: 100, ResetAfter: 300}},
+		{1050, 1, Decision{TAT: 1300, Wait: 50, ResetAfter: 250}},
+		{1100, 1, Decision{Allowed: true, TAT: 1400, Remaining: 0, ResetAfter: 300}},
+		{1400, 2, Decision{Allowed: true, TAT: 1600, Remaining: 1, ResetAfter: 200}},
+		{1400, 9, Decision{TAT: 1600, Wait: 200, ResetAfter: 200}}, // charged as the burst
+		{5000, 3, Decision{Allowed: true, TAT: 5300, Remaining: 0, ResetAfter: 300}},
+	}
+	tat := int64(0)
+	for i, s := range steps {
+		got := g.Decide(tat, s.now, s.cost)
+		if got != s.want {
+			t.Fatalf("step %d (now %d, cost %d): got %+v, want %+v", i, s.now, s.cost, got, s.want)
+		}
+		tat = got.TAT
+	}
+}
+
+func TestZeroGCRAAllowsAll(t *testing.T) {
+	t.Parallel()
+	if d := (GCRA{}).Decide(5, 10, 100); !d.Allowed || d.TAT != 5 {
+		t.Errorf("got %+v, want allowed with TAT unchanged", d)
+	}
+}
+
+// TestNoWindowExceedsLimit offers requests far faster than the limit at
+// random times and checks the promise of the package doc: no window of
+// length P holds more than N+B-1 allowed requests.
+func TestNoWindowExceedsLimit(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []struct{ n, burst int64 }{{10, 1}, {10, 4}, {7, 1}, {1, 1}, {100, 30}} {
+		per := int64(1_000_000)
+		g, err := NewGCRA(c.n, time.Second, c.burst, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var allowed []int64
+		tat, now := int64(0), int64(1)
+		for range 20000 {
+			now += rng.Int64N(per / c.n / 3)
+			if d := g.Decide(tat, now, 1); d.Allowed {
+				tat = d.TAT
+				allowed = append(allowed, now)
+			}
+		}
+		if most := busiestWindow(allowed, per); most > c.n+c.burst-1 {
+			t.Errorf("%d/s burst %d: a window of 1s held %d requests, want at most %d", c.n, c.burst, most, c.n+c.burst-1)
+		}
+		if len(allowed) < 100 {
+			t.Errorf("%d/s burst %d: only %d allowed: not pacing at the limit", c.n, c.burst, len(allowed))
+		}
+	}
+}
+
+// busiestWindow returns the most times any half-open window [t, t+w) holds.
+func busiestWindow(times []int64, w int64) int64 {
+	most, j := 0, 0
+	for i := range times {
+		for times[i]-times[j] >= w {
+			j++
+		}
+		most = max(most, i-j+1)
+	}
+	return int64(most)
+}
+
+func TestSpread(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		remaining float64
+		until     int64
+		want      GCRA
+		ok        bool
+	}{
+		{10, 1_000_000, GCRA{Interval: 100_000}, true},
+		{3.7, 900, GCRA{Interval: 300}, true},
+		{1e12, 10, GCRA{Interval: 1}, true},
+		{0, 1_000_000, GCRA{}, false},
+		{0.5, 1_000_000, GCRA{}, false},
+		{10, 0, GCRA{}, false},
+		{nan(), 10, GCRA{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := Spread(tt.remaining, tt.until)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("Spread(%v, %d) = %+v, %v; want %+v, %v", tt.remaining, tt.until, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestMicros(t *testing.T) {
+	t.Parallel()
+	if got := Micros(1500 * time.Nanosecond); got != 2 {
+		t.Errorf("Micros(1.5µs) = %d, want 2 (rounded up)", got)
+	}
+	if got := Duration(Micros(3 * time.Second)); got != 3*time.Second {
+		t.Errorf("round trip of 3s = %v", got)
+	}
+}
+
+// FuzzDecide checks that no state, time or cost makes Decide overflow into a
+// negative wait or move the state backwards.
+func FuzzDecide(f *testing.F) {
+	f.Add(int64(10), int64(1_000_000), int64(3), int64(0), int64(1_700_000_000_000_000), int64(1))
+	f.Fuzz(func(t *testing.T, requests, perUS, burst, tat, now, cost int64) {
+		g, err := NewGCRA(requests, time.Duration(perUS)*time.Microsecond, burst, 0.02)
+		if err != nil || now < 0 || now > 1<<55 || tat < 0 || tat > 1<<56 {
+			return
+		}
+		d := g.Decide(tat, now, cost)
+		if d.Wait < 0 || d.Remaining < 0 || d.ResetAfter < 0 || d.TAT < tat {
+			t.Fatalf("Decide(%d, %d, %d) on %+v = %+v", tat, now, cost, g, d)
+		}
+		if d.Allowed != (d.Wait == 0) {
+			t.Fatalf("Allowed %v with Wait %d", d.Allowed, d.Wait)
+		}
+	})
+}
