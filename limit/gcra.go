@@ -114,3 +114,14 @@ func Spread(remaining float64, untilReset int64) (GCRA, bool) {
 	interval := int64(math.Ceil(float64(untilReset) / math.Floor(remaining)))
 	return GCRA{Interval: max(interval, 1)}, true
 }
+
+// Reprice converts the state tat of GCRA from into the state of GCRA to at
+// now, keeping the units already spent and not yet restored: a pace whose
+// rate changes keeps its debt, counted in units, not in time.
+func Reprice(from, to GCRA, tat, now int64) int64 {
+	if tat <= now || from.Interval <= 0 {
+		return tat
+	}
+	units := float64(tat-now) / float64(from.Interval)
+	return now + int64(math.Ceil(units*float64(max(to.Interval, 0))))
+}

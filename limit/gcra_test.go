@@ -175,3 +175,23 @@ func FuzzDecide(f *testing.F) {
 		}
 	})
 }
+
+func TestReprice(t *testing.T) {
+	t.Parallel()
+	slow, fast := GCRA{Interval: 1000}, GCRA{Interval: 250}
+	tests := []struct {
+		name           string
+		from, to       GCRA
+		tat, now, want int64
+	}{
+		{"DebtOfTwoUnits", slow, fast, 3000, 1000, 1500},
+		{"NoDebt", slow, fast, 500, 1000, 500},
+		{"FromZero", GCRA{}, fast, 3000, 1000, 3000},
+		{"Slower", fast, slow, 1500, 1000, 3000},
+	}
+	for _, tt := range tests {
+		if got := Reprice(tt.from, tt.to, tt.tat, tt.now); got != tt.want {
+			t.Errorf("%s: got %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}

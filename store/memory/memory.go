@@ -1,0 +1,286 @@
+// Package memory is heed's embedded Store: state in this process's memory,
+// shared by every goroutine that uses the same Store. It is the default when
+// one process is all there is; fleets use the Redis store.
+package memory
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/heedhq/heed/limit"
+	"github.com/heedhq/heed/store"
+)
+
+// Options configures a Store. The zero value is ready to use.
+type Options struct {
+	// Now is the clock; nil means time.Now. Tests pass a fake clock.
+	Now func() time.Time
+}
+
+// sweepEvery is how many Acquires pass between sweeps of idle scopes.
+const sweepEvery = 4096
+
+// Store is the in-memory Store. It is safe for concurrent use.
+type Store struct {
+	now func() time.Time
+
+	mu        sync.Mutex // guards the fields below
+	scopes    map[string]*scopeState
+	nextLease uint64
+	acquires  uint64
+	closed    bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// scopeState is one scope's state. Times are Unix microseconds.
+type scopeState struct {
+	tats     map[string]int64 // limit key -> TAT
+	paces    map[string]*pace // pace key -> pace
+	leases   map[uint64]int64 // lease id -> expiry
+	cooldown store.Cooldown   // zero Until when none
+	until    int64            // cooldown.Until in microseconds
+	lastUsed int64
+}
+
+type pace struct {
+	gcra  limit.GCRA
+	until int64
+	tat   int64
+}
+
+// New returns an empty Store.
+func New(opts Options) *Store {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{now: now, scopes: make(map[string]*scopeState)}
+}
+
+func (s *Store) micros() int64 { return s.now().UnixMicro() }
+
+// scope returns the scope's state, creating it. The caller holds s.mu.
+func (s *Store) scope(key string) *scopeState {
+	st := s.scopes[key]
+	if st == nil {
+		st = &scopeState{tats: make(map[string]int64)}
+		s.scopes[key] = st
+	}
+	return st
+}
+
+// Acquire implements store.Store.
+func (s *Store) Acquire(_ context.Context, req store.Request) (store.Grant, error) {
+	if req.Scope == "" {
+		return store.Grant{}, fmt.Errorf("%w: empty scope", store.ErrInvalid)
+	}
+	now := s.micros()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.Grant{}, store.ErrClosed
+	}
+	s.acquires++
+	if s.acquires%sweepEvery == 0 {
+		s.sweep(now)
+	}
+	st := s.scope(req.Scope)
+	st.lastUsed = now
+	g := st.acquire(req, now)
+	if g.Allowed && req.Concurrency > 0 {
+		s.nextLease++
+		g.Lease = store.Lease{ID: s.nextLease}
+		st.leases[g.Lease.ID] = now + limit.Micros(leaseTTL(req))
+	}
+	return g, nil
+}
+
+// acquire is Acquire on one scope's state, but for taking the lease.
+func (st *scopeState) acquire(req store.Request, now int64) store.Grant {
+	if st.until > now {
+		return store.Grant{Reason: store.ReasonCooldown, Wait: limit.Duration(st.until - now), Cooldown: cloneCooldown(st.cooldown)}
+	}
+	if g, ok := st.checkLimits(req, now); !ok {
+		return g
+	}
+	if req.Concurrency > 0 && st.inFlight(now) >= req.Concurrency {
+		return store.Grant{Reason: store.ReasonConcurrency, Wait: store.ConcurrencyPoll}
+	}
+	st.commit(req, now)
+	return store.Grant{Allowed: true}
+}
+
+func leaseTTL(req store.Request) time.Duration {
+	if req.LeaseTTL > 0 {
+		return req.LeaseTTL
+	}
+	return store.DefaultLeaseTTL
+}
+
+// checkLimits asks every limit and pace without changing any; it returns
+// the refusal with the longest wait.
+func (st *scopeState) checkLimits(req store.Request, now int64) (store.Grant, bool) {
+	var refusal store.Grant
+	for _, l := range req.Limits {
+		if d := l.GCRA.Decide(st.tats[l.Key], now, req.Cost); !d.Allowed {
+			refusal = longer(refusal, l.Key, d.Wait)
+		}
+	}
+	for key, p := range st.paces {
+		if p.until <= now {
+			delete(st.paces, key)
+			continue
+		}
+		if d := p.gcra.Decide(p.tat, now, req.Cost); !d.Allowed {
+			refusal = longer(refusal, key, d.Wait)
+		}
+	}
+	return refusal, refusal.Reason == store.ReasonNone
+}
+
+// longer returns the refusal with the longer wait.
+func longer(g store.Grant, key string, wait int64) store.Grant {
+	if d := limit.Duration(wait); g.Reason == store.ReasonNone || d > g.Wait {
+		return store.Grant{Reason: store.ReasonLimit, Wait: d, Limit: key}
+	}
+	return g
+}
+
+// commit charges every limit and pace.
+func (st *scopeState) commit(req store.Request, now int64) {
+	for _, l := range req.Limits {
+		st.tats[l.Key] = l.GCRA.Decide(st.tats[l.Key], now, req.Cost).TAT
+	}
+	for _, p := range st.paces {
+		p.tat = p.gcra.Decide(p.tat, now, req.Cost).TAT
+	}
+}
+
+// inFlight counts live leases, dropping expired ones.
+func (st *scopeState) inFlight(now int64) int {
+	if st.leases == nil {
+		st.leases = make(map[uint64]int64)
+	}
+	maps.DeleteFunc(st.leases, func(_ uint64, exp int64) bool { return exp <= now })
+	return len(st.leases)
+}
+
+// Release implements store.Store.
+func (s *Store) Release(_ context.Context, scope string, lease store.Lease) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	if st := s.scopes[scope]; st != nil {
+		delete(st.leases, lease.ID)
+	}
+	return nil
+}
+
+// SetCooldown implements store.Store.
+func (s *Store) SetCooldown(_ context.Context, scope string, c store.Cooldown) (store.Cooldown, error) {
+	if scope == "" {
+		return store.Cooldown{}, fmt.Errorf("%w: empty scope", store.ErrInvalid)
+	}
+	now := s.micros()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.Cooldown{}, store.ErrClosed
+	}
+	st := s.scope(scope)
+	st.lastUsed = now
+	if until := c.Until.UnixMicro(); until > st.until || st.until <= now {
+		st.cooldown, st.until = cloneCooldown(c), until
+	}
+	return cloneCooldown(st.cooldown), nil
+}
+
+// Cooldown implements store.Store.
+func (s *Store) Cooldown(_ context.Context, scope string) (store.Cooldown, bool, error) {
+	now := s.micros()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.Cooldown{}, false, store.ErrClosed
+	}
+	st := s.scopes[scope]
+	if st == nil || st.until <= now {
+		return store.Cooldown{}, false, nil
+	}
+	return cloneCooldown(st.cooldown), true, nil
+}
+
+// SetPace implements store.Store.
+func (s *Store) SetPace(_ context.Context, scope string, p store.Pace) error {
+	if scope == "" || p.Key == "" {
+		return fmt.Errorf("%w: empty scope or pace key", store.ErrInvalid)
+	}
+	now := s.micros()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	st := s.scope(scope)
+	st.lastUsed = now
+	if st.paces == nil {
+		st.paces = make(map[string]*pace)
+	}
+	np := &pace{gcra: p.GCRA, until: p.Until.UnixMicro()}
+	if old := st.paces[p.Key]; old != nil {
+		np.tat = limit.Reprice(old.gcra, p.GCRA, old.tat, now)
+	}
+	st.paces[p.Key] = np
+	return nil
+}
+
+// Close implements store.Store. Later calls return store.ErrClosed.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	s.scopes = nil
+	return nil
+}
+
+// Len returns how many scopes the store holds state for.
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.scopes)
+}
+
+// sweep drops scopes whose state no longer matters. The caller holds s.mu.
+func (s *Store) sweep(now int64) {
+	maps.DeleteFunc(s.scopes, func(_ string, st *scopeState) bool { return st.idle(now) })
+}
+
+// idle reports whether forgetting the scope changes no decision.
+func (st *scopeState) idle(now int64) bool {
+	if st.until > now || st.inFlight(now) > 0 {
+		return false
+	}
+	for _, tat := range st.tats {
+		if tat > now {
+			return false
+		}
+	}
+	for _, p := range st.paces {
+		if p.until > now {
+			return false
+		}
+	}
+	return true
+}
+
+// cloneCooldown copies c so that callers cannot change the stored one.
+func cloneCooldown(c store.Cooldown) store.Cooldown {
+	c.Header = c.Header.Clone()
+	return c
+}

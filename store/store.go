@@ -1,0 +1,141 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/heedhq/heed/limit"
+)
+
+// Store keeps the shared state of scopes. Implementations are safe for
+// concurrent use, and every method is atomic for its scope.
+type Store interface {
+	// Acquire decides whether a request of the scope may be sent now. In one
+	// atomic step it checks the cooldown, then every limit of the request and
+	// every pace recorded for the scope, then the concurrency cap, and takes
+	// them all or none.
+	Acquire(ctx context.Context, req Request) (Grant, error)
+	// Release gives back the concurrency lease of a Grant. Releasing a lease
+	// that expired or was already released is not an error.
+	Release(ctx context.Context, scope string, lease Lease) error
+	// SetCooldown records that no request of the scope may be sent until
+	// c.Until. A cooldown already in force that ends later is kept. It
+	// returns the cooldown in force afterwards.
+	SetCooldown(ctx context.Context, scope string, c Cooldown) (Cooldown, error)
+	// Cooldown returns the scope's cooldown in force, if any.
+	Cooldown(ctx context.Context, scope string) (Cooldown, bool, error)
+	// SetPace records a pace for the scope, learned from an API's quota
+	// headers; Acquire enforces it like a limit until pace.Until. A pace with
+	// the same Key replaces the earlier one, keeping the units it has spent
+	// (see limit.Reprice).
+	SetPace(ctx context.Context, scope string, pace Pace) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Request is what Acquire is asked for.
+type Request struct {
+	// Scope is the key of the scope.
+	Scope string
+	// Limits lists the configured limits that apply to the request.
+	Limits []Limit
+	// Cost is how many units each limit is charged; 0 means 1.
+	Cost int64
+	// Concurrency caps the scope's requests in flight; 0 means no cap.
+	Concurrency int
+	// LeaseTTL bounds how long a concurrency lease is held if never
+	// released (a crashed worker); 0 means DefaultLeaseTTL.
+	LeaseTTL time.Duration
+}
+
+// DefaultLeaseTTL is the lease lifetime when a Request does not say.
+const DefaultLeaseTTL = 2 * time.Minute
+
+// Limit is one configured limit.
+type Limit struct {
+	// Key names the limit within its scope, e.g. "0" or "search"; limits
+	// with the same Key share state.
+	Key  string
+	GCRA limit.GCRA
+}
+
+// Pace is a limit learned from an API's quota headers (adaptive pacing).
+type Pace struct {
+	// Key names the pace within its scope, e.g. the quota's name.
+	Key  string
+	GCRA limit.GCRA
+	// Until is when the pace stops applying: the quota's reset.
+	Until time.Time
+}
+
+// Reason says why Acquire refused.
+type Reason int
+
+const (
+	// ReasonNone: the request was allowed.
+	ReasonNone Reason = iota
+	// ReasonCooldown: the scope is cooling down after being told to wait.
+	ReasonCooldown
+	// ReasonLimit: a configured limit or a pace has no room yet.
+	ReasonLimit
+	// ReasonConcurrency: the scope has as many requests in flight as allowed.
+	ReasonConcurrency
+)
+
+var reasonNames = [...]string{"none", "cooldown", "limit", "concurrency"}
+
+// String returns "none", "cooldown", "limit" or "concurrency".
+func (r Reason) String() string {
+	if r < 0 || int(r) >= len(reasonNames) {
+		return "unknown"
+	}
+	return reasonNames[r]
+}
+
+// Grant is Acquire's answer.
+type Grant struct {
+	// Allowed reports whether the request may be sent now.
+	Allowed bool
+	// Reason says why not, when not allowed.
+	Reason Reason
+	// Wait is how long until asking again is worthwhile, when not allowed:
+	// the end of the cooldown, the time until every limit has room, or a
+	// short poll interval for the concurrency cap.
+	Wait time.Duration
+	// Cooldown is the cooldown in force, when Reason is ReasonCooldown.
+	Cooldown Cooldown
+	// Lease is the concurrency lease to Release, when allowed under a cap.
+	Lease Lease
+	// Limit is the Key of the limit or pace that refused, for ReasonLimit.
+	Limit string
+}
+
+// Lease identifies a concurrency slot. The zero Lease holds nothing.
+type Lease struct{ ID uint64 }
+
+// ConcurrencyPoll is the Wait a Grant suggests when the concurrency cap
+// refused: slots free up when requests finish, which no clock predicts.
+const ConcurrencyPoll = 5 * time.Millisecond
+
+// Cooldown is a scope's enforced pause, with what is needed to replay the
+// response that caused it.
+type Cooldown struct {
+	// Until is when requests may be sent again.
+	Until time.Time
+	// Status is the status of the response that caused it, e.g. 429.
+	Status int
+	// Header holds the rate-limit headers of that response, to replay to
+	// callers who are refused during the cooldown. Never a body, never a
+	// credential.
+	Header http.Header
+	// Source names what set the wait, e.g. "retry-after".
+	Source string
+}
+
+// ErrClosed is returned by a Store after Close.
+var ErrClosed = errors.New("store: closed")
+
+// ErrInvalid is returned for a request a store cannot act on.
+var ErrInvalid = errors.New("store: invalid request")
