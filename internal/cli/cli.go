@@ -42,6 +42,8 @@ func commands() []command {
 	return []command{
 		{name: "explain", summary: "say what an HTTP response head tells about the caller's quota",
 			run: runExplain, help: writeExplainHelp},
+		{name: "mock", summary: "run a rate-limited fake API to test clients against",
+			run: runMock, help: writeMockHelp},
 		{name: "help", summary: "show help for heed or one of its commands",
 			run: runHelp, help: writeHelpHelp},
 		{name: "version", summary: "print heed's version",
@@ -63,7 +65,7 @@ func lookup(name string) (command, bool) {
 // stdin and writing stdout and stderr, and returns the process's exit
 // status: 0 on success, 1 when output could not be written, 2 for a usage
 // error or unreadable input, 130 when ctx was cancelled while reading input.
-// Run reads the clock only to default heed explain's --now.
+// Long-running subcommands (heed mock) serve until ctx is cancelled.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	s := streams{stdin: stdin, stdout: stdout, stderr: stderr}
 	if len(args) == 0 {

@@ -1,0 +1,225 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/heedhq/heed/mockapi"
+)
+
+// mockShutdownGrace is how long heed mock waits for requests in flight
+// when it is told to stop.
+const mockShutdownGrace = 5 * time.Second
+
+// mockOptions are heed mock's flags.
+type mockOptions struct {
+	listen string
+	// requests per per is --limit; limitSet reports that it was given.
+	requests    int
+	per         time.Duration
+	limitSet    bool
+	algorithm   string
+	burst       int
+	concurrency int
+	dialect     string
+	errorRate   float64
+	latency     time.Duration
+	jitter      time.Duration
+	seed        uint64
+}
+
+// runMock runs heed mock [flags]: a rate-limited fake API on --listen until
+// ctx is cancelled.
+func runMock(ctx context.Context, s streams, args []string) int {
+	opts, err := parseMockArgs(args)
+	if err != nil {
+		return usageError(s, "mock", writeMockHelp, err)
+	}
+	api, err := mockapi.New(opts.config())
+	if err != nil {
+		return usageError(s, "mock", writeMockHelp, err)
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", opts.listen)
+	if err != nil {
+		fmt.Fprintf(s.stderr, "heed mock: %v\n", err)
+		return exitFailure
+	}
+	fmt.Fprintf(s.stdout, "heed mock: listening on http://%s\n", ln.Addr())
+	return serveMock(ctx, s, api, ln)
+}
+
+// serveMock serves h on ln until ctx is cancelled, then shuts down
+// gracefully.
+func serveMock(ctx context.Context, s streams, h http.Handler, ln net.Listener) int {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		fmt.Fprintf(s.stderr, "heed mock: %v\n", err)
+		return exitFailure
+	case <-ctx.Done():
+	}
+	grace, cancel := context.WithTimeout(context.WithoutCancel(ctx), mockShutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(grace); err != nil {
+		srv.Close()
+		fmt.Fprintf(s.stderr, "heed mock: requests still in flight after %v were cut off\n", mockShutdownGrace)
+	}
+	<-served
+	return exitOK
+}
+
+// parseMockArgs parses heed mock's command line.
+func parseMockArgs(args []string) (mockOptions, error) {
+	var opts mockOptions
+	fs := newMockFlags(&opts)
+	if err := fs.Parse(args); err != nil {
+		return opts, err
+	}
+	if fs.NArg() > 0 {
+		return opts, errors.New("takes no arguments, only flags")
+	}
+	return opts, opts.validate()
+}
+
+// validate checks the flags that the command line can get wrong, so that
+// errors name flags rather than mockapi.Config fields.
+func (o mockOptions) validate() error {
+	token, conc := o.algorithm == mockapi.AlgorithmToken, o.algorithm == mockapi.AlgorithmConcurrency
+	algorithms, dialects := mockAlgorithms(), mockDialects()
+	checks := []struct {
+		bad bool
+		msg string
+	}{
+		{!slices.Contains(algorithms, o.algorithm), fmt.Sprintf("--algorithm %q is not one of %s", o.algorithm, strings.Join(algorithms, ", "))},
+		{!slices.Contains(dialects, o.dialect), fmt.Sprintf("--dialect %q is not one of %s", o.dialect, strings.Join(dialects, ", "))},
+		{o.burst != 0 && !token, "--burst applies only to --algorithm token"},
+		{o.burst < 0, "--burst must not be negative"},
+		{conc && o.concurrency <= 0, "--algorithm concurrency needs --concurrency N, N > 0"},
+		{!conc && o.concurrency != 0, "--concurrency applies only to --algorithm concurrency"},
+		{conc && o.limitSet, "--limit does not apply to --algorithm concurrency; use --concurrency"},
+		{!(o.errorRate >= 0 && o.errorRate <= 1), "--error-rate must be from 0 to 1"},
+		{o.latency < 0 || o.jitter < 0, "--latency and --latency-jitter must not be negative"},
+	}
+	for _, c := range checks {
+		if c.bad {
+			return errors.New(c.msg)
+		}
+	}
+	return nil
+}
+
+// mockAlgorithms returns the values --algorithm accepts.
+func mockAlgorithms() []string {
+	return []string{mockapi.AlgorithmFixed, mockapi.AlgorithmSliding, mockapi.AlgorithmToken, mockapi.AlgorithmConcurrency}
+}
+
+// mockDialects returns the values --dialect accepts.
+func mockDialects() []string {
+	return []string{mockapi.DialectGitHub, mockapi.DialectOpenAI, mockapi.DialectAnthropic,
+		mockapi.DialectIETF, mockapi.DialectRetryAfter, mockapi.DialectNone}
+}
+
+// config returns the mockapi.Config the flags describe.
+func (o mockOptions) config() mockapi.Config {
+	limit := mockapi.Limit{Algorithm: o.algorithm, Concurrency: o.concurrency}
+	if o.algorithm != mockapi.AlgorithmConcurrency {
+		limit.Requests, limit.Per, limit.Burst = o.requests, o.per, o.burst
+	}
+	return mockapi.Config{Limit: limit, Dialect: o.dialect, ErrorRate: o.errorRate,
+		Seed: o.seed, Latency: o.latency, LatencyJitter: o.jitter}
+}
+
+// newMockFlags returns heed mock's flag set, storing into opts, which it
+// sets to the defaults.
+func newMockFlags(o *mockOptions) *flag.FlagSet {
+	*o = mockOptions{requests: 20, per: time.Second}
+	fs := newFlagSet("mock")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8701", "listen on `ADDR`; port 0 picks a free port")
+	fs.Func("limit", "the limit of each credential, `N/DURATION` such as 20/1s, 5000/1h or 60/m (default 20/1s)", o.setLimit)
+	fs.StringVar(&o.algorithm, "algorithm", mockapi.AlgorithmSliding, "how requests are counted: fixed, sliding, token or concurrency")
+	fs.IntVar(&o.burst, "burst", 0, "the token bucket's capacity `N`; 0 means the N of --limit")
+	fs.IntVar(&o.concurrency, "concurrency", 0, "at most `N` requests of a credential in flight (--algorithm concurrency)")
+	fs.StringVar(&o.dialect, "dialect", mockapi.DialectGitHub, "how answers describe the quota: github, openai, anthropic, ietf, retry-after or none")
+	fs.Float64Var(&o.errorRate, "error-rate", 0, "the share of requests answered 503 at random, from 0 to 1")
+	fs.DurationVar(&o.latency, "latency", 0, "how long each accepted request takes")
+	fs.DurationVar(&o.jitter, "latency-jitter", 0, "up to this much random extra latency")
+	fs.Uint64Var(&o.seed, "seed", 1, "the seed of --error-rate and --latency-jitter")
+	return fs
+}
+
+// setLimit sets --limit from "N/DURATION".
+func (o *mockOptions) setLimit(value string) error {
+	n, per, err := parseLimit(value)
+	if err != nil {
+		return err
+	}
+	o.requests, o.per, o.limitSet = n, per, true
+	return nil
+}
+
+// errLimit says what --limit wants.
+var errLimit = errors.New("want N/DURATION with N > 0 and DURATION > 0, such as 20/1s, 5000/1h or 60/m")
+
+// parseLimit parses "N/DURATION": a positive count and a positive Go
+// duration, whose leading 1 may be left out ("60/m").
+func parseLimit(value string) (int, time.Duration, error) {
+	count, window, ok := strings.Cut(value, "/")
+	n, err := strconv.Atoi(count)
+	if !ok || err != nil || n <= 0 {
+		return 0, 0, errLimit
+	}
+	if window != "" && (window[0] < '0' || window[0] > '9') {
+		window = "1" + window
+	}
+	per, err := time.ParseDuration(window)
+	if err != nil || per <= 0 {
+		return 0, 0, errLimit
+	}
+	return n, per, nil
+}
+
+// writeMockHelp writes the help of heed mock.
+func writeMockHelp(w io.Writer) {
+	fmt.Fprint(w, `usage: heed mock [flags]
+
+Mock runs a fake API with a rate limit, to test how a client behaves when it
+is told to slow down. It prints the URL it listens on, answers until it is
+interrupted, then stops gracefully.
+
+	heed mock --limit 20/1s --dialect github
+	heed mock --listen 127.0.0.1:0 --limit 5000/1h --algorithm fixed --dialect openai
+
+Each credential (the Authorization token, else X-Api-Key, else the api_key
+parameter) gets its own limit. Any path answers 200 with a JSON echo of the
+request, with the dialect's quota headers, until the limit refuses it; GET
+/stream?events=N&interval=D answers an event stream and /status/CODE that
+status. The control endpoints are not limited:
+
+	curl -s localhost:8701/_mock/stats                  counters, per credential
+	curl -s localhost:8701/_mock/log                    the request log, JSON lines
+	curl -s -XPOST localhost:8701/_mock/reset           clear counters and limits
+	curl -s -XPOST localhost:8701/_mock/force \
+	  -d '{"credential":"sk-1","status":429,"retry_after_seconds":2,"count":1}'
+
+Credentials never appear in plain text: stats and logs name each one by the
+first 12 hex digits of its SHA-256. See package mockapi for the details.
+
+Exit status: 0 when stopped by an interrupt; 1 when it cannot listen or
+serve; 2 for a bad command line.
+
+flags:
+`)
+	var opts mockOptions
+	writeDefaults(w, newMockFlags(&opts))
+}

@@ -1,0 +1,113 @@
+package mockapi_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/heedhq/heed/mockapi"
+)
+
+// Test your own client against a rate-limited API: point it at the mock,
+// then ask the mock what your client did.
+func Example() {
+	start := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	mock, err := mockapi.New(mockapi.Config{
+		Limit:   mockapi.Limit{Algorithm: mockapi.AlgorithmFixed, Requests: 2, Per: time.Minute},
+		Dialect: mockapi.DialectOpenAI,
+		Now:     func() time.Time { return start }, // a fixed clock makes every reset exact
+	})
+	if err != nil {
+		panic(err)
+	}
+	srv := httptest.NewServer(mock)
+	defer srv.Close()
+
+	// The client under test sends three requests with its API key.
+	for range 3 {
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/chat/completions", strings.NewReader(`{"model":"m"}`))
+		req.Header.Set("Authorization", "Bearer sk-test")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		resp.Body.Close()
+		fmt.Printf("%d remaining=%s reset=%s retry-after=%q\n", resp.StatusCode,
+			resp.Header.Get("X-Ratelimit-Remaining-Requests"), resp.Header.Get("X-Ratelimit-Reset-Requests"),
+			resp.Header.Get("Retry-After"))
+	}
+
+	st := mock.Stats()
+	fmt.Printf("requests=%d accepted=%d limited=%d\n", st.Total.Requests, st.Total.Accepted, st.Total.Limited)
+	// Output:
+	// 200 remaining=1 reset=1m0s retry-after=""
+	// 200 remaining=0 reset=1m0s retry-after=""
+	// 429 remaining=0 reset=1m0s retry-after="60"
+	// requests=3 accepted=2 limited=1
+}
+
+// A retry test: Force fails the next request with a 503 and Retry-After.
+// The echo shows that the retry sent the same body and idempotency key, and
+// Stats shows whether the retry came back before the wait was over.
+func Example_retry() {
+	var clock atomic.Int64 // the fake clock, in Unix nanoseconds
+	clock.Store(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC).UnixNano())
+	mock, err := mockapi.New(mockapi.Config{Now: func() time.Time { return time.Unix(0, clock.Load()) }})
+	if err != nil {
+		panic(err)
+	}
+	srv := httptest.NewServer(mock)
+	defer srv.Close()
+
+	// sleep is what the client under test calls to wait: here it moves the
+	// fake clock instead.
+	patient := func(d time.Duration) { clock.Add(int64(d)) }
+	impatient := func(time.Duration) {}
+	for _, sleep := range []func(time.Duration){patient, impatient} {
+		mock.Reset()
+		if err := mock.Force(mockapi.Force{Credential: "sk-test", Status: 503, RetryAfter: 2 * time.Second}); err != nil {
+			panic(err)
+		}
+		postWithRetry(srv.URL+"/v1/jobs", "sk-test", sleep)
+		fmt.Println("requests during the wait:", mock.Stats().Total.DuringWait)
+	}
+	// Output:
+	// 503
+	// 200 key=job-1 body=sha256:5215efa2ea7c
+	// requests during the wait: 0
+	// 503
+	// 200 key=job-1 body=sha256:5215efa2ea7c
+	// requests during the wait: 1
+}
+
+// postWithRetry stands for the client under test: it posts a job and, on a
+// 503, waits as Retry-After says and posts it again.
+func postWithRetry(url, key string, sleep func(time.Duration)) {
+	for {
+		req, _ := http.NewRequest("POST", url, strings.NewReader(`{"job":1}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Idempotency-Key", "job-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		var echo struct {
+			Key  string `json:"idempotency_key"`
+			Body string `json:"body_sha256"`
+		}
+		json.NewDecoder(resp.Body).Decode(&echo)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable {
+			fmt.Printf("%d key=%s body=sha256:%.12s\n", resp.StatusCode, echo.Key, echo.Body)
+			return
+		}
+		fmt.Println(resp.StatusCode)
+		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+		sleep(time.Duration(secs) * time.Second)
+	}
+}
