@@ -1,0 +1,396 @@
+package heed
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/heedhq/heed/store"
+)
+
+// Config is everything heed needs to know: where shared state lives and the
+// policy of every upstream API. A YAML file (see LoadConfig) and a Config
+// literal express the same things. The zero value of every field means its
+// documented default; WithDefaults fills them in and Validate reports what
+// cannot work. A Config is a plain value: it is safe to share between
+// goroutines as long as nobody modifies it.
+type Config struct {
+	// Store names where shared state (cooldowns, pacing) lives. "" and
+	// "memory" mean the in-process memory store, the only one supported in
+	// this version; a later version adds "redis://...".
+	Store string `yaml:"store"`
+
+	// Tenant, when set, scopes every key, so that several tenants of one
+	// program never share a cooldown. It must match [A-Za-z0-9][A-Za-z0-9_.-]*.
+	// "" means no tenant.
+	Tenant string `yaml:"tenant"`
+
+	// FingerprintSecret is the HMAC key under which credentials are
+	// fingerprinted, at least 16 bytes. "" means a random secret per process,
+	// which is right for the memory store; a shared store requires every
+	// process of the fleet to use the same secret, so Validate requires it
+	// there. It never appears in an error or a log line.
+	FingerprintSecret string `yaml:"fingerprint_secret"`
+
+	// Upstreams are the APIs heed paces, each matched by its BaseURL.
+	// Requests that match none pass through untouched.
+	Upstreams []Upstream `yaml:"upstreams"`
+
+	// The fields below are for programs, not files: a YAML file cannot set
+	// them.
+
+	// Base is the transport requests are sent through; nil means a clone of
+	// http.DefaultTransport, which Close cleans up.
+	Base http.RoundTripper `yaml:"-"`
+	// Logger receives heed's log lines (cooldowns, retries, warnings); nil
+	// means discard.
+	Logger *slog.Logger `yaml:"-"`
+	// Clock is the time source; nil means the wall clock. Tests pass a fake.
+	Clock Clock `yaml:"-"`
+	// StoreImpl, when set, is the Store used instead of the one Store names;
+	// the Transport does not close it.
+	StoreImpl store.Store `yaml:"-"`
+}
+
+// Upstream is the policy for one API: the requests it covers and how they
+// are paced, cooled down, retried and cut off.
+type Upstream struct {
+	// Name identifies the upstream in keys, metrics and logs. It is required,
+	// unique and matches [a-z0-9][a-z0-9_.-]*.
+	Name string `yaml:"name"`
+
+	// BaseURL is http(s)://host[:port][/prefix]. Requests to this scheme and
+	// host (default ports normalized, case-insensitive) whose path is the
+	// prefix or below it, on a segment boundary, get this policy; when
+	// several match, the longest prefix wins. It carries no user info, query
+	// or fragment.
+	BaseURL string `yaml:"base_url"`
+
+	// Limits are enforced before a request leaves; a request must fit under
+	// every limit whose Path matches. None means no configured pacing (see
+	// Adaptive).
+	Limits []Limit `yaml:"limits"`
+
+	// Concurrency caps the requests in flight at once; 0 means no cap.
+	Concurrency int `yaml:"concurrency"`
+
+	// OnLimit says what a request does when it may not be sent yet: wait
+	// (the default, "" means wait) or fail at once with a synthetic 429.
+	OnLimit OnLimit `yaml:"on_limit"`
+
+	// MaxWait is the longest a request waits before it fails instead;
+	// 0 means the default, 2m.
+	MaxWait time.Duration `yaml:"max_wait"`
+
+	// Headroom is the share of each limit left unused to absorb network
+	// jitter, in [0, 0.5); 0 means the default, 0.02 (pace at 98% of the
+	// limit). There is no way to ask for exactly none: use a tiny value.
+	Headroom float64 `yaml:"headroom"`
+
+	// Cooldown bounds the wait recorded when a response says "limited".
+	Cooldown CooldownPolicy `yaml:"cooldown"`
+
+	// Retry says which failed requests are sent again, and when.
+	Retry RetryPolicy `yaml:"retry"`
+
+	// Breaker cuts the upstream off after consecutive failures.
+	Breaker BreakerPolicy `yaml:"breaker"`
+
+	// Adaptive, when true, paces by the quota headers responses carry
+	// (remaining, reset) as well as by Limits. nil means true.
+	Adaptive *bool `yaml:"adaptive"`
+
+	// Credentials names places a credential may be besides the ones heed
+	// knows (Authorization, X-Api-Key and the like).
+	Credentials CredentialPolicy `yaml:"credentials"`
+}
+
+// Limit is one rate limit: no window of length Per, wherever it starts, may
+// see more than Requests requests, unless Burst opts into more.
+type Limit struct {
+	// Requests is how many requests a window of length Per may see; > 0.
+	Requests int64 `yaml:"requests"`
+
+	// Per is the window length; > 0.
+	Per time.Duration `yaml:"per"`
+
+	// Burst is how many requests may leave back to back. 0 means 1, which
+	// keeps every window of length Per under Requests; larger bursts are
+	// opt-in and let a window see more.
+	Burst int64 `yaml:"burst"`
+
+	// Path restricts the limit to request paths matching this pattern; ""
+	// means every path. The pattern is path.Match syntax over the full
+	// request path (not relative to the BaseURL prefix), except that a
+	// trailing "/*" matches any depth: "/search/*" matches "/search/code"
+	// and "/search/code/x" but not "/search".
+	Path string `yaml:"path"`
+}
+
+// OnLimit says what a request does when it may not be sent yet.
+type OnLimit string
+
+// The OnLimit behaviours.
+const (
+	// OnLimitWait waits until the request may be sent, within MaxWait and
+	// the request's context.
+	OnLimitWait OnLimit = "wait"
+	// OnLimitFail answers at once with a synthetic 429.
+	OnLimitFail OnLimit = "fail"
+)
+
+// CooldownPolicy bounds the cooldown recorded for a scope when a response
+// says it is limited.
+type CooldownPolicy struct {
+	// Default is the cooldown when the response does not say how long to
+	// wait; 0 means the default, 5s.
+	Default time.Duration `yaml:"default"`
+	// Max caps the cooldown whatever the response says; 0 means the
+	// default, 1h. Default must not exceed it.
+	Max time.Duration `yaml:"max"`
+}
+
+// RetryPolicy says how often and when a failed request is sent again. Only
+// 429, 502, 503, 504 and transport errors are retried, and a wait the
+// server gives beats the backoff.
+type RetryPolicy struct {
+	// Attempts counts every send, the first included, in [1, 20]: 1 means
+	// no retry, 0 means the default, 4.
+	Attempts int `yaml:"attempts"`
+	// Backoff is the delay schedule: "exponential" (with full jitter; the
+	// default, also for ""), "constant", "linear" or "fibonacci".
+	Backoff string `yaml:"backoff"`
+	// Base is the first delay; 0 means the default, 250ms.
+	Base time.Duration `yaml:"base"`
+	// Max caps every delay; 0 means the default, 30s.
+	Max time.Duration `yaml:"max"`
+	// MaxElapsed caps the time spent on one request, retries included;
+	// 0 means the default, 2m.
+	MaxElapsed time.Duration `yaml:"max_elapsed"`
+	// NonIdempotent allows retrying POST and PATCH requests that carry no
+	// Idempotency-Key header. false (the default) sends them once.
+	NonIdempotent bool `yaml:"non_idempotent"`
+}
+
+// BreakerPolicy configures the upstream's circuit breaker: after Failures
+// consecutive failures (5xx, transport errors) it opens for OpenFor, then
+// lets Probes requests through to test the upstream.
+type BreakerPolicy struct {
+	// Failures opens the breaker; 0 means the default, 5.
+	Failures int `yaml:"failures"`
+	// OpenFor is how long the breaker stays open; 0 means the default, 30s.
+	OpenFor time.Duration `yaml:"open_for"`
+	// Probes is how many requests test a half-open breaker; 0 means the
+	// default, 1.
+	Probes int `yaml:"probes"`
+	// Disabled turns the breaker off.
+	Disabled bool `yaml:"disabled"`
+}
+
+// CredentialPolicy names extra places a credential may be, beyond the
+// headers heed knows. Every credential found goes into the fingerprint that
+// picks the request's scope.
+type CredentialPolicy struct {
+	// Headers are header names (case-insensitive).
+	Headers []string `yaml:"headers"`
+	// Query are URL query parameter names (case-sensitive).
+	Query []string `yaml:"query"`
+}
+
+// The defaults WithDefaults fills in.
+const (
+	defaultStore         = "memory"
+	defaultMaxWait       = 2 * time.Minute
+	defaultHeadroom      = 0.02
+	defaultCooldown      = 5 * time.Second
+	defaultCooldownMax   = time.Hour
+	defaultAttempts      = 4
+	defaultBackoff       = "exponential"
+	defaultRetryBase     = 250 * time.Millisecond
+	defaultRetryMax      = 30 * time.Second
+	defaultRetryElapsed  = 2 * time.Minute
+	defaultFailures      = 5
+	defaultOpenFor       = 30 * time.Second
+	defaultProbes        = 1
+	defaultBurst         = 1
+	defaultAdaptive      = true
+	defaultOnLimit       = OnLimitWait
+	storeMemory          = "memory"
+	maxRetryAttempts     = 20
+	minFingerprintSecret = 16
+)
+
+// WithDefaults returns a copy of c with every zero field that has a
+// documented default set to it. It is idempotent and shares no slice or
+// pointer with c, so changing the copy never changes c.
+func (c Config) WithDefaults() Config {
+	if c.Store == "" {
+		c.Store = defaultStore
+	}
+	ups := make([]Upstream, len(c.Upstreams))
+	for i, u := range c.Upstreams {
+		ups[i] = u.withDefaults()
+	}
+	if c.Upstreams == nil {
+		ups = nil
+	}
+	c.Upstreams = ups
+	return c
+}
+
+// withDefaults returns u with its defaults filled in and its own copies of
+// its slices and pointer.
+func (u Upstream) withDefaults() Upstream {
+	u.Limits = slices.Clone(u.Limits)
+	for i := range u.Limits {
+		u.Limits[i].Burst = orDefault(u.Limits[i].Burst, defaultBurst)
+	}
+	u.OnLimit = orDefault(u.OnLimit, defaultOnLimit)
+	u.MaxWait = orDefault(u.MaxWait, defaultMaxWait)
+	u.Headroom = orDefault(u.Headroom, defaultHeadroom)
+	u.Cooldown.Default = orDefault(u.Cooldown.Default, defaultCooldown)
+	u.Cooldown.Max = orDefault(u.Cooldown.Max, defaultCooldownMax)
+	u.Retry = u.Retry.withDefaults()
+	u.Breaker.Failures = orDefault(u.Breaker.Failures, defaultFailures)
+	u.Breaker.OpenFor = orDefault(u.Breaker.OpenFor, defaultOpenFor)
+	u.Breaker.Probes = orDefault(u.Breaker.Probes, defaultProbes)
+	adaptive := defaultAdaptive
+	if u.Adaptive != nil {
+		adaptive = *u.Adaptive
+	}
+	u.Adaptive = &adaptive
+	u.Credentials.Headers = slices.Clone(u.Credentials.Headers)
+	u.Credentials.Query = slices.Clone(u.Credentials.Query)
+	return u
+}
+
+// withDefaults returns r with its defaults filled in.
+func (r RetryPolicy) withDefaults() RetryPolicy {
+	r.Attempts = orDefault(r.Attempts, defaultAttempts)
+	r.Backoff = orDefault(r.Backoff, defaultBackoff)
+	r.Base = orDefault(r.Base, defaultRetryBase)
+	r.Max = orDefault(r.Max, defaultRetryMax)
+	r.MaxElapsed = orDefault(r.MaxElapsed, defaultRetryElapsed)
+	return r
+}
+
+// orDefault returns v, or def when v is the zero value.
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Match returns the index of the upstream whose BaseURL covers u: same
+// scheme, same host and port (case-insensitive, default ports normalized)
+// and a path at or below the BaseURL's path prefix on a segment boundary
+// ("/v1" covers "/v1" and "/v1/x", not "/v10"). When several cover u, the
+// longest prefix wins, then the first. ok is false when none does; upstreams
+// whose BaseURL is invalid never match.
+func (c Config) Match(u *url.URL) (i int, ok bool) {
+	return newRouter(c.Upstreams).match(u)
+}
+
+// Matches reports whether the limit applies to a request for the URL path p
+// (the full path, as in url.URL.Path).
+func (l Limit) Matches(p string) bool {
+	if l.Path == "" {
+		return true
+	}
+	base, ok := strings.CutSuffix(l.Path, "/*")
+	if !ok {
+		matched, _ := path.Match(l.Path, p)
+		return matched
+	}
+	head, ok := leadingSegments(p, strings.Count(base, "/"))
+	if !ok {
+		return false
+	}
+	matched, _ := path.Match(base, head)
+	return matched
+}
+
+// leadingSegments returns the part of p before its (n+1)th slash, that is
+// its first n segments when p starts with a slash, and whether p has that
+// slash (so something, maybe empty, follows the n segments).
+func leadingSegments(p string, n int) (string, bool) {
+	end := -1
+	for range n + 1 {
+		next := strings.IndexByte(p[end+1:], '/')
+		if next < 0 {
+			return "", false
+		}
+		end += next + 1
+	}
+	return p[:end], true
+}
+
+// route is an upstream's BaseURL reduced to what matching compares.
+type route struct {
+	scheme string // "http" or "https"
+	host   string // lowercase host, with the port unless it is the default
+	prefix string // path prefix without a trailing slash; "" covers every path
+}
+
+// router matches request URLs to upstreams; build it once with newRouter
+// and reuse it, it does not change.
+type router struct {
+	routes []route
+	valid  []bool // whether routes[i] came from a valid BaseURL
+}
+
+// newRouter parses the BaseURL of every upstream.
+func newRouter(ups []Upstream) router {
+	r := router{routes: make([]route, len(ups)), valid: make([]bool, len(ups))}
+	for i, u := range ups {
+		rt, err := parseRoute(u.BaseURL)
+		r.routes[i], r.valid[i] = rt, err == nil
+	}
+	return r
+}
+
+// match returns the index of the upstream covering u; see Config.Match.
+func (r router) match(u *url.URL) (int, bool) {
+	if u == nil {
+		return 0, false
+	}
+	req := route{scheme: strings.ToLower(u.Scheme), host: normalHost(u), prefix: u.Path}
+	best, bestLen := 0, -1
+	for i, rt := range r.routes {
+		if r.valid[i] && rt.covers(req) && len(rt.prefix) > bestLen {
+			best, bestLen = i, len(rt.prefix)
+		}
+	}
+	return best, bestLen >= 0
+}
+
+// covers reports whether rt covers the request req, whose prefix holds the
+// request's full path.
+func (rt route) covers(req route) bool {
+	if rt.scheme != req.scheme || rt.host != req.host {
+		return false
+	}
+	rest, ok := strings.CutPrefix(req.prefix, rt.prefix)
+	return ok && (rest == "" || rest[0] == '/')
+}
+
+// normalHost returns u's host in lowercase, without a trailing dot, with
+// its port unless that is the scheme's default.
+func normalHost(u *url.URL) string {
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	port := u.Port()
+	scheme := strings.ToLower(u.Scheme)
+	if port == "" || (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		return host
+	}
+	return host + ":" + port
+}

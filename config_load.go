@@ -1,0 +1,401 @@
+package heed
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// LoadConfig reads the YAML configuration file at path; see ParseConfig.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("heed: read config: %w", err)
+	}
+	return ParseConfig(data, path)
+}
+
+// ParseConfig parses a YAML configuration; name (a file name, "config" when
+// empty) starts every error message, followed by the line. Keys are the
+// yaml tags of Config and its parts; an unknown or repeated key is an error.
+// Durations are Go duration strings such as "250ms" or "1h". YAML anchors,
+// aliases and merge keys ("<<") work. Every problem found is reported,
+// joined with errors.Join.
+//
+// ParseConfig neither fills defaults nor validates: the Config says exactly
+// what the file says. Call Validate to check it.
+func ParseConfig(data []byte, name string) (Config, error) {
+	if name == "" {
+		name = "config"
+	}
+	root, err := parseDocument(data, name)
+	if err != nil {
+		return Config{}, err
+	}
+	var c Config
+	d := decoder{file: name}
+	d.value(root, reflect.ValueOf(&c).Elem(), "")
+	if len(d.errs) > 0 {
+		return Config{}, errors.Join(d.errs...)
+	}
+	return c, nil
+}
+
+// parseDocument parses data, which must hold exactly one YAML document
+// that is not empty, and returns its root node.
+func parseDocument(data []byte, name string) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("heed: %s: empty config file", name)
+		}
+		return nil, newSyntaxError(name, err)
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, newSyntaxError(name, err)
+		}
+		return nil, fmt.Errorf("heed: %s:%d: want one YAML document, found another", name, next.Line)
+	}
+	if len(doc.Content) == 0 || isNull(resolve(doc.Content[0])) {
+		return nil, fmt.Errorf("heed: %s: empty config file", name)
+	}
+	return doc.Content[0], nil
+}
+
+// syntaxError is a YAML syntax error restated as "file:line: problem".
+type syntaxError struct {
+	msg string
+	err error // the parser's error
+}
+
+func (e *syntaxError) Error() string { return e.msg }
+func (e *syntaxError) Unwrap() error { return e.err }
+
+// newSyntaxError restates a parser error, "yaml: line N: problem", as
+// "heed: name:N: problem".
+func newSyntaxError(name string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		line, problem, found := strings.Cut(rest, ": ")
+		if _, bad := strconv.Atoi(line); found && bad == nil {
+			return &syntaxError{msg: fmt.Sprintf("heed: %s:%s: %s", name, line, problem), err: err}
+		}
+	}
+	return &syntaxError{msg: fmt.Sprintf("heed: %s: %s", name, msg), err: err}
+}
+
+// decoder fills a Config from a YAML node tree, collecting every problem.
+type decoder struct {
+	file    string
+	errs    []error
+	merging map[*yaml.Node]int // mappings merging others now, against cycles
+	visits  int                // nodes decoded, aliases expanded
+}
+
+// maxVisits bounds the nodes decoded, so that aliases of aliases cannot
+// make a small file expand exponentially; real configurations are far
+// smaller.
+const maxVisits = 100_000
+
+// failf records a problem at node n.
+func (d *decoder) failf(n *yaml.Node, format string, args ...any) {
+	d.errs = append(d.errs, fmt.Errorf("heed: %s:%d: %s", d.file, n.Line, fmt.Sprintf(format, args...)))
+}
+
+// value decodes n into v; path names v in errors ("upstreams[0].retry").
+func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
+	n = resolve(n)
+	if d.visits++; d.visits == maxVisits {
+		d.failf(n, "%s: the document expands to too many values (through aliases)", orTop(path))
+	}
+	switch {
+	case d.visits >= maxVisits, isNull(n):
+		return
+	case v.Type() == reflect.TypeFor[time.Duration]():
+		d.duration(n, v, path)
+	case v.Kind() == reflect.Struct:
+		d.mapping(n, v, path)
+	case v.Kind() == reflect.Slice:
+		d.sequence(n, v, path)
+	case v.Kind() == reflect.Pointer:
+		elem := reflect.New(v.Type().Elem())
+		d.value(n, elem.Elem(), path)
+		v.Set(elem)
+	default:
+		d.scalar(n, v, path)
+	}
+}
+
+// mapping decodes a mapping into the struct v: merged mappings first, then
+// the keys written here, which win.
+func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.mismatch(n, path, "a mapping")
+		return
+	}
+	d.merges(n, v, path)
+	seen := make(map[string]bool, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := resolve(n.Content[i]), n.Content[i+1]
+		if key.ShortTag() == "!!merge" || !d.newKey(key, path, seen) {
+			continue
+		}
+		field, ok := fieldByKey(v.Type(), key.Value)
+		if !ok {
+			d.unknownKey(key, v.Type(), path)
+			continue
+		}
+		d.value(val, v.Field(field), joinPath(path, key.Value))
+	}
+}
+
+// merges decodes the mappings merged into n with "<<", the later ones first
+// so that earlier ones win, as YAML's merge key specifies.
+func (d *decoder) merges(n *yaml.Node, v reflect.Value, path string) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key := n.Content[i]
+		if key.ShortTag() != "!!merge" {
+			continue
+		}
+		src := resolve(n.Content[i+1])
+		if src.Kind != yaml.SequenceNode {
+			d.merge(n, key, src, v, path)
+			continue
+		}
+		for j := len(src.Content) - 1; j >= 0; j-- {
+			d.merge(n, key, src.Content[j], v, path)
+		}
+	}
+}
+
+// merge decodes src, merged by key into the mapping into. A mapping that
+// merges itself, directly or through others, is an error.
+func (d *decoder) merge(into, key, src *yaml.Node, v reflect.Value, path string) {
+	src = resolve(src)
+	if src == into || d.merging[src] > 0 {
+		d.failf(key, "%s: a mapping merges itself", orTop(path))
+		return
+	}
+	if d.merging == nil {
+		d.merging = make(map[*yaml.Node]int)
+	}
+	d.merging[into]++
+	d.value(src, v, path)
+	d.merging[into]--
+}
+
+// newKey checks that key is a plain name not seen before in its mapping.
+func (d *decoder) newKey(key *yaml.Node, path string, seen map[string]bool) bool {
+	if key.Kind != yaml.ScalarNode {
+		d.failf(key, "%s: want a key name, got %s", orTop(path), describe(key))
+		return false
+	}
+	if seen[key.Value] {
+		d.failf(key, "duplicate key %q %s", key.Value, where(path))
+		return false
+	}
+	seen[key.Value] = true
+	return true
+}
+
+// unknownKey reports a key that t has no field for, suggesting a close one.
+func (d *decoder) unknownKey(key *yaml.Node, t reflect.Type, path string) {
+	hint := ""
+	if near, ok := nearestKey(t, key.Value); ok {
+		hint = fmt.Sprintf(" (did you mean %q?)", near)
+	}
+	d.failf(key, "unknown key %q %s%s", key.Value, where(path), hint)
+}
+
+// sequence decodes a sequence into the slice v.
+func (d *decoder) sequence(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.SequenceNode {
+		d.mismatch(n, path, "a list")
+		return
+	}
+	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	for i, item := range n.Content {
+		d.value(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+	}
+	v.Set(s)
+}
+
+// duration decodes a Go duration string into v.
+func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.ScalarNode {
+		d.mismatch(n, path, "a duration")
+		return
+	}
+	dur, err := time.ParseDuration(n.Value)
+	if err != nil {
+		d.failf(n, "%s: invalid duration %s: want a Go duration such as \"250ms\", \"5s\" or \"1h\"", path, describe(n))
+		return
+	}
+	v.SetInt(int64(dur))
+}
+
+// scalar decodes a string, bool, integer or float into v. Any scalar makes
+// a string, but only true or false a bool, only an integer an integer (yaml
+// would truncate 1.5) and only a number a float.
+func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.ScalarNode || !tagFits(n.ShortTag(), v.Kind()) || n.Decode(v.Addr().Interface()) != nil {
+		d.mismatch(n, path, kindName(v.Kind()))
+	}
+}
+
+// tagFits reports whether a scalar with the resolved tag may be decoded
+// into a value of kind k.
+func tagFits(tag string, k reflect.Kind) bool {
+	switch k {
+	case reflect.Bool:
+		return tag == "!!bool"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return tag == "!!int"
+	case reflect.Float32, reflect.Float64:
+		return tag == "!!int" || tag == "!!float"
+	default:
+		return true
+	}
+}
+
+// mismatch reports a value of the wrong type.
+func (d *decoder) mismatch(n *yaml.Node, path, want string) {
+	d.failf(n, "%s: want %s, got %s", orTop(path), want, describe(n))
+}
+
+// kindName describes what a value of kind k looks like in YAML.
+func kindName(k reflect.Kind) string {
+	switch k {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	default:
+		return "a string"
+	}
+}
+
+// describe names what n is, quoting (at most 40 bytes of) a scalar.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	s := n.Value
+	if len(s) > 40 {
+		s = s[:40] + "..."
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// resolve follows an alias to the node it names.
+func resolve(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		return n.Alias
+	}
+	return n
+}
+
+// isNull reports whether n is YAML's null ("~", "null" or nothing).
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+// joinPath names a field below path.
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// where says where a key was found, for messages.
+func where(path string) string {
+	if path == "" {
+		return "at top level"
+	}
+	return "in " + path
+}
+
+// orTop names path for messages, the root being "top level".
+func orTop(path string) string {
+	if path == "" {
+		return "top level"
+	}
+	return path
+}
+
+// fieldByKey returns the index of the field of struct type t whose yaml tag
+// is key.
+func fieldByKey(t reflect.Type, key string) (int, bool) {
+	for i := range t.NumField() {
+		if k := yamlKey(t.Field(i)); k == key && k != "-" {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// yamlKey returns the key a struct field is read from.
+func yamlKey(f reflect.StructField) string {
+	key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	return key
+}
+
+// nearestKey returns the key of struct type t closest to key, when it is
+// close enough to be a typo: one edit, or two in a key of six bytes or more.
+func nearestKey(t reflect.Type, key string) (string, bool) {
+	best, bestDist := "", 2
+	if len(key) >= 6 {
+		bestDist = 3
+	}
+	for i := range t.NumField() {
+		k := yamlKey(t.Field(i))
+		if dist := editDistance(key, k); k != "" && k != "-" && dist < bestDist {
+			best, bestDist = k, dist
+		}
+	}
+	return best, best != ""
+}
+
+// editDistance returns the optimal string alignment distance between a and
+// b, in bytes: insertions, deletions, substitutions and swaps of adjacent
+// bytes each count one.
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j-1]+cost, d[i-1][j]+1, d[i][j-1]+1)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
+}
