@@ -103,16 +103,27 @@ func (g GCRA) remaining(tat, now int64) int64 {
 	return max((now+g.Tolerance+g.Interval-tat)/g.Interval, 0)
 }
 
-// Spread returns the GCRA that spends remaining units evenly over the
-// microseconds until a reset: adaptive pacing from an API's quota headers.
-// It reports false when there is nothing to spread (no units left, or the
-// reset has passed): the caller cools down instead, or paces as configured.
+// Spread returns the GCRA that spends remaining units by a reset
+// untilReset microseconds away without spending more: adaptive pacing from
+// an API's quota headers. Half the remainder (at least one unit) may go at
+// once, so a program far from its quota is not slowed; the rest is spread
+// evenly until the reset. Started fresh, it allows at most remaining units
+// before the reset: the burst B at once, then one every untilReset/(R-B).
+// With no whole unit left it allows one unit per untilReset: the caller
+// cools down until the reset, and then one request goes first to learn the
+// new state instead of every waiting one at once. It reports false when the
+// reset has passed or remaining is not a number.
 func Spread(remaining float64, untilReset int64) (GCRA, bool) {
-	if !(remaining >= 1) || untilReset <= 0 {
+	switch {
+	case untilReset <= 0 || math.IsNaN(remaining):
 		return GCRA{}, false
+	case remaining < 1:
+		return GCRA{Interval: untilReset}, true
 	}
-	interval := int64(math.Ceil(float64(untilReset) / math.Floor(remaining)))
-	return GCRA{Interval: max(interval, 1)}, true
+	r := int64(min(math.Floor(remaining), maxBurst))
+	burst := max(r/2, 1)
+	interval := max((untilReset+max(r-burst, 1)-1)/max(r-burst, 1), 1)
+	return GCRA{Interval: interval, Tolerance: (burst - 1) * interval}, true
 }
 
 // Reprice converts the state tat of GCRA from into the state of GCRA to at

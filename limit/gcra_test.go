@@ -131,11 +131,14 @@ func TestSpread(t *testing.T) {
 		want      GCRA
 		ok        bool
 	}{
-		{10, 1_000_000, GCRA{Interval: 100_000}, true},
-		{3.7, 900, GCRA{Interval: 300}, true},
-		{1e12, 10, GCRA{Interval: 1}, true},
-		{0, 1_000_000, GCRA{}, false},
-		{0.5, 1_000_000, GCRA{}, false},
+		{10, 1_000_000, GCRA{Interval: 200_000, Tolerance: 800_000}, true}, // 5 at once, 5 spread
+		{3.7, 900, GCRA{Interval: 450}, true},                              // 1 at once, 2 spread
+		{1, 1_000_000, GCRA{Interval: 1_000_000}, true},                    // the last unit now, none before the reset
+		{2, 1_000_000, GCRA{Interval: 1_000_000}, true},
+		{1e12, 10, GCRA{Interval: 1, Tolerance: maxBurst/2 - 1}, true},
+		{0, 1_000_000, GCRA{Interval: 1_000_000}, true},
+		{0.5, 1_000_000, GCRA{Interval: 1_000_000}, true},
+		{-3, 1_000_000, GCRA{Interval: 1_000_000}, true},
 		{10, 0, GCRA{}, false},
 		{nan(), 10, GCRA{}, false},
 	}
@@ -143,6 +146,28 @@ func TestSpread(t *testing.T) {
 		got, ok := Spread(tt.remaining, tt.until)
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("Spread(%v, %d) = %+v, %v; want %+v, %v", tt.remaining, tt.until, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+// TestSpreadNeverOverspends starts a spread fresh and offers requests as
+// fast as it allows: no more than the remainder may pass before the reset.
+func TestSpreadNeverOverspends(t *testing.T) {
+	t.Parallel()
+	for _, r := range []float64{1, 2, 3, 10, 19, 100, 4999} {
+		until := int64(3_600_000_000)
+		g, _ := Spread(r, until)
+		var tat, n int64
+		for now := int64(0); now < until; {
+			d := g.Decide(tat, now, 1)
+			if !d.Allowed {
+				now += d.Wait
+				continue
+			}
+			tat, n = d.TAT, n+1
+		}
+		if n > int64(r) || n < int64(r)-1 {
+			t.Errorf("remaining %v: %d allowed before the reset, want %v (or one less)", r, n, r)
 		}
 	}
 }

@@ -1,0 +1,144 @@
+package heed
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/heedhq/heed/store"
+)
+
+// admit waits until the store lets the request go: no cooldown, room under
+// every limit and pace, a concurrency slot. It answers with a synthetic
+// response instead when the scope cools down and on_limit is fail, or when
+// the wait would pass max_wait or the request's deadline.
+func (c *call) admit() (store.Lease, *synthetic, error) {
+	req := store.Request{Scope: c.scopeKey, Limits: c.u.limitsFor(c.req.URL.Path), Concurrency: c.u.cfg.Concurrency}
+	deadline := c.waitDeadline()
+	for {
+		if !c.takeProbe() {
+			if err := c.u.t.clock.Sleep(c.ctx, store.ConcurrencyPoll); err != nil {
+				return store.Lease{}, nil, err
+			}
+			continue
+		}
+		g, err := c.u.t.store.Acquire(c.ctx, req)
+		if err != nil {
+			c.dropProbe()
+			return c.storeFailed(err)
+		}
+		if g.Allowed {
+			c.seq = c.u.flight(c.scopeKey).admitted.Add(1)
+			return g.Lease, nil, nil
+		}
+		c.dropProbe()
+		if syn := c.refusal(g, deadline); syn != nil {
+			return store.Lease{}, syn, nil
+		}
+		if err := c.u.t.clock.Sleep(c.ctx, g.Wait); err != nil {
+			return store.Lease{}, nil, err
+		}
+	}
+}
+
+// storeFailed handles a store error: the caller's own cancellation ends the
+// call; otherwise the request goes without shared limits (fail open).
+func (c *call) storeFailed(err error) (store.Lease, *synthetic, error) {
+	if ctxErr := c.ctx.Err(); ctxErr != nil {
+		return store.Lease{}, nil, ctxErr
+	}
+	c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: store unavailable; sending without shared limits",
+		attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
+	c.seq = c.u.flight(c.scopeKey).admitted.Add(1)
+	return store.Lease{}, nil, nil
+}
+
+// takeProbe reports whether the call may go on to ask the store. While a
+// learning call's scope has no quota knowledge (before its first answer, and
+// again when the last learned pace has run out), one request at a time goes
+// first to learn the quota, instead of many spending it blind: the probe.
+func (c *call) takeProbe() bool {
+	if !c.learns() {
+		return true
+	}
+	f := c.u.flight(c.scopeKey)
+	switch known := f.knownUntil.Load(); {
+	case known == noQuotaHeaders, known > 0 && c.u.t.clock.Now().UnixMicro() < known:
+		return true
+	}
+	c.probing = f.probe.CompareAndSwap(false, true)
+	return c.probing
+}
+
+// dropProbe gives the probe back, when this call holds it.
+func (c *call) dropProbe() {
+	if c.probing {
+		c.probing = false
+		c.u.flight(c.scopeKey).probe.Store(false)
+	}
+}
+
+// waitDeadline is the latest time a request may still be waiting to leave:
+// max_wait after RoundTrip began, or the request's deadline if sooner.
+func (c *call) waitDeadline() time.Time {
+	d := c.started.Add(c.u.cfg.MaxWait)
+	if ctxD, ok := c.ctx.Deadline(); ok && ctxD.Before(d) {
+		d = ctxD
+	}
+	return d
+}
+
+// refusal returns the synthetic response for a refused Acquire, or nil when
+// the request should wait.
+func (c *call) refusal(g store.Grant, deadline time.Time) *synthetic {
+	late := c.u.t.clock.Now().Add(g.Wait).After(deadline)
+	switch {
+	case g.Reason == store.ReasonCooldown && (late || c.u.cfg.OnLimit == OnLimitFail):
+		return &synthetic{kind: SyntheticCooldown, status: orStatus(g.Cooldown.Status), wait: g.Wait, upstream: c.u.cfg.Name, replay: g.Cooldown.Header}
+	case late:
+		return &synthetic{kind: SyntheticLimit, status: http.StatusTooManyRequests, wait: g.Wait, upstream: c.u.cfg.Name}
+	}
+	return nil
+}
+
+// orStatus returns the status a cooldown replays: the one that caused it
+// when it was a refusal, else 429.
+func orStatus(status int) int {
+	if status < 400 {
+		return http.StatusTooManyRequests
+	}
+	return status
+}
+
+// refuseIfOpen answers with a synthetic circuit-open response while the
+// upstream's breaker is open.
+func (c *call) refuseIfOpen() (*synthetic, bool) {
+	if c.u.breaker == nil || c.u.breaker.State().String() != "open" {
+		return nil, false
+	}
+	return &synthetic{kind: SyntheticCircuitOpen, status: http.StatusServiceUnavailable, wait: c.u.cfg.Breaker.OpenFor, upstream: c.u.cfg.Name}, true
+}
+
+// breakerAllow asks the breaker for a slot (a probe when half-open) and
+// returns the function that reports the attempt's outcome. A refused slot
+// is not an error: the attempt goes ahead uncounted, and the next
+// RoundTrip sees the breaker open.
+func (c *call) breakerAllow() func(ok bool, err error) {
+	if c.u.breaker == nil {
+		return func(bool, error) {}
+	}
+	done, err := c.u.breaker.Allow()
+	if err != nil {
+		return func(bool, error) {}
+	}
+	return func(ok bool, err error) {
+		switch {
+		case err != nil && context.Cause(c.ctx) != nil: // the caller gave up: no verdict on the upstream
+			done(nil)
+		case !ok:
+			done(errUpstreamFailed)
+		default:
+			done(nil)
+		}
+	}
+}

@@ -1,0 +1,172 @@
+package heed
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/heedhq/heed/quota"
+	"github.com/heedhq/heed/scope"
+	"github.com/heedhq/heed/store"
+)
+
+// call is one RoundTrip of a matched request: its attempts, waits and
+// retries.
+type call struct {
+	u         *upstream
+	req       *http.Request
+	ctx       context.Context
+	key       scope.Key
+	scopeKey  string
+	anonymous bool
+	started   time.Time
+	// seq is the scope's admission count when this call's latest attempt
+	// was let go.
+	seq int64
+	// probing is set while this call holds its scope's probe.
+	probing bool
+}
+
+func (u *upstream) newCall(req *http.Request) *call {
+	key, anonymous := u.scopeOf(req)
+	return &call{u: u, req: req, ctx: req.Context(), key: key, scopeKey: key.String(), anonymous: anonymous, started: u.t.clock.Now()}
+}
+
+// outcome is what one attempt produced: a response or an error, and the
+// signal read from the response.
+type outcome struct {
+	resp *http.Response
+	err  error
+	sig  quota.Signal
+}
+
+// run makes attempts until one is final.
+func (c *call) run() (*http.Response, error) {
+	for attempt := 1; ; attempt++ {
+		if syn, ok := c.refuseIfOpen(); ok {
+			return syn.response(c.req), nil
+		}
+		lease, syn, err := c.admit()
+		if err != nil {
+			return nil, err
+		}
+		if syn != nil {
+			return syn.response(c.req), nil
+		}
+		out := c.send(attempt, lease)
+		delay, again := c.retryDelay(attempt, out)
+		if !again {
+			return out.resp, out.err
+		}
+		c.u.t.log.LogAttrs(c.ctx, slogInfo, "heed: retrying",
+			attr("upstream", c.u.cfg.Name), attr("scope", c.key.Short()), attr("attempt", attempt+1),
+			attr("delay", delay), attr("reason", reasonOf(out)))
+		discard(out.resp)
+		if err := c.u.t.clock.Sleep(c.ctx, delay); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// send makes one attempt: it sends a clone of the request, releases the
+// concurrency lease when the response body is done, and records what the
+// response said.
+func (c *call) send(attempt int, lease store.Lease) outcome {
+	done := c.breakerAllow()
+	defer c.dropProbe() // after record: the answer has taught what it could
+	req, err := c.attemptRequest(attempt)
+	if err != nil {
+		c.release(lease)
+		return outcome{err: err}
+	}
+	resp, err := c.u.t.base.RoundTrip(req)
+	c.u.flight(c.scopeKey).answered.Add(1)
+	done(err == nil && resp.StatusCode < 500, err)
+	if err != nil {
+		c.release(lease)
+		return outcome{err: err}
+	}
+	out := outcome{resp: resp, sig: c.read(req, resp)}
+	c.record(resp, out.sig)
+	c.holdLease(resp, lease)
+	return out
+}
+
+// attemptRequest returns the request to send: a clone, with the body
+// replayed from GetBody after the first attempt.
+func (c *call) attemptRequest(attempt int) (*http.Request, error) {
+	req := c.req.Clone(c.ctx)
+	if attempt > 1 && c.req.GetBody != nil && c.req.Body != nil && c.req.Body != http.NoBody {
+		body, err := c.req.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		req.Body = body
+	}
+	return req, nil
+}
+
+// read parses the response's rate-limit signals.
+func (c *call) read(req *http.Request, resp *http.Response) quota.Signal {
+	var peek []byte
+	if shouldPeek(req, resp) {
+		peek = peekBody(resp, errorPeek)
+	}
+	return quota.Parse(quota.Response{Status: resp.StatusCode, Header: resp.Header, Body: peek, Host: req.URL.Hostname()}, c.u.t.clock.Now())
+}
+
+// release gives a concurrency lease back.
+func (c *call) release(lease store.Lease) {
+	if lease == (store.Lease{}) {
+		return
+	}
+	if err := c.u.t.store.Release(context.WithoutCancel(c.ctx), c.scopeKey, lease); err != nil {
+		c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: releasing a concurrency slot failed", attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
+	}
+}
+
+// holdLease keeps the lease until the response body is closed or read to
+// the end: a request is in flight until its answer has arrived.
+func (c *call) holdLease(resp *http.Response, lease store.Lease) {
+	if lease == (store.Lease{}) {
+		return
+	}
+	if resp.Body == nil {
+		c.release(lease)
+		return
+	}
+	resp.Body = &leasedBody{ReadCloser: resp.Body, release: func() { c.release(lease) }}
+}
+
+// leasedBody releases its lease once, at EOF or Close.
+type leasedBody struct {
+	io.ReadCloser
+	once    sync.Once
+	release func()
+}
+
+func (b *leasedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.once.Do(b.release)
+	}
+	return n, err
+}
+
+func (b *leasedBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.release)
+	return err
+}
+
+// discard drains (bounded) and closes the body of a response that will not
+// reach the caller, so its connection can be reused.
+func discard(resp *http.Response) {
+	if resp == nil || resp.Body == nil {
+		return
+	}
+	_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+	_ = resp.Body.Close()
+}

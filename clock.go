@@ -1,0 +1,34 @@
+package heed
+
+import (
+	"context"
+	"time"
+)
+
+// Clock is the time source of a Transport: when requests arrive and how
+// waits pass. Tests give a fake one (or run in a testing/synctest bubble);
+// the zero Config uses the real clock.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits d, or until ctx is done, when it returns ctx's error.
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// realClock is the wall clock.
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,121 @@
+package heed
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/heedhq/heed/limit"
+	"github.com/heedhq/heed/quota"
+	"github.com/heedhq/heed/store"
+)
+
+// errUpstreamFailed is what the breaker is told of a 5xx or transport error.
+var errUpstreamFailed = errors.New("heed: upstream failed")
+
+// record writes what a response said into the scope's shared state: a
+// cooldown when it says to wait, paces when its quota runs low.
+func (c *call) record(resp *http.Response, sig quota.Signal) {
+	now := c.u.t.clock.Now()
+	learn := c.learns()
+	if w, source, ok := c.cooldownWait(sig, learn); ok {
+		c.setCooldown(resp, now.Add(w), source)
+	}
+	if learn {
+		c.pace(resp, sig, now)
+	}
+}
+
+// learns reports whether the call's pacing is learned from quota headers:
+// the upstream is adaptive and no configured limit covers the request. A
+// configured limit is what the user knows of the rate; it takes precedence,
+// because quota headers are often coarse (resets rounded to whole seconds
+// would make a learned pace far slower than a sub-second limit allows). A
+// refusal still cools the scope down either way.
+func (c *call) learns() bool {
+	return c.u.adaptive() && len(c.u.limitsFor(c.req.URL.Path)) == 0
+}
+
+// cooldownWait returns how long the scope must pause after sig: the wait it
+// names, or the configured default when a limited response names none,
+// capped by the configured maximum. When learning, it also pauses until the
+// reset of a quota a successful response spent to the last unit.
+func (c *call) cooldownWait(sig quota.Signal, learn bool) (time.Duration, string, bool) {
+	pol := c.u.cfg.Cooldown
+	switch {
+	case sig.Limited && sig.Cause == quota.CauseRateLimit:
+		if sig.Wait == 0 {
+			return pol.Default, "default", true
+		}
+		return min(sig.Wait, pol.Max), sig.WaitSource, true
+	case !sig.Limited && sig.Wait > 0 && learn:
+		return min(sig.Wait, pol.Max), sig.WaitSource, true
+	}
+	return 0, "", false
+}
+
+// setCooldown records the cooldown and, the first time an anonymous scope
+// is limited, tells the developer how to give it its own credential.
+func (c *call) setCooldown(resp *http.Response, until time.Time, source string) {
+	cd := store.Cooldown{Until: until, Status: orStatus(resp.StatusCode), Header: replayHeader(resp.Header), Source: source}
+	if _, err := c.u.t.store.SetCooldown(context.WithoutCancel(c.ctx), c.scopeKey, cd); err != nil {
+		c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: recording a cooldown failed", attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
+	}
+	c.u.t.log.LogAttrs(c.ctx, slogInfo, "heed: cooling down", attr("upstream", c.u.cfg.Name), attr("scope", c.key.Short()),
+		attr("status", resp.StatusCode), attr("until", until), attr("source", source))
+	if c.anonymous && c.u.anonymousWarned.CompareAndSwap(false, true) {
+		c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: rate limited with no recognized credential: every request of this upstream shares one anonymous scope; "+
+			"if the API key travels in another header or query parameter, name it under credentials: {headers: [...], query: [...]}",
+			attr("upstream", c.u.cfg.Name))
+	}
+}
+
+// pace records a pace for each quota the response reports with units left
+// and a reset ahead (limit.Spread), until that reset; a newer observation
+// replaces it. What a reset restores is unknown (all of a fixed window, one
+// unit of a sliding window or a token bucket), so after it the scope is
+// unknown again and goes one request at a time until an answer describes it
+// (see concurrency).
+//
+// The remaining quota a response reports may not count every request this
+// process let go: not those sent after it, nor those sent before it that
+// reached the server later. They spend from it too, so they are taken off
+// first (see uncounted).
+func (c *call) pace(resp *http.Response, sig quota.Signal, now time.Time) {
+	f := c.u.flight(c.scopeKey)
+	if len(sig.Quotas) == 0 {
+		f.knownUntil.CompareAndSwap(0, noQuotaHeaders)
+		return
+	}
+	after := float64(c.uncounted())
+	for _, q := range sig.Quotas {
+		if !q.HasRemaining || !q.Reset.After(now) {
+			continue
+		}
+		until := q.Reset.Sub(now)
+		if q.Remaining-after < 1 { // nothing left for anyone until the reset
+			c.setCooldown(resp, q.Reset, q.Source)
+		}
+		g, ok := limit.Spread(q.Remaining-after, limit.Micros(until))
+		if !ok {
+			continue
+		}
+		p := store.Pace{Key: "quota:" + q.Name, GCRA: g, Until: q.Reset}
+		if err := c.u.t.store.SetPace(context.WithoutCancel(c.ctx), c.scopeKey, p); err != nil {
+			c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: recording a pace failed", attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
+			return
+		}
+		f.knownUntil.Store(p.Until.UnixMicro())
+	}
+}
+
+// uncounted bounds from above how many of the scope's requests this process
+// let go that the server may not have counted in this call's answer: those
+// let go after it, plus those still unanswered (some are counted twice,
+// which errs on the safe side).
+func (c *call) uncounted() int64 {
+	f := c.u.flight(c.scopeKey)
+	admitted := f.admitted.Load()
+	return max(admitted-c.seq, 0) + max(admitted-f.answered.Load(), 0)
+}

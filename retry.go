@@ -1,0 +1,100 @@
+package heed
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/heedhq/heed/quota"
+)
+
+// retryableStatus reports the statuses worth retrying: 429 and the
+// gateway-ish 5xx. Never another 4xx: a request that is wrong stays wrong.
+func retryableStatus(code int) bool {
+	switch code {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// retryableError reports transport errors worth retrying: refused and reset
+// connections, timeouts, and connections that closed mid-response. A
+// cancelled or expired context is not: the caller gave up.
+func retryableError(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return true
+	case errors.As(err, &ne) && ne.Timeout():
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op)
+}
+
+// idempotent reports whether req may be sent twice: its method is
+// idempotent by RFC 9110 (GET, HEAD, OPTIONS, TRACE, PUT, DELETE), it
+// carries an Idempotency-Key, or the policy allows retrying any method.
+func idempotent(req *http.Request, anyMethod bool) bool {
+	switch req.Method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return anyMethod || req.Header.Get("Idempotency-Key") != ""
+}
+
+// replayable reports whether req's body can be sent again.
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// retryDelay decides whether the call makes another attempt after out, and
+// how long to wait first. A 429's wait is the scope's cooldown, which the
+// next admission waits for; a retry that cannot happen within max_wait,
+// max_elapsed or the deadline is not made, and the response is returned.
+func (c *call) retryDelay(attempt int, out outcome) (time.Duration, bool) {
+	pol := c.u.cfg.Retry
+	if attempt >= pol.Attempts || !c.retryable(out) {
+		return 0, false
+	}
+	delay := c.u.backoff.Delay(attempt, c.u.t.rand.Float64())
+	if out.sig.Wait > 0 {
+		delay = 0 // the server's wait wins: it is the scope's cooldown now
+		if c.u.t.clock.Now().Add(out.sig.Wait).After(c.waitDeadline()) {
+			return 0, false
+		}
+	}
+	if pol.MaxElapsed > 0 && c.u.t.clock.Now().Add(delay+out.sig.Wait).Sub(c.started) > pol.MaxElapsed {
+		return 0, false
+	}
+	return delay, true
+}
+
+// retryable reports whether out is worth another attempt of this request.
+func (c *call) retryable(out outcome) bool {
+	if !idempotent(c.req, c.u.cfg.Retry.NonIdempotent) || !replayable(c.req) {
+		return false
+	}
+	if out.err != nil {
+		return retryableError(out.err) && c.ctx.Err() == nil
+	}
+	return retryableStatus(out.resp.StatusCode) && out.sig.Cause != quota.CauseQuotaExhausted
+}
+
+// reasonOf describes why an attempt is retried, for the log.
+func reasonOf(out outcome) string {
+	if out.err != nil {
+		return "transport error: " + out.err.Error()
+	}
+	return "status " + strconv.Itoa(out.resp.StatusCode)
+}

@@ -1,0 +1,128 @@
+package heed
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gobreaker "github.com/sony/gobreaker/v2"
+
+	"github.com/heedhq/heed/limit"
+	"github.com/heedhq/heed/scope"
+	"github.com/heedhq/heed/store"
+)
+
+// upstream is an Upstream compiled for use: its limits as GCRAs, its
+// backoff and its breaker.
+type upstream struct {
+	t       *Transport
+	cfg     Upstream
+	fp      *scope.Fingerprinter
+	limits  []compiledLimit
+	backoff limit.Backoff
+	breaker *gobreaker.TwoStepCircuitBreaker[struct{}]
+
+	anonymousWarned atomic.Bool
+	// flights holds each scope's *flight, so that a response's remaining
+	// quota can be lowered by the requests it may not have counted (see
+	// call.uncounted).
+	flights sync.Map
+}
+
+// flight counts a scope's requests this process let go and those whose
+// answer (or error) came back, and says until when this process knows the
+// scope's quota: Unix microseconds until which a learned pace holds, 0
+// before any answer, noQuotaHeaders when answers describe no quota.
+type flight struct {
+	admitted, answered atomic.Int64
+	knownUntil         atomic.Int64
+	probe              atomic.Bool // a request is out to learn the quota
+}
+
+// noQuotaHeaders marks a scope whose answers carry no quota headers: there
+// is nothing to learn, so nothing to wait for.
+const noQuotaHeaders = -1
+
+// flight returns the scope's counters.
+func (u *upstream) flight(scopeKey string) *flight {
+	if f, ok := u.flights.Load(scopeKey); ok {
+		return f.(*flight)
+	}
+	f, _ := u.flights.LoadOrStore(scopeKey, new(flight))
+	return f.(*flight)
+}
+
+// compiledLimit is a configured limit ready for the store.
+type compiledLimit struct {
+	cfg   Limit
+	store store.Limit
+}
+
+// newUpstream compiles u.
+func newUpstream(u Upstream, t *Transport) (*upstream, error) {
+	fp, err := scope.NewFingerprinter(t.secret, u.Credentials.Headers, u.Credentials.Query)
+	if err != nil {
+		return nil, fmt.Errorf("heed: upstream %q: %w", u.Name, err)
+	}
+	up := &upstream{t: t, cfg: u, fp: fp, backoff: limit.Backoff{
+		Kind: limit.BackoffKind(u.Retry.Backoff), Base: u.Retry.Base, Max: u.Retry.Max,
+	}}
+	for i, l := range u.Limits {
+		g, err := limit.NewGCRA(l.Requests, l.Per, l.Burst, u.Headroom)
+		if err != nil {
+			return nil, fmt.Errorf("heed: upstream %q: limits[%d]: %w", u.Name, i, err)
+		}
+		up.limits = append(up.limits, compiledLimit{cfg: l, store: store.Limit{Key: strconv.Itoa(i), GCRA: g}})
+	}
+	if !u.Breaker.Disabled {
+		up.breaker = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+			Name:        u.Name,
+			MaxRequests: uint32(max(u.Breaker.Probes, 1)),
+			Timeout:     u.Breaker.OpenFor,
+			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(u.Breaker.Failures) },
+		})
+	}
+	return up, nil
+}
+
+// limitsFor returns the store limits that apply to a request's path.
+func (u *upstream) limitsFor(path string) []store.Limit {
+	var out []store.Limit
+	for _, l := range u.limits {
+		if l.cfg.Matches(path) {
+			out = append(out, l.store)
+		}
+	}
+	return out
+}
+
+// scopeOf returns the scope key of req, and whether it carries no
+// recognizable credential.
+func (u *upstream) scopeOf(req *http.Request) (scope.Key, bool) {
+	fp, _, ok := u.fp.Fingerprint(req)
+	return scope.Key{Tenant: u.t.cfg.Tenant, Upstream: u.cfg.Name, Fingerprint: fp}, !ok
+}
+
+// adaptive reports whether the upstream learns from quota headers.
+func (u *upstream) adaptive() bool { return u.cfg.Adaptive == nil || *u.cfg.Adaptive }
+
+// lockedRand is a random source safe for concurrent use, for jitter.
+type lockedRand struct {
+	mu sync.Mutex // guards r
+	r  *rand.Rand
+}
+
+func newLockedRand() *lockedRand {
+	return &lockedRand{r: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x9e3779b97f4a7c15))}
+}
+
+// Float64 returns a number in [0, 1).
+func (l *lockedRand) Float64() float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.r.Float64()
+}
