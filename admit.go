@@ -120,25 +120,29 @@ func (c *call) refuseIfOpen() (*synthetic, bool) {
 }
 
 // breakerAllow asks the breaker for a slot (a probe when half-open) and
-// returns the function that reports the attempt's outcome. A refused slot
-// is not an error: the attempt goes ahead uncounted, and the next
-// RoundTrip sees the breaker open.
-func (c *call) breakerAllow() func(ok bool, err error) {
+// returns the function that reports the attempt's outcome to it (see
+// breakerVerdict). A refused slot is not an error: the attempt goes ahead
+// uncounted, and the next RoundTrip sees the breaker open.
+func (c *call) breakerAllow() func(error) {
 	if c.u.breaker == nil {
-		return func(bool, error) {}
+		return nil
 	}
 	done, err := c.u.breaker.Allow()
 	if err != nil {
-		return func(bool, error) {}
+		return nil
 	}
-	return func(ok bool, err error) {
-		switch {
-		case err != nil && context.Cause(c.ctx) != nil: // the caller gave up: no verdict on the upstream
-			done(nil)
-		case !ok:
-			done(errUpstreamFailed)
-		default:
-			done(nil)
-		}
+	return done
+}
+
+// breakerVerdict is what the breaker is told of an attempt: a failure for a
+// 5xx or a transport error, nothing against the upstream when the caller
+// gave up.
+func (c *call) breakerVerdict(resp *http.Response, err error) error {
+	switch {
+	case err != nil && context.Cause(c.ctx) != nil:
+		return nil
+	case err != nil || resp.StatusCode >= 500:
+		return errUpstreamFailed
 	}
+	return nil
 }

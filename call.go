@@ -29,9 +29,9 @@ type call struct {
 	probing bool
 }
 
-func (u *upstream) newCall(req *http.Request) *call {
+func (u *upstream) newCall(req *http.Request) call {
 	key, anonymous := u.scopeOf(req)
-	return &call{u: u, req: req, ctx: req.Context(), key: key, scopeKey: key.String(), anonymous: anonymous, started: u.t.clock.Now()}
+	return call{u: u, req: req, ctx: req.Context(), key: key, scopeKey: key.String(), anonymous: anonymous, started: u.t.clock.Now()}
 }
 
 // outcome is what one attempt produced: a response or an error, and the
@@ -83,47 +83,57 @@ func (c *call) send(attempt int, lease store.Lease) outcome {
 	}
 	resp, err := c.u.t.base.RoundTrip(req)
 	c.u.flight(c.scopeKey).answered.Add(1)
-	done(err == nil && resp.StatusCode < 500, err)
+	if done != nil {
+		done(c.breakerVerdict(resp, err))
+	}
 	if err != nil {
 		c.release(lease)
 		return outcome{err: err}
 	}
-	out := outcome{resp: resp, sig: c.read(req, resp)}
-	c.record(resp, out.sig)
+	now := c.u.t.clock.Now()
+	out := outcome{resp: resp, sig: c.read(req, resp, now)}
+	c.record(resp, out.sig, now)
 	c.holdLease(resp, lease)
 	return out
 }
 
-// attemptRequest returns the request to send: a clone, with the body
-// replayed from GetBody after the first attempt.
+// attemptRequest returns the request to send: the caller's own the first
+// time (heed changes nothing in it), then a shallow copy whose body is
+// replayed from GetBody.
 func (c *call) attemptRequest(attempt int) (*http.Request, error) {
-	req := c.req.Clone(c.ctx)
-	if attempt > 1 && c.req.GetBody != nil && c.req.Body != nil && c.req.Body != http.NoBody {
-		body, err := c.req.GetBody()
-		if err != nil {
-			return nil, err
-		}
-		req.Body = body
+	if attempt == 1 || c.req.Body == nil || c.req.Body == http.NoBody {
+		return c.req, nil
 	}
-	return req, nil
+	body, err := c.req.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	req := *c.req
+	req.Body = body
+	return &req, nil
 }
 
-// read parses the response's rate-limit signals.
-func (c *call) read(req *http.Request, resp *http.Response) quota.Signal {
+// read parses the response's rate-limit signals; now is when it arrived.
+func (c *call) read(req *http.Request, resp *http.Response, now time.Time) quota.Signal {
 	var peek []byte
 	if shouldPeek(req, resp) {
 		peek = peekBody(resp, errorPeek)
 	}
-	return quota.Parse(quota.Response{Status: resp.StatusCode, Header: resp.Header, Body: peek, Host: req.URL.Hostname()}, c.u.t.clock.Now())
+	return quota.Parse(quota.Response{Status: resp.StatusCode, Header: resp.Header, Body: peek, Host: req.URL.Hostname()}, now)
 }
 
 // release gives a concurrency lease back.
 func (c *call) release(lease store.Lease) {
+	c.u.release(c.ctx, c.scopeKey, lease)
+}
+
+// release gives a scope's concurrency lease back, even when ctx is done.
+func (u *upstream) release(ctx context.Context, scopeKey string, lease store.Lease) {
 	if lease == (store.Lease{}) {
 		return
 	}
-	if err := c.u.t.store.Release(context.WithoutCancel(c.ctx), c.scopeKey, lease); err != nil {
-		c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: releasing a concurrency slot failed", attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
+	if err := u.t.store.Release(context.WithoutCancel(ctx), scopeKey, lease); err != nil {
+		u.t.log.LogAttrs(ctx, slogWarn, "heed: releasing a concurrency slot failed", attr("upstream", u.cfg.Name), attr("error", err.Error()))
 	}
 }
 
@@ -137,14 +147,17 @@ func (c *call) holdLease(resp *http.Response, lease store.Lease) {
 		c.release(lease)
 		return
 	}
-	resp.Body = &leasedBody{ReadCloser: resp.Body, release: func() { c.release(lease) }}
+	resp.Body = &leasedBody{ReadCloser: resp.Body, u: c.u, ctx: c.ctx, scopeKey: c.scopeKey, lease: lease}
 }
 
 // leasedBody releases its lease once, at EOF or Close.
 type leasedBody struct {
 	io.ReadCloser
-	once    sync.Once
-	release func()
+	once     sync.Once
+	u        *upstream
+	ctx      context.Context
+	scopeKey string
+	lease    store.Lease
 }
 
 func (b *leasedBody) Read(p []byte) (int, error) {
@@ -160,6 +173,8 @@ func (b *leasedBody) Close() error {
 	b.once.Do(b.release)
 	return err
 }
+
+func (b *leasedBody) release() { b.u.release(b.ctx, b.scopeKey, b.lease) }
 
 // discard drains (bounded) and closes the body of a response that will not
 // reach the caller, so its connection can be reused.

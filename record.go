@@ -15,9 +15,9 @@ import (
 var errUpstreamFailed = errors.New("heed: upstream failed")
 
 // record writes what a response said into the scope's shared state: a
-// cooldown when it says to wait, paces when its quota runs low.
-func (c *call) record(resp *http.Response, sig quota.Signal) {
-	now := c.u.t.clock.Now()
+// cooldown when it says to wait, paces when its quota runs low. now is when
+// it arrived.
+func (c *call) record(resp *http.Response, sig quota.Signal, now time.Time) {
 	learn := c.learns()
 	if w, source, ok := c.cooldownWait(sig, learn); ok {
 		c.setCooldown(resp, now.Add(w), source)

@@ -109,7 +109,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !ok {
 		return t.base.RoundTrip(req)
 	}
-	return t.ups[i].newCall(req).run()
+	c := t.ups[i].newCall(req)
+	return c.run()
 }
 
 // Close releases the Transport's resources: the store it made itself and

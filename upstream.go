@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -19,12 +20,16 @@ import (
 // upstream is an Upstream compiled for use: its limits as GCRAs, its
 // backoff and its breaker.
 type upstream struct {
-	t       *Transport
-	cfg     Upstream
-	fp      *scope.Fingerprinter
-	limits  []compiledLimit
-	backoff limit.Backoff
-	breaker *gobreaker.TwoStepCircuitBreaker[struct{}]
+	t      *Transport
+	cfg    Upstream
+	fp     *scope.Fingerprinter
+	limits []compiledLimit
+	// allLimits holds every limit for the store; pathFree is set when no
+	// limit has a path, so that every request uses allLimits as it is.
+	allLimits []store.Limit
+	pathFree  bool
+	backoff   limit.Backoff
+	breaker   *gobreaker.TwoStepCircuitBreaker[struct{}]
 
 	anonymousWarned atomic.Bool
 	// flights holds each scope's *flight, so that a response's remaining
@@ -77,7 +82,9 @@ func newUpstream(u Upstream, t *Transport) (*upstream, error) {
 			return nil, fmt.Errorf("heed: upstream %q: limits[%d]: %w", u.Name, i, err)
 		}
 		up.limits = append(up.limits, compiledLimit{cfg: l, store: store.Limit{Key: strconv.Itoa(i), GCRA: g}})
+		up.allLimits = append(up.allLimits, store.Limit{Key: strconv.Itoa(i), GCRA: g})
 	}
+	up.pathFree = !slices.ContainsFunc(u.Limits, func(l Limit) bool { return l.Path != "" })
 	if !u.Breaker.Disabled {
 		up.breaker = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 			Name:        u.Name,
@@ -91,6 +98,9 @@ func newUpstream(u Upstream, t *Transport) (*upstream, error) {
 
 // limitsFor returns the store limits that apply to a request's path.
 func (u *upstream) limitsFor(path string) []store.Limit {
+	if u.pathFree {
+		return u.allLimits
+	}
 	var out []store.Limit
 	for _, l := range u.limits {
 		if l.cfg.Matches(path) {

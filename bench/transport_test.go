@@ -1,0 +1,102 @@
+package bench
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/heedhq/heed"
+)
+
+// instant is a base transport that answers at once from memory, so that a
+// benchmark through it measures only what the layers above it add.
+type instant struct{}
+
+func (instant) RoundTrip(req *http.Request) (*http.Response, error) {
+	return &http.Response{
+		StatusCode: 200, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"X-Ratelimit-Limit": {"5000"}, "X-Ratelimit-Remaining": {"4999"}, "Content-Type": {"application/json"}},
+		Body:   io.NopCloser(bytes.NewReader([]byte(`{"ok":true}`))), ContentLength: 11, Request: req,
+	}, nil
+}
+
+// heedOver returns a heed Transport over base with one upstream for url and
+// a configured limit far above what the benchmark reaches, so every request
+// goes through the whole admission path without waiting.
+func heedOver(b *testing.B, base http.RoundTripper, url string) *heed.Transport {
+	b.Helper()
+	off := false
+	t, err := heed.New(heed.Config{Base: base, Upstreams: []heed.Upstream{{
+		Name: "bench", BaseURL: url, Adaptive: &off,
+		Limits: []heed.Limit{{Requests: 1_000_000_000, Per: time.Second}},
+	}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = t.Close() })
+	return t
+}
+
+// roundTrip sends one authenticated GET through rt and drains the answer.
+func roundTrip(b *testing.B, rt http.RoundTripper, url string) {
+	req, _ := http.NewRequest(http.MethodGet, url+"/repos/o/r", nil)
+	req.Header.Set("Authorization", "Bearer ghp_benchmarktoken")
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+}
+
+// BenchmarkAddedCost measures heed over a base that answers from memory,
+// against that base alone: the difference is what heed adds per request
+// (match, fingerprint, store admission, signal parsing, bookkeeping).
+func BenchmarkAddedCost(b *testing.B) {
+	const url = "https://api.example.com"
+	for _, c := range []struct {
+		name string
+		rt   http.RoundTripper
+	}{
+		{"bare", instant{}},
+		{"heed", heedOver(b, instant{}, url)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				roundTrip(b, c.rt, url)
+			}
+		})
+	}
+}
+
+// BenchmarkLoopback measures the same over real HTTP to an httptest server
+// on loopback, against a bare http.Transport in the same run.
+func BenchmarkLoopback(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-Ratelimit-Remaining", "4999")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	b.Cleanup(srv.Close)
+	bare := &http.Transport{MaxIdleConnsPerHost: 4}
+	b.Cleanup(bare.CloseIdleConnections)
+	base := &http.Transport{MaxIdleConnsPerHost: 4}
+	b.Cleanup(base.CloseIdleConnections)
+	for _, c := range []struct {
+		name string
+		rt   http.RoundTripper
+	}{
+		{"bare", bare},
+		{"heed", heedOver(b, base, srv.URL)},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				roundTrip(b, c.rt, srv.URL)
+			}
+		})
+	}
+}
