@@ -69,8 +69,11 @@ func (c *call) retryDelay(attempt int, out outcome) (time.Duration, bool) {
 	}
 	delay := c.u.backoff.Delay(attempt, c.u.t.rand.Float64())
 	if out.sig.Wait > 0 {
-		delay = 0 // the server's wait wins: it is the scope's cooldown now
-		if c.u.t.clock.Now().Add(out.sig.Wait).After(c.waitDeadline()) {
+		// The server's wait wins: it is the scope's cooldown now. In fail
+		// mode, or when it would pass max_wait or the deadline, the caller
+		// gets the server's own answer rather than a synthetic one.
+		delay = 0
+		if c.u.cfg.OnLimit == OnLimitFail || c.u.t.clock.Now().Add(out.sig.Wait).After(c.waitDeadline()) {
 			return 0, false
 		}
 	}
