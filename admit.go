@@ -17,7 +17,7 @@ func (c *call) admit() (store.Lease, *synthetic, error) {
 	deadline := c.waitDeadline()
 	for {
 		if !c.takeProbe() {
-			if err := c.u.t.clock.Sleep(c.ctx, store.ConcurrencyPoll); err != nil {
+			if err := c.sleep(waitConcurrency, store.ConcurrencyPoll); err != nil {
 				return store.Lease{}, nil, err
 			}
 			continue
@@ -35,7 +35,7 @@ func (c *call) admit() (store.Lease, *synthetic, error) {
 		if syn := c.refusal(g, deadline); syn != nil {
 			return store.Lease{}, syn, nil
 		}
-		if err := c.u.t.clock.Sleep(c.ctx, g.Wait); err != nil {
+		if err := c.sleep(waitReasonOf(g.Reason), g.Wait); err != nil {
 			return store.Lease{}, nil, err
 		}
 	}

@@ -27,6 +27,9 @@ type call struct {
 	seq int64
 	// probing is set while this call holds its scope's probe.
 	probing bool
+	// waited is the time waited per reason since it was last reported
+	// (see flushWaits).
+	waited [waitReasons]time.Duration
 }
 
 func (u *upstream) newCall(req *http.Request) call {
@@ -44,28 +47,30 @@ type outcome struct {
 
 // run makes attempts until one is final.
 func (c *call) run() (*http.Response, error) {
+	defer c.flushWaits() // the waits of a request that gives up
 	for attempt := 1; ; attempt++ {
 		if syn, ok := c.refuseIfOpen(); ok {
-			return syn.response(c.req), nil
+			return c.answer(syn), nil
 		}
 		lease, syn, err := c.admit()
 		if err != nil {
-			return nil, err
+			return nil, c.abandon(err)
 		}
 		if syn != nil {
-			return syn.response(c.req), nil
+			return c.answer(syn), nil
 		}
 		out := c.send(attempt, lease)
 		delay, again := c.retryDelay(attempt, out)
 		if !again {
-			return out.resp, out.err
+			return c.finish(out)
 		}
+		c.u.t.metrics.Retry(c.u.cfg.Name, retryReason(out))
 		c.u.t.log.LogAttrs(c.ctx, slogInfo, "heed: retrying",
 			attr("upstream", c.u.cfg.Name), attr("scope", c.key.Short()), attr("attempt", attempt+1),
 			attr("delay", delay), attr("reason", reasonOf(out)))
 		discard(out.resp)
-		if err := c.u.t.clock.Sleep(c.ctx, delay); err != nil {
-			return nil, err
+		if err := c.sleep(waitBackoff, delay); err != nil {
+			return nil, c.abandon(err)
 		}
 	}
 }
@@ -74,6 +79,7 @@ func (c *call) run() (*http.Response, error) {
 // concurrency lease when the response body is done, and records what the
 // response said.
 func (c *call) send(attempt int, lease store.Lease) outcome {
+	c.flushWaits() // the waits before this attempt left
 	done := c.breakerAllow()
 	defer c.dropProbe() // after record: the answer has taught what it could
 	req, err := c.attemptRequest(attempt)

@@ -54,6 +54,10 @@ type Config struct {
 	// StoreImpl, when set, is the Store used instead of the one Store names;
 	// the Transport does not close it.
 	StoreImpl store.Store `yaml:"-"`
+	// Metrics receives what the Transport does: requests by outcome, waits,
+	// retries, cooldowns, remaining quota, breaker states (package
+	// metrics/prom exports them to Prometheus). nil means none.
+	Metrics Metrics `yaml:"-"`
 }
 
 // Upstream is the policy for one API: the requests it covers and how they

@@ -18,6 +18,7 @@ var errUpstreamFailed = errors.New("heed: upstream failed")
 // cooldown when it says to wait, paces when its quota runs low. now is when
 // it arrived.
 func (c *call) record(resp *http.Response, sig quota.Signal, now time.Time) {
+	c.reportRemaining(sig)
 	learn := c.learns()
 	if w, source, ok := c.cooldownWait(sig, learn); ok {
 		c.setCooldown(resp, now.Add(w), source)
@@ -59,8 +60,10 @@ func (c *call) cooldownWait(sig quota.Signal, learn bool) (time.Duration, string
 // is limited, tells the developer how to give it its own credential.
 func (c *call) setCooldown(resp *http.Response, until time.Time, source string) {
 	cd := store.Cooldown{Until: until, Status: orStatus(resp.StatusCode), Header: replayHeader(resp.Header), Source: source}
-	if _, err := c.u.t.store.SetCooldown(context.WithoutCancel(c.ctx), c.scopeKey, cd); err != nil {
+	if inForce, err := c.u.t.store.SetCooldown(context.WithoutCancel(c.ctx), c.scopeKey, cd); err != nil {
 		c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: recording a cooldown failed", attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
+	} else if !inForce.Until.After(until) { // not kept a longer one
+		c.u.t.metrics.Cooldown(c.u.cfg.Name, until.Sub(c.u.t.clock.Now()))
 	}
 	c.u.t.log.LogAttrs(c.ctx, slogInfo, "heed: cooling down", attr("upstream", c.u.cfg.Name), attr("scope", c.key.Short()),
 		attr("status", resp.StatusCode), attr("until", until), attr("source", source))

@@ -48,6 +48,7 @@ type Transport struct {
 	secret     []byte
 	clock      Clock
 	log        *slog.Logger
+	metrics    Metrics
 	ups        []*upstream
 	router     router
 	rand       *lockedRand
@@ -65,7 +66,7 @@ func New(cfg Config) (*Transport, error) {
 		return nil, err
 	}
 	t := &Transport{cfg: cfg, base: cfg.Base, store: cfg.StoreImpl, clock: cfg.Clock, log: cfg.Logger,
-		rand: newLockedRand(), router: newRouter(cfg.Upstreams)}
+		metrics: cfg.Metrics, rand: newLockedRand(), router: newRouter(cfg.Upstreams)}
 	if err := t.fill(); err != nil {
 		return nil, err
 	}
@@ -89,6 +90,9 @@ func (t *Transport) fill() error {
 	}
 	if t.log == nil {
 		t.log = slog.New(slog.DiscardHandler)
+	}
+	if t.metrics == nil {
+		t.metrics = noMetrics{}
 	}
 	if t.store == nil {
 		t.store, t.closeStore = memory.New(memory.Options{Now: t.clock.Now}), true

@@ -87,11 +87,13 @@ func newUpstream(u Upstream, t *Transport) (*upstream, error) {
 	up.pathFree = !slices.ContainsFunc(u.Limits, func(l Limit) bool { return l.Path != "" })
 	if !u.Breaker.Disabled {
 		up.breaker = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
-			Name:        u.Name,
-			MaxRequests: uint32(max(u.Breaker.Probes, 1)),
-			Timeout:     u.Breaker.OpenFor,
-			ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(u.Breaker.Failures) },
+			Name:          u.Name,
+			MaxRequests:   uint32(max(u.Breaker.Probes, 1)),
+			Timeout:       u.Breaker.OpenFor,
+			ReadyToTrip:   func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(u.Breaker.Failures) },
+			OnStateChange: func(_ string, _, to gobreaker.State) { t.metrics.Breaker(u.Name, breakerState(to)) },
 		})
+		t.metrics.Breaker(u.Name, BreakerClosed)
 	}
 	return up, nil
 }

@@ -1,0 +1,221 @@
+package prom
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/heedhq/heed"
+)
+
+// namespace prefixes every metric's name.
+const namespace = "heed"
+
+// Metrics implements heed.Metrics with Prometheus collectors. It is safe
+// for concurrent use. Make one with New.
+type Metrics struct {
+	// requests counts RoundTrips by upstream and outcome (heed.Outcome*).
+	requests *prometheus.CounterVec
+	// waits observes, in seconds, the time a request waited before it left
+	// or gave up, by upstream and reason (heed.Wait*): one observation per
+	// reason it waited for, per attempt.
+	waits *prometheus.HistogramVec
+	// retries counts attempts sent again, by upstream and reason: the status
+	// code that failed ("429", "502", "503", "504") or "transport_error".
+	retries *prometheus.CounterVec
+	// synthetic counts synthetic answers by upstream and kind: the outcome
+	// without its "synthetic_" prefix ("cooldown", "limit", "circuit_open").
+	synthetic *prometheus.CounterVec
+	// limited counts the refusals for a limit the upstream sent, by
+	// upstream: the RoundTrips that ended with one (outcome "limited") and
+	// the 429s that were retried.
+	limited *prometheus.CounterVec
+	// cooldowns counts the cooldowns recorded, by upstream.
+	cooldowns *prometheus.CounterVec
+	// cooldownSeconds observes, in seconds, the length of each cooldown
+	// recorded, by upstream.
+	cooldownSeconds *prometheus.HistogramVec
+	// active counts, by upstream, the cooldowns recorded whose end has not
+	// passed, at scrape time.
+	active *activeCooldowns
+	// remaining is, by upstream and quota, the units a response last said
+	// were left.
+	remaining *prometheus.GaugeVec
+	// breaker is, by upstream, the breaker's state: 0 closed, 1 half-open,
+	// 2 open.
+	breaker *prometheus.GaugeVec
+}
+
+var _ heed.Metrics = (*Metrics)(nil)
+
+// New returns Metrics whose collectors are registered with reg; nil means
+// prometheus.DefaultRegisterer. It registers all of them or none: when one
+// cannot be registered (most often because a Metrics is already registered
+// with reg), it unregisters those it had and returns the error.
+func New(reg prometheus.Registerer) (*Metrics, error) {
+	if reg == nil {
+		reg = prometheus.DefaultRegisterer
+	}
+	m := newMetrics()
+	var done []prometheus.Collector
+	for _, c := range m.collectors() {
+		if err := reg.Register(c.Collector); err != nil {
+			for _, d := range done {
+				reg.Unregister(d)
+			}
+			return nil, registerError(c.name, err)
+		}
+		done = append(done, c.Collector)
+	}
+	return m, nil
+}
+
+// registerError explains why the collector of metric name was refused.
+func registerError(name string, err error) error {
+	if are, ok := errors.AsType[prometheus.AlreadyRegisteredError](err); ok {
+		return fmt.Errorf("prom: %s is already registered with this registry (make one prom.Metrics per registry and share it between Transports): %w", name, are)
+	}
+	return fmt.Errorf("prom: registering %s: %w", name, err)
+}
+
+// newMetrics makes the collectors. The bounds of heed_wait_seconds go from
+// 1ms to 5m, those of heed_cooldown_seconds from 100ms to 1h (the default
+// cap of a cooldown), each about twice the one before.
+func newMetrics() *Metrics {
+	return &Metrics{
+		requests: counter("requests_total", "RoundTrips of requests that matched an upstream, by how they ended.", "outcome"),
+		waits: histogram("wait_seconds", "Seconds a request waited before it left or gave up, by reason (cooldown, limit, concurrency, backoff).",
+			prometheus.ExponentialBucketsRange(0.001, 300, 20), "reason"),
+		retries: counter("retries_total", "Attempts sent again, by the status code that failed or transport_error.", "reason"),
+		synthetic: counter("synthetic_responses_total",
+			"Responses heed made up instead of sending the request, by kind (cooldown, limit, circuit_open).", "kind"),
+		limited:   counter("limited_responses_total", "Refusals for a limit (429s and the like) the upstream sent, final or retried."),
+		cooldowns: counter("cooldowns_total", "Cooldowns recorded for a scope (a tenant and credential) of the upstream."),
+		cooldownSeconds: histogram("cooldown_seconds", "Length in seconds of the cooldowns recorded.",
+			prometheus.ExponentialBucketsRange(0.1, 3600, 16)),
+		active: newActiveCooldowns(),
+		remaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "quota_remaining",
+			Help: "Units of the quota the upstream last said were left."}, []string{"upstream", "quota"}),
+		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "breaker_state",
+			Help: "State of the upstream's circuit breaker: 0 closed, 1 half-open, 2 open."}, []string{"upstream"}),
+	}
+}
+
+// counter makes a counter vector labelled by upstream and labels.
+func counter(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: name, Help: help},
+		append([]string{"upstream"}, labels...))
+}
+
+// histogram makes a histogram vector labelled by upstream and labels.
+func histogram(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: name, Help: help, Buckets: buckets},
+		append([]string{"upstream"}, labels...))
+}
+
+// named is a collector with the name of the metric it collects.
+type named struct {
+	name string
+	prometheus.Collector
+}
+
+func (m *Metrics) collectors() []named {
+	return []named{
+		{"heed_requests_total", m.requests},
+		{"heed_wait_seconds", m.waits},
+		{"heed_retries_total", m.retries},
+		{"heed_synthetic_responses_total", m.synthetic},
+		{"heed_limited_responses_total", m.limited},
+		{"heed_cooldowns_total", m.cooldowns},
+		{"heed_cooldown_seconds", m.cooldownSeconds},
+		{"heed_active_cooldowns", m.active},
+		{"heed_quota_remaining", m.remaining},
+		{"heed_breaker_state", m.breaker},
+	}
+}
+
+// Label values that are not valid UTF-8 make a vector refuse them: such an
+// observation is dropped rather than let a metric panic inside a request.
+// Only a quota's name, which the upstream chooses, can be one.
+
+// Request counts a RoundTrip, and the synthetic or limited answer it ended
+// with.
+func (m *Metrics) Request(upstream, outcome string) {
+	if c, err := m.requests.GetMetricWithLabelValues(upstream, outcome); err == nil {
+		c.Inc()
+	}
+	if kind, ok := strings.CutPrefix(outcome, "synthetic_"); ok {
+		if c, err := m.synthetic.GetMetricWithLabelValues(upstream, kind); err == nil {
+			c.Inc()
+		}
+	}
+	if outcome == heed.OutcomeLimited {
+		m.limitedInc(upstream)
+	}
+}
+
+// Waited observes a wait, in seconds.
+func (m *Metrics) Waited(upstream, reason string, d time.Duration) {
+	if o, err := m.waits.GetMetricWithLabelValues(upstream, reason); err == nil {
+		o.Observe(d.Seconds())
+	}
+}
+
+// Retry counts a retry, and the 429 that caused it.
+func (m *Metrics) Retry(upstream, reason string) {
+	if c, err := m.retries.GetMetricWithLabelValues(upstream, reason); err == nil {
+		c.Inc()
+	}
+	if reason == "429" {
+		m.limitedInc(upstream)
+	}
+}
+
+func (m *Metrics) limitedInc(upstream string) {
+	if c, err := m.limited.GetMetricWithLabelValues(upstream); err == nil {
+		c.Inc()
+	}
+}
+
+// Cooldown counts a cooldown, observes its length in seconds and keeps its
+// end until it passes.
+func (m *Metrics) Cooldown(upstream string, d time.Duration) {
+	c, err := m.cooldowns.GetMetricWithLabelValues(upstream)
+	if err != nil {
+		return
+	}
+	c.Inc()
+	if o, err := m.cooldownSeconds.GetMetricWithLabelValues(upstream); err == nil {
+		o.Observe(d.Seconds())
+	}
+	m.active.add(upstream, d)
+}
+
+// Remaining sets the quota's remaining units.
+func (m *Metrics) Remaining(upstream, quota string, remaining float64) {
+	if g, err := m.remaining.GetMetricWithLabelValues(upstream, quota); err == nil {
+		g.Set(remaining)
+	}
+}
+
+// Breaker sets the breaker's state: 0 closed, 1 half-open, 2 open. An
+// unknown state is ignored.
+func (m *Metrics) Breaker(upstream, state string) {
+	var v float64
+	switch state {
+	case heed.BreakerClosed:
+		v = 0
+	case heed.BreakerHalfOpen:
+		v = 1
+	case heed.BreakerOpen:
+		v = 2
+	default:
+		return
+	}
+	if g, err := m.breaker.GetMetricWithLabelValues(upstream); err == nil {
+		g.Set(v)
+	}
+}
