@@ -25,4 +25,16 @@
 // function from bytes to a quota.Response), parses it with quota.Parse and
 // prints the verdict as text (render_text.go) or as one JSON object
 // (render_json.go).
+//
+// # heed demo
+//
+// heed demo (demo.go) serves a mockapi.Server on a free loopback port and
+// runs the same workload through each client in turn against a freshly
+// reset mock (demo_run.go): a naive retry loop, go-retryablehttp with its
+// defaults and heed's Transport (demo_clients.go). It shows one live line
+// per client on a terminal (demo_progress.go), then a table or JSON of what
+// the mock counted (demo_report.go). The clients run one after another, not
+// at once, so that each has the machine to itself and the progress reads in
+// order; the tests run one-second workloads the same way, each test with its
+// own mock, in parallel with each other.
 package cli
