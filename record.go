@@ -100,11 +100,10 @@ func (c *call) pace(resp *http.Response, sig quota.Signal, now time.Time) {
 		if q.Remaining-after < 1 { // nothing left for anyone until the reset
 			c.setCooldown(resp, q.Reset, q.Source)
 		}
-		g, ok := limit.Spread(q.Remaining-after, limit.Micros(until))
+		p, ok := c.learnedPace(q, q.Remaining-after, until, now)
 		if !ok {
 			continue
 		}
-		p := store.Pace{Key: "quota:" + q.Name, GCRA: g, Until: q.Reset}
 		if err := c.u.t.store.SetPace(context.WithoutCancel(c.ctx), c.scopeKey, p); err != nil {
 			c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: recording a pace failed", attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
 			return
@@ -121,4 +120,28 @@ func (c *call) uncounted() int64 {
 	f := c.u.flight(c.scopeKey)
 	admitted := f.admitted.Load()
 	return max(admitted-c.seq, 0) + max(admitted-f.answered.Load(), 0)
+}
+
+// learnedPace returns the pace a quota teaches. When the response states
+// the quota's size and window (the IETF drafts' q and w, HubSpot's
+// interval), it is that rate, as if configured, for one window: it holds
+// whatever the window's algorithm, and a whole-second reset does not slow
+// it. Otherwise it spreads the remainder until the reset (limit.Spread).
+func (c *call) learnedPace(q quota.Quota, remaining float64, until time.Duration, now time.Time) (store.Pace, bool) {
+	key := "quota:" + q.Name
+	if q.HasLimit && q.Limit >= 1 && q.Window > 0 {
+		g, err := limit.NewGCRA(int64(q.Limit), q.Window, 1, c.u.cfg.Headroom)
+		if err == nil {
+			return store.Pace{Key: key, GCRA: g, Until: maxTime(q.Reset, now.Add(q.Window))}, true
+		}
+	}
+	g, ok := limit.Spread(remaining, limit.Micros(until))
+	return store.Pace{Key: key, GCRA: g, Until: q.Reset}, ok
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -91,6 +91,9 @@ func (c *call) retryable(out outcome) bool {
 	if out.err != nil {
 		return retryableError(out.err) && c.ctx.Err() == nil
 	}
+	if out.sig.Limited && out.sig.Cause == quota.CauseRateLimit {
+		return true // a rate limit whatever its status: GitHub's 403, a GraphQL 200
+	}
 	return retryableStatus(out.resp.StatusCode) && out.sig.Cause != quota.CauseQuotaExhausted
 }
 

@@ -18,6 +18,7 @@ const (
 	clientNaive     = "naive"
 	clientRetryable = "retryablehttp"
 	clientHeed      = "heed"
+	clientLearning  = "heed-learning"
 )
 
 // Bounds of heed demo's flags, so that a typo cannot exhaust the machine's
@@ -119,7 +120,7 @@ func demoAlgorithms() []string {
 // demoClientNames returns the values --clients accepts, in the default
 // order.
 func demoClientNames() []string {
-	return []string{clientNaive, clientRetryable, clientHeed}
+	return []string{clientNaive, clientRetryable, clientHeed, clientLearning}
 }
 
 // mockConfig returns the configuration of the demo's mock API.
@@ -139,9 +140,9 @@ func newDemoFlags(o *demoOptions) *flag.FlagSet {
 	fs.StringVar(&o.algorithm, "algorithm", mockapi.AlgorithmSliding, "how the mock counts requests: fixed, sliding or token")
 	fs.StringVar(&o.dialect, "dialect", mockapi.DialectGitHub, "how the mock describes the quota: github, openai, anthropic, ietf, retry-after or none")
 	fs.IntVar(&o.workers, "workers", 8, "`N` goroutines share the one token and send as fast as their client lets them")
-	fs.DurationVar(&o.duration, "duration", 8*time.Second, "how long each client's workload runs")
+	fs.DurationVar(&o.duration, "duration", 6*time.Second, "how long each client's workload runs")
 	fs.Func("clients", "the clients to run, in order, comma-separated: naive, retryablehttp, heed (default naive,retryablehttp,heed)", o.setClients)
-	fs.BoolVar(&o.configured, "configured", false, "give heed the mock's limit as a configured limit, not only what the answers' headers say")
+	fs.BoolVar(&o.configured, "configured", true, "give the heed client the mock's limit as a configured limit, as a user who read the API's docs would (heed-learning never has it)")
 	fs.BoolVar(&o.json, "json", false, "print the results as one JSON object instead of a table")
 	return fs
 }
@@ -184,9 +185,10 @@ send GET requests as fast as their client lets them, for --duration.
 	naive          a plain http.Client that retries a 429 or 5xx at once,
 	               up to 3 times, as careless code does
 	retryablehttp  hashicorp/go-retryablehttp with its defaults
-	heed           heed's Transport with no configured limit: it paces by
-	               what the answers' quota headers say (--configured also
-	               gives it the mock's limit)
+	heed           heed's Transport told the mock's limit, as from the API's
+	               docs (--configured=false leaves it to the headers)
+	heed-learning  heed's Transport with no configured limit: it paces by
+	               what the answers' quota headers say
 
 While a client runs, a line on stderr shows its progress when stderr is a
 terminal. Then a table says, for each client, what the mock saw: requests

@@ -40,7 +40,9 @@ func newDemoClient(name string, opts demoOptions, baseURL string) (demoClient, e
 	case clientRetryable:
 		return newRetryableClient(baseURL), nil
 	case clientHeed:
-		return newHeedClient(opts, baseURL)
+		return newHeedClient(opts.configured, opts, baseURL)
+	case clientLearning:
+		return newHeedClient(false, opts, baseURL)
 	}
 	return demoClient{}, fmt.Errorf("unknown client %q", name)
 }
@@ -87,12 +89,11 @@ func newRetryableClient(baseURL string) demoClient {
 }
 
 // newHeedClient returns an http.Client whose transport is heed's, with the
-// mock as its only upstream and nothing else configured: heed learns the
-// pace from the answers' quota headers. With opts.configured the upstream
-// also gets the mock's limit.
-func newHeedClient(opts demoOptions, baseURL string) (demoClient, error) {
+// mock as its only upstream: told the mock's limit when configured, else
+// learning the pace from the answers' quota headers alone.
+func newHeedClient(configured bool, opts demoOptions, baseURL string) (demoClient, error) {
 	up := heed.Upstream{Name: "mock", BaseURL: baseURL}
-	if opts.configured {
+	if configured {
 		up.Limits = []heed.Limit{{Requests: int64(opts.requests), Per: opts.per}}
 	}
 	t, err := heed.New(heed.Config{Upstreams: []heed.Upstream{up}})

@@ -137,8 +137,8 @@ func writeDemoReport(w io.Writer, rep demoReport, asJSON bool) error {
 	o := rep.opts
 	fmt.Fprintf(&b, "%d workers share one token for %v per client; the mock allows it %d requests per %v (%s, %s headers).\n\n",
 		o.workers, o.duration, o.requests, o.per, algorithmWords(o.algorithm), o.dialect)
-	if o.configured {
-		fmt.Fprintf(&b, "heed is told the limit (--configured).\n\n")
+	if o.configured && slices.Contains(o.clients, clientHeed) {
+		fmt.Fprintf(&b, "heed is told the limit, as from the API's docs; heed-learning only reads the answers' headers.\n\n")
 	}
 	writeDemoTable(&b, rep)
 	fmt.Fprintf(&b, "\n%s\n", rep.Conclusion)

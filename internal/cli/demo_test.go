@@ -39,7 +39,7 @@ func TestDemoTable(t *testing.T) {
 	want := []string{
 		"4 workers share one token for 1s per client; the mock allows it 20 requests per 1s (sliding window, openai headers).",
 		"",
-		"heed is told the limit (--configured).",
+		"heed is told the limit, as from the API's docs; heed-learning only reads the answers' headers.",
 		"",
 		"CLIENT SENT REFUSED (429) SENT IN COOLDOWN OK OK/S QUOTA FAILED CALLS WALL",
 		"naive", "heed", "", "",
@@ -79,8 +79,8 @@ func TestDemoJSON(t *testing.T) {
 	for _, r := range rep.Clients {
 		byName[r.Client] = r
 	}
-	if names := len(byName); names != 3 || rep.Interrupted {
-		t.Fatalf("got %d clients, interrupted %v, want naive, retryablehttp and heed: %s", names, rep.Interrupted, got.stdout)
+	if names := len(byName); names != 4 || rep.Interrupted {
+		t.Fatalf("got %d clients, interrupted %v, want naive, retryablehttp, heed and heed-learning: %s", names, rep.Interrupted, got.stdout)
 	}
 	naive, heed := byName[clientNaive], byName[clientHeed]
 	if naive.Refused == 0 {
@@ -128,7 +128,7 @@ func TestParseDemoArgs(t *testing.T) {
 		want demoOptions
 	}{
 		{"Defaults", nil, demoOptions{requests: 10, per: time.Second, algorithm: "sliding", dialect: "github",
-			workers: 8, duration: 8 * time.Second, clients: []string{"naive", "retryablehttp", "heed"}}},
+			workers: 8, duration: 6 * time.Second, clients: []string{"naive", "retryablehttp", "heed", "heed-learning"}, configured: true}},
 		{"Everything", []string{"--limit", "600/m", "--algorithm", "token", "--dialect", "ietf", "--workers", "32",
 			"--duration", "2s", "--clients", "heed,naive", "--configured", "--json"},
 			demoOptions{requests: 600, per: time.Minute, algorithm: "token", dialect: "ietf",
