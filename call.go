@@ -125,7 +125,7 @@ func (c *call) read(req *http.Request, resp *http.Response, now time.Time) quota
 	if shouldPeek(req, resp) {
 		peek = peekBody(resp, errorPeek)
 	}
-	return quota.Parse(quota.Response{Status: resp.StatusCode, Header: resp.Header, Body: peek, Host: req.URL.Hostname()}, now)
+	return quota.Parse(quota.Response{Status: resp.StatusCode, Header: resp.Header, Body: peek, Host: req.URL.Hostname(), Vendor: c.u.vendor}, now)
 }
 
 // release gives a concurrency lease back.

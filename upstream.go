@@ -1,7 +1,10 @@
 package heed
 
 import (
+	"net/url"
+
 	"fmt"
+	"github.com/heedhq/heed/quota"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -20,9 +23,11 @@ import (
 // upstream is an Upstream compiled for use: its limits as GCRAs, its
 // backoff and its breaker.
 type upstream struct {
-	t      *Transport
-	cfg    Upstream
-	fp     *scope.Fingerprinter
+	t   *Transport
+	cfg Upstream
+	fp  *scope.Fingerprinter
+	// vendor is the API the base URL's host names, for the signal parser.
+	vendor string
 	limits []compiledLimit
 	// allLimits holds every limit for the store; pathFree is set when no
 	// limit has a path, so that every request uses allLimits as it is.
@@ -73,7 +78,7 @@ func newUpstream(u Upstream, t *Transport) (*upstream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("heed: upstream %q: %w", u.Name, err)
 	}
-	up := &upstream{t: t, cfg: u, fp: fp, backoff: limit.Backoff{
+	up := &upstream{t: t, cfg: u, fp: fp, vendor: vendorOfURL(u.BaseURL), backoff: limit.Backoff{
 		Kind: limit.BackoffKind(u.Retry.Backoff), Base: u.Retry.Base, Max: u.Retry.Max,
 	}}
 	for i, l := range u.Limits {
@@ -137,4 +142,13 @@ func (l *lockedRand) Float64() float64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.r.Float64()
+}
+
+// vendorOfURL returns the vendor a base URL's host names, or "".
+func vendorOfURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return quota.VendorOf(u.Hostname())
 }

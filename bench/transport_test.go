@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-retryablehttp"
+
 	"github.com/heedhq/heed"
 )
 
@@ -40,6 +42,15 @@ func heedOver(b *testing.B, base http.RoundTripper, url string) *heed.Transport 
 	return t
 }
 
+// retryableOver returns go-retryablehttp, with its defaults and its logger
+// silenced, as a RoundTripper over base: the peer measured beside heed.
+func retryableOver(base http.RoundTripper) http.RoundTripper {
+	rc := retryablehttp.NewClient()
+	rc.Logger = nil
+	rc.HTTPClient.Transport = base
+	return &retryablehttp.RoundTripper{Client: rc}
+}
+
 // roundTrip sends one authenticated GET through rt and drains the answer.
 func roundTrip(b *testing.B, rt http.RoundTripper, url string) {
 	req, _ := http.NewRequest(http.MethodGet, url+"/repos/o/r", nil)
@@ -55,6 +66,7 @@ func roundTrip(b *testing.B, rt http.RoundTripper, url string) {
 // BenchmarkAddedCost measures heed over a base that answers from memory,
 // against that base alone: the difference is what heed adds per request
 // (match, fingerprint, store admission, signal parsing, bookkeeping).
+// go-retryablehttp over the same base is measured beside it.
 func BenchmarkAddedCost(b *testing.B) {
 	const url = "https://api.example.com"
 	for _, c := range []struct {
@@ -63,6 +75,7 @@ func BenchmarkAddedCost(b *testing.B) {
 	}{
 		{"bare", instant{}},
 		{"heed", heedOver(b, instant{}, url)},
+		{"retryablehttp", retryableOver(instant{})},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -85,12 +98,15 @@ func BenchmarkLoopback(b *testing.B) {
 	b.Cleanup(bare.CloseIdleConnections)
 	base := &http.Transport{MaxIdleConnsPerHost: 4}
 	b.Cleanup(base.CloseIdleConnections)
+	peerBase := &http.Transport{MaxIdleConnsPerHost: 4}
+	b.Cleanup(peerBase.CloseIdleConnections)
 	for _, c := range []struct {
 		name string
 		rt   http.RoundTripper
 	}{
 		{"bare", bare},
 		{"heed", heedOver(b, base, srv.URL)},
+		{"retryablehttp", retryableOver(peerBase)},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()

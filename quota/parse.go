@@ -21,7 +21,7 @@ func Parse(r Response, now time.Time) Signal {
 	p.sig.Status = r.Status
 	p.rd.now = now
 	p.hs.collect(r.Header)
-	p.sig.Vendor = detectVendor(r.Host, &p.hs)
+	p.sig.Vendor = detectVendor(r, &p.hs)
 	p.readQuotas()
 	p.readBody()
 	p.decide()

@@ -19,6 +19,10 @@ type Response struct {
 	// Host names the API that answered ("api.github.com"), or is empty.
 	// When set, it decides the vendor before the headers' shape does.
 	Host string
+	// Vendor, when set, is the vendor that answered (one of the Vendor
+	// constants, as VendorOf returns them), and Host is not looked at:
+	// callers that parse many responses of one API look it up once.
+	Vendor string
 }
 
 // MaxBody is how many bytes of a body Parse looks at.

@@ -115,6 +115,11 @@ var hostVendors = [...]struct {
 	{"amazonaws.com", VendorAWS},
 }
 
+// VendorOf returns the vendor whose domain host is, or is under
+// ("api.github.com" → "github"), or "" when none is known; a port and
+// letter case are ignored.
+func VendorOf(host string) string { return vendorOfHost(host) }
+
 // vendorOfHost returns the vendor whose domain host is, or is under; a port
 // and letter case are ignored.
 func vendorOfHost(host string) string {
@@ -146,8 +151,11 @@ func hostUnder(host, domain string) bool {
 
 // detectVendor decides the vendor: by host when it names one, else by the
 // headers' shape.
-func detectVendor(host string, hs *headers) string {
-	if v := vendorOfHost(host); v != "" {
+func detectVendor(r Response, hs *headers) string {
+	if r.Vendor != "" {
+		return r.Vendor
+	}
+	if v := vendorOfHost(r.Host); v != "" {
 		return v
 	}
 	m := hs.marks | shapeMarks(hs)
