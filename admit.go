@@ -2,6 +2,7 @@ package heed
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -110,28 +111,31 @@ func orStatus(status int) int {
 	return status
 }
 
-// refuseIfOpen answers with a synthetic circuit-open response while the
-// upstream's breaker is open.
-func (c *call) refuseIfOpen() (*synthetic, bool) {
-	if c.u.breaker == nil || c.u.breaker.State().String() != "open" {
-		return nil, false
-	}
-	return &synthetic{kind: SyntheticCircuitOpen, status: http.StatusServiceUnavailable, wait: c.u.cfg.Breaker.OpenFor, upstream: c.u.cfg.Name}, true
-}
-
-// breakerAllow asks the breaker for a slot (a probe when half-open) and
-// returns the function that reports the attempt's outcome to it (see
-// breakerVerdict). A refused slot is not an error: the attempt goes ahead
-// uncounted, and the next RoundTrip sees the breaker open.
-func (c *call) breakerAllow() func(error) {
+// enterBreaker asks the upstream's breaker for a slot (a probe when
+// half-open). It returns the function that reports the attempt's outcome
+// (see breakerVerdict and notSent), or, while the breaker refuses, the
+// synthetic circuit-open answer.
+func (c *call) enterBreaker() (func(error), *synthetic) {
 	if c.u.breaker == nil {
-		return nil
+		return nil, nil
 	}
 	done, err := c.u.breaker.Allow()
 	if err != nil {
-		return nil
+		return nil, &synthetic{kind: SyntheticCircuitOpen, status: http.StatusServiceUnavailable, wait: c.u.cfg.Breaker.OpenFor, upstream: c.u.cfg.Name}
 	}
-	return done
+	return done, nil
+}
+
+// errNotSent tells the breaker an attempt was never sent (refused by a
+// cooldown or a limit, or given up while waiting); it is excluded from the
+// breaker's counts.
+var errNotSent = errors.New("heed: not sent")
+
+// notSent reports to the breaker, if any, that the attempt was not sent.
+func notSent(done func(error)) {
+	if done != nil {
+		done(errNotSent)
+	}
 }
 
 // breakerVerdict is what the breaker is told of an attempt: a failure for a

@@ -49,17 +49,21 @@ type outcome struct {
 func (c *call) run() (*http.Response, error) {
 	defer c.flushWaits() // the waits of a request that gives up
 	for attempt := 1; ; attempt++ {
-		if syn, ok := c.refuseIfOpen(); ok {
+		done, syn := c.enterBreaker()
+		if syn != nil {
 			return c.answer(syn), nil
 		}
 		lease, syn, err := c.admit()
+		if err != nil || syn != nil {
+			notSent(done)
+		}
 		if err != nil {
 			return nil, c.abandon(err)
 		}
 		if syn != nil {
 			return c.answer(syn), nil
 		}
-		out := c.send(attempt, lease)
+		out := c.send(attempt, lease, done)
 		delay, again := c.retryDelay(attempt, out)
 		if !again {
 			return c.finish(out)
@@ -78,12 +82,12 @@ func (c *call) run() (*http.Response, error) {
 // send makes one attempt: it sends a clone of the request, releases the
 // concurrency lease when the response body is done, and records what the
 // response said.
-func (c *call) send(attempt int, lease store.Lease) outcome {
-	c.flushWaits() // the waits before this attempt left
-	done := c.breakerAllow()
+func (c *call) send(attempt int, lease store.Lease, done func(error)) outcome {
+	c.flushWaits()      // the waits before this attempt left
 	defer c.dropProbe() // after record: the answer has taught what it could
 	req, err := c.attemptRequest(attempt)
 	if err != nil {
+		notSent(done)
 		c.release(lease)
 		return outcome{err: err}
 	}
@@ -125,7 +129,7 @@ func (c *call) read(req *http.Request, resp *http.Response, now time.Time) quota
 	if shouldPeek(req, resp) {
 		peek = peekBody(resp, errorPeek)
 	}
-	return quota.Parse(quota.Response{Status: resp.StatusCode, Header: resp.Header, Body: peek, Host: req.URL.Hostname(), Vendor: c.u.vendor}, now)
+	return quota.Parse(quota.Response{Status: resp.StatusCode, Header: resp.Header, Body: peek, Vendor: c.u.vendor}, now)
 }
 
 // release gives a concurrency lease back.

@@ -1,6 +1,7 @@
 package heed
 
 import (
+	"errors"
 	"net/url"
 
 	"fmt"
@@ -26,7 +27,8 @@ type upstream struct {
 	t   *Transport
 	cfg Upstream
 	fp  *scope.Fingerprinter
-	// vendor is the API the base URL's host names, for the signal parser.
+	// vendor is the API the base URL's host names, given to the signal
+	// parser instead of each request's host (the same host).
 	vendor string
 	limits []compiledLimit
 	// allLimits holds every limit for the store; pathFree is set when no
@@ -96,6 +98,7 @@ func newUpstream(u Upstream, t *Transport) (*upstream, error) {
 			MaxRequests:   uint32(max(u.Breaker.Probes, 1)),
 			Timeout:       u.Breaker.OpenFor,
 			ReadyToTrip:   func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(u.Breaker.Failures) },
+			IsExcluded:    func(err error) bool { return errors.Is(err, errNotSent) },
 			OnStateChange: func(_ string, _, to gobreaker.State) { t.metrics.Breaker(u.Name, breakerState(to)) },
 		})
 		t.metrics.Breaker(u.Name, BreakerClosed)
