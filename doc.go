@@ -14,4 +14,9 @@
 // fingerprint of the credential the request carries (package scope). Scopes
 // are the unit of shared state, so two tokens never share a cooldown, and a
 // credential never leaves the process in plain text.
+//
+// The Transport's doc lists the steps of one request in order. The state
+// scopes share lives in a store.Store (the memory store by default);
+// Config.Metrics receives what happens (metrics/prom exports it to
+// Prometheus); Config.Logger receives cooldowns, retries and warnings.
 package heed
