@@ -2,7 +2,6 @@ package heed
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -111,42 +110,36 @@ func orStatus(status int) int {
 	return status
 }
 
-// enterBreaker asks the upstream's breaker for a slot (a probe when
-// half-open). It returns the function that reports the attempt's outcome
-// (see breakerVerdict and notSent), or, while the breaker refuses, the
-// synthetic circuit-open answer.
-func (c *call) enterBreaker() (func(error), *synthetic) {
+// enterBreaker asks the upstream's breaker to let an attempt go (as a probe
+// when half-open). It returns the ticket to report the outcome with (see
+// reportBreaker), or, while the breaker refuses, the synthetic circuit-open
+// answer.
+func (c *call) enterBreaker() (ticket, *synthetic) {
 	if c.u.breaker == nil {
-		return nil, nil
+		return ticket{}, nil
 	}
-	done, err := c.u.breaker.Allow()
-	if err != nil {
-		return nil, &synthetic{kind: SyntheticCircuitOpen, status: http.StatusServiceUnavailable, wait: c.u.cfg.Breaker.OpenFor, upstream: c.u.cfg.Name}
+	t, ok := c.u.breaker.allow()
+	if !ok {
+		return t, &synthetic{kind: SyntheticCircuitOpen, status: http.StatusServiceUnavailable, wait: c.u.cfg.Breaker.OpenFor, upstream: c.u.cfg.Name}
 	}
-	return done, nil
+	return t, nil
 }
 
-// errNotSent tells the breaker an attempt was never sent (refused by a
-// cooldown or a limit, or given up while waiting); it is excluded from the
-// breaker's counts.
-var errNotSent = errors.New("heed: not sent")
-
-// notSent reports to the breaker, if any, that the attempt was not sent.
-func notSent(done func(error)) {
-	if done != nil {
-		done(errNotSent)
+// reportBreaker tells the breaker, if any, how an attempt went.
+func (c *call) reportBreaker(t ticket, v verdict) {
+	if c.u.breaker != nil {
+		c.u.breaker.done(t, v)
 	}
 }
 
 // breakerVerdict is what the breaker is told of an attempt: a failure for a
-// 5xx or a transport error, nothing against the upstream when the caller
-// gave up.
-func (c *call) breakerVerdict(resp *http.Response, err error) error {
+// 5xx or a transport error, nothing when the caller gave up.
+func (c *call) breakerVerdict(resp *http.Response, err error) verdict {
 	switch {
 	case err != nil && context.Cause(c.ctx) != nil:
-		return nil
+		return verdictNotSent
 	case err != nil || resp.StatusCode >= 500:
-		return errUpstreamFailed
+		return verdictFailure
 	}
-	return nil
+	return verdictSuccess
 }

@@ -49,13 +49,13 @@ type outcome struct {
 func (c *call) run() (*http.Response, error) {
 	defer c.flushWaits() // the waits of a request that gives up
 	for attempt := 1; ; attempt++ {
-		done, syn := c.enterBreaker()
+		tk, syn := c.enterBreaker()
 		if syn != nil {
 			return c.answer(syn), nil
 		}
 		lease, syn, err := c.admit()
 		if err != nil || syn != nil {
-			notSent(done)
+			c.reportBreaker(tk, verdictNotSent)
 		}
 		if err != nil {
 			return nil, c.abandon(err)
@@ -63,7 +63,7 @@ func (c *call) run() (*http.Response, error) {
 		if syn != nil {
 			return c.answer(syn), nil
 		}
-		out := c.send(attempt, lease, done)
+		out := c.send(attempt, lease, tk)
 		delay, again := c.retryDelay(attempt, out)
 		if !again {
 			return c.finish(out)
@@ -82,20 +82,18 @@ func (c *call) run() (*http.Response, error) {
 // send makes one attempt: it sends a clone of the request, releases the
 // concurrency lease when the response body is done, and records what the
 // response said.
-func (c *call) send(attempt int, lease store.Lease, done func(error)) outcome {
+func (c *call) send(attempt int, lease store.Lease, tk ticket) outcome {
 	c.flushWaits()      // the waits before this attempt left
 	defer c.dropProbe() // after record: the answer has taught what it could
 	req, err := c.attemptRequest(attempt)
 	if err != nil {
-		notSent(done)
+		c.reportBreaker(tk, verdictNotSent)
 		c.release(lease)
 		return outcome{err: err}
 	}
 	resp, err := c.u.t.base.RoundTrip(req)
 	c.u.flight(c.scopeKey).answered.Add(1)
-	if done != nil {
-		done(c.breakerVerdict(resp, err))
-	}
+	c.reportBreaker(tk, c.breakerVerdict(resp, err))
 	if err != nil {
 		c.release(lease)
 		return outcome{err: err}

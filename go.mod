@@ -7,7 +7,6 @@ require go.yaml.in/yaml/v3 v3.0.6
 require (
 	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/prometheus/client_golang v1.25.0
-	github.com/sony/gobreaker/v2 v2.4.0
 )
 
 require (

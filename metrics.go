@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	gobreaker "github.com/sony/gobreaker/v2"
 
 	"github.com/heedhq/heed/quota"
 	"github.com/heedhq/heed/store"
@@ -231,15 +230,4 @@ func (c *call) reportRemaining(sig quota.Signal) {
 			c.u.t.metrics.Remaining(c.u.cfg.Name, q.Name, q.Remaining)
 		}
 	}
-}
-
-// breakerState is a gobreaker state's Breaker word.
-func breakerState(s gobreaker.State) string {
-	switch s {
-	case gobreaker.StateOpen:
-		return BreakerOpen
-	case gobreaker.StateHalfOpen:
-		return BreakerHalfOpen
-	}
-	return BreakerClosed
 }

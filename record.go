@@ -2,7 +2,6 @@ package heed
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -10,9 +9,6 @@ import (
 	"github.com/heedhq/heed/quota"
 	"github.com/heedhq/heed/store"
 )
-
-// errUpstreamFailed is what the breaker is told of a 5xx or transport error.
-var errUpstreamFailed = errors.New("heed: upstream failed")
 
 // record writes what a response said into the scope's shared state: a
 // cooldown when it says to wait, paces when its quota runs low. now is when

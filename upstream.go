@@ -1,7 +1,6 @@
 package heed
 
 import (
-	"errors"
 	"net/url"
 
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	gobreaker "github.com/sony/gobreaker/v2"
 
 	"github.com/heedhq/heed/limit"
 	"github.com/heedhq/heed/scope"
@@ -36,7 +34,7 @@ type upstream struct {
 	allLimits []store.Limit
 	pathFree  bool
 	backoff   limit.Backoff
-	breaker   *gobreaker.TwoStepCircuitBreaker[struct{}]
+	breaker   *breaker
 
 	anonymousWarned atomic.Bool
 	// flights holds each scope's *flight, so that a response's remaining
@@ -93,14 +91,8 @@ func newUpstream(u Upstream, t *Transport) (*upstream, error) {
 	}
 	up.pathFree = !slices.ContainsFunc(u.Limits, func(l Limit) bool { return l.Path != "" })
 	if !u.Breaker.Disabled {
-		up.breaker = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
-			Name:          u.Name,
-			MaxRequests:   uint32(max(u.Breaker.Probes, 1)),
-			Timeout:       u.Breaker.OpenFor,
-			ReadyToTrip:   func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(u.Breaker.Failures) },
-			IsExcluded:    func(err error) bool { return errors.Is(err, errNotSent) },
-			OnStateChange: func(_ string, _, to gobreaker.State) { t.metrics.Breaker(u.Name, breakerState(to)) },
-		})
+		up.breaker = newBreaker(u.Breaker.Failures, u.Breaker.Probes, u.Breaker.OpenFor, t.clock,
+			func(state string) { t.metrics.Breaker(u.Name, state) })
 		t.metrics.Breaker(u.Name, BreakerClosed)
 	}
 	return up, nil
