@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-
 	"github.com/heedhq/heed/quota"
 	"github.com/heedhq/heed/store"
 )

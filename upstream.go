@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-
 	"github.com/heedhq/heed/limit"
 	"github.com/heedhq/heed/scope"
 	"github.com/heedhq/heed/store"
