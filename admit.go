@@ -94,7 +94,7 @@ func (c *call) refusal(g store.Grant, deadline time.Time) *synthetic {
 	late := c.u.t.clock.Now().Add(g.Wait).After(deadline)
 	switch {
 	case g.Reason == store.ReasonCooldown && (late || c.u.cfg.OnLimit == OnLimitFail):
-		return &synthetic{kind: SyntheticCooldown, status: orStatus(g.Cooldown.Status), wait: g.Wait, upstream: c.u.cfg.Name, replay: g.Cooldown.Header}
+		return &synthetic{kind: SyntheticCooldown, status: http.StatusTooManyRequests, wait: g.Wait, upstream: c.u.cfg.Name, replay: g.Cooldown.Header}
 	case late:
 		return &synthetic{kind: SyntheticLimit, status: http.StatusTooManyRequests, wait: g.Wait, upstream: c.u.cfg.Name}
 	}

@@ -18,9 +18,9 @@ const SyntheticHeader = "Heed-Synthetic"
 // The kinds of synthetic response, as SyntheticHeader carries them.
 const (
 	// SyntheticCooldown: the scope is cooling down after the API said to
-	// wait; the response replays the one that said so (status 429 or the
-	// original status, Retry-After set to the seconds left, the API's
-	// rate-limit headers).
+	// wait; the response replays the one that said so: status 429 (whatever
+	// the original, e.g. GitHub's 403), Retry-After set to the seconds left,
+	// the API's rate-limit headers.
 	SyntheticCooldown = "cooldown"
 	// SyntheticLimit: a configured limit or a learned pace has no room, and
 	// waiting would pass max_wait or the request's deadline (status 429).
