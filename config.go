@@ -93,6 +93,7 @@ type Upstream struct {
 	// Headroom is the share of each limit left unused to absorb network
 	// jitter, in [0, 0.5); 0 means the default, 0.02 (pace at 98% of the
 	// limit). There is no way to ask for exactly none: use a tiny value.
+	// Every window is also stretched by ArrivalJitter.
 	Headroom float64 `yaml:"headroom"`
 
 	// Cooldown bounds the wait recorded when a response says "limited".

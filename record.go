@@ -126,7 +126,7 @@ func (c *call) uncounted() int64 {
 func (c *call) learnedPace(q quota.Quota, remaining float64, until time.Duration, now time.Time) (store.Pace, bool) {
 	key := "quota:" + q.Name
 	if q.HasLimit && q.Limit >= 1 && q.Window > 0 {
-		g, err := limit.NewGCRA(int64(q.Limit), q.Window, 1, c.u.cfg.Headroom)
+		g, err := limit.NewGCRA(int64(q.Limit), q.Window+ArrivalJitter, 1, c.u.cfg.Headroom)
 		if err == nil {
 			return store.Pace{Key: key, GCRA: g, Until: maxTime(q.Reset, now.Add(q.Window))}, true
 		}
