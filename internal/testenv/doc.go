@@ -1,0 +1,18 @@
+// Package testenv starts the external services heed's tests need as
+// private processes owned by one test.
+//
+// [Redis] and [RedisServer] start a redis-server of their own on a free
+// loopback port, in the test's temporary directory, with persistence off,
+// and stop exactly that process (by PID, never by name) when the test ends.
+// They never connect to, reuse or stop any other Redis, such as one already
+// listening on the default port 6379: a freshly started server only counts as
+// ready once it answers PING and reports its own process ID.
+//
+// When redis-server is not on PATH the helpers skip the test with a message
+// saying how to install it, so a bare "go test ./..." passes on a machine
+// without it. Under ./scripts/test, which installs redis-server when missing
+// and sets HEED_REQUIRE_SERVICES=1, a missing binary fails the test instead.
+//
+// The helpers speak just enough RESP over a net.Conn to check readiness; tests
+// that need a client use the store's own.
+package testenv
