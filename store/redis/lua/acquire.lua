@@ -1,0 +1,94 @@
+-- acquire: one atomic admission of a request of a scope.
+-- KEYS[1] the scope's hash, KEYS[2] the scope's lease set.
+-- ARGV[1] now in microseconds, or "" for the server's TIME
+-- ARGV[2] cost, ARGV[3] concurrency cap (0: none), ARGV[4] lease TTL (µs)
+-- ARGV[5] number of limits, then per limit: key, interval (µs), tolerance (µs)
+-- Reply: {1, 0, "", lease} allowed; {0, wait, reason, detail} refused, where
+-- reason is "cooldown" (detail: the cooldown's fields), "limit" (detail: the
+-- refusing limit's key) or "concurrency".
+-- The arithmetic is limit.GCRA's, in integer microseconds.
+local now = tonumber(ARGV[1])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+-- Lua 5.1 writes numbers with 14 digits; microseconds since the epoch have
+-- 16, so every number written goes through int.
+local function int(n) return string.format('%d', n) end
+local cost = tonumber(ARGV[2])
+local cap = tonumber(ARGV[3])
+local leaseTTL = tonumber(ARGV[4])
+
+local function decide(tat, interval, tol)
+  if interval <= 0 then return true, tat, 0 end
+  local burst = math.floor(tol / interval) + 1
+  local c = math.min(math.max(cost, 1), burst)
+  local newtat = math.max(tat, now) + c * interval
+  local allowAt = newtat - interval - tol
+  if allowAt > now then return false, tat, allowAt - now end
+  return true, newtat, 0
+end
+
+local cd = tonumber(redis.call('HGET', KEYS[1], 'cd') or '0')
+if cd > now then
+  local f = redis.call('HMGET', KEYS[1], 'cds', 'cdsrc', 'cdh')
+  return {0, cd - now, 'cooldown', {int(cd), f[1] or '0', f[2] or '', f[3] or ''}}
+end
+
+local wait, refusedBy = -1, ''
+local updates = {}
+local n = tonumber(ARGV[5])
+for i = 0, n - 1 do
+  local key, interval, tol = ARGV[6 + 3 * i], tonumber(ARGV[7 + 3 * i]), tonumber(ARGV[8 + 3 * i])
+  local field = 't:' .. key
+  local ok, tat, w = decide(tonumber(redis.call('HGET', KEYS[1], field) or '0'), interval, tol)
+  if not ok then
+    if w > wait then wait, refusedBy = w, key end
+  else
+    updates[#updates + 1] = {field, int(tat)}
+  end
+end
+
+-- paces: fields "p:<key>" = "interval tolerance until tat"
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local f = all[i]
+  if string.sub(f, 1, 2) == 'p:' then
+    local interval, tol, untilUs, tat = string.match(all[i + 1], '^(%-?%d+) (%-?%d+) (%-?%d+) (%-?%d+)$')
+    interval, tol, untilUs, tat = tonumber(interval), tonumber(tol), tonumber(untilUs), tonumber(tat)
+    if not untilUs or untilUs <= now then
+      redis.call('HDEL', KEYS[1], f)
+    else
+      local ok, newtat, w = decide(tat, interval, tol)
+      if not ok then
+        if w > wait then wait, refusedBy = w, string.sub(f, 3) end
+      else
+        updates[#updates + 1] = {f, int(interval) .. ' ' .. int(tol) .. ' ' .. int(untilUs) .. ' ' .. int(newtat)}
+      end
+    end
+  end
+end
+if wait >= 0 then return {0, wait, 'limit', refusedBy} end
+
+if cap > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', int(now))
+  if redis.call('ZCARD', KEYS[2]) >= cap then return {0, -1, 'concurrency', ''} end
+end
+
+local expireAt = now
+for _, u in ipairs(updates) do
+  redis.call('HSET', KEYS[1], u[1], u[2])
+  local t = tonumber(string.match(u[2], '(%-?%d+)$'))
+  if t then expireAt = math.max(expireAt, t) end
+end
+local lease = 0
+if cap > 0 then
+  lease = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+  redis.call('ZADD', KEYS[2], int(now + leaseTTL), lease)
+  redis.call('PEXPIRE', KEYS[2], math.ceil(leaseTTL / 1000) + 60000)
+  expireAt = math.max(expireAt, now + leaseTTL)
+end
+local ttl = redis.call('PTTL', KEYS[1])
+local want = math.ceil((expireAt - now) / 1000) + 60000
+if ttl < want then redis.call('PEXPIRE', KEYS[1], want) end
+return {1, 0, '', lease}

@@ -1,0 +1,31 @@
+-- set_pace: record a learned pace, keeping the units a replaced one has
+-- spent (limit.Reprice).
+-- KEYS[1] the scope's hash.
+-- ARGV[1] now (µs) or "", ARGV[2] key, ARGV[3] interval, ARGV[4] tolerance,
+-- ARGV[5] until (µs).
+local now = tonumber(ARGV[1])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
+-- Lua 5.1 writes numbers with 14 digits; microseconds since the epoch have
+-- 16, so every number written goes through int.
+local function int(n) return string.format('%d', n) end
+local field = 'p:' .. ARGV[2]
+local interval, tol, untilUs = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local tat = 0
+local old = redis.call('HGET', KEYS[1], field)
+if old then
+  local oi, _, _, ot = string.match(old, '^(%-?%d+) (%-?%d+) (%-?%d+) (%-?%d+)$')
+  oi, ot = tonumber(oi), tonumber(ot)
+  if ot and oi and ot > now and oi > 0 then
+    tat = now + math.ceil(((ot - now) / oi) * math.max(interval, 0))
+  else
+    tat = ot or 0
+  end
+end
+redis.call('HSET', KEYS[1], field, int(interval) .. ' ' .. int(tol) .. ' ' .. int(untilUs) .. ' ' .. int(tat))
+local ttl = redis.call('PTTL', KEYS[1])
+local want = math.ceil((math.max(untilUs, tat) - now) / 1000) + 60000
+if ttl < want then redis.call('PEXPIRE', KEYS[1], want) end
+return 1

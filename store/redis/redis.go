@@ -1,0 +1,230 @@
+// Package redis is heed's Store for fleets: the state of every scope lives
+// in Redis, so that every goroutine, process and machine using one Redis
+// (standalone, Sentinel or Cluster, through go-redis's UniversalClient)
+// behaves as one careful client.
+//
+// Every operation on a scope is one Lua script (embedded from lua/, called
+// by SHA, reloaded on NOSCRIPT), so it is atomic and costs one round trip.
+// Time comes from the server (TIME inside the script) so that hosts with
+// skewed clocks agree; tests inject it. A scope's keys share one hash tag,
+// {scope}, so a Cluster keeps them in one slot, and every write sets a TTL.
+// No key or value holds a credential: scope keys carry only fingerprints.
+package redis
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/heedhq/heed/limit"
+	"github.com/heedhq/heed/store"
+)
+
+var (
+	//go:embed lua/acquire.lua
+	acquireSrc string
+	//go:embed lua/set_cooldown.lua
+	setCooldownSrc string
+	//go:embed lua/get_cooldown.lua
+	getCooldownSrc string
+	//go:embed lua/set_pace.lua
+	setPaceSrc string
+)
+
+// Options configures a Store. The zero value is ready to use.
+type Options struct {
+	// Prefix starts every key; "" means "heed:".
+	Prefix string
+	// Now, when set, is the clock instead of the Redis server's TIME. Only
+	// tests should set it.
+	Now func() time.Time
+}
+
+// Store is the Redis Store. It is safe for concurrent use.
+type Store struct {
+	client goredis.UniversalClient
+	prefix string
+	now    func() time.Time
+
+	acquire, setCooldown, getCooldown, setPace *goredis.Script
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a Store over client. Closing the Store closes the client.
+func New(client goredis.UniversalClient, opts Options) *Store {
+	prefix := opts.Prefix
+	if prefix == "" {
+		prefix = "heed:"
+	}
+	return &Store{
+		client: client, prefix: prefix, now: opts.Now,
+		acquire:     goredis.NewScript(acquireSrc),
+		setCooldown: goredis.NewScript(setCooldownSrc),
+		getCooldown: goredis.NewScript(getCooldownSrc),
+		setPace:     goredis.NewScript(setPaceSrc),
+	}
+}
+
+// keys returns the scope's hash and lease set, in one Cluster slot.
+func (s *Store) keys(scope string) []string {
+	base := s.prefix + "{" + scope + "}:"
+	return []string{base + "s", base + "l"}
+}
+
+// nowArg is the time the scripts use: "" for the server's TIME.
+func (s *Store) nowArg() string {
+	if s.now == nil {
+		return ""
+	}
+	return strconv.FormatInt(s.now().UnixMicro(), 10)
+}
+
+// Acquire implements store.Store.
+func (s *Store) Acquire(ctx context.Context, req store.Request) (store.Grant, error) {
+	if req.Scope == "" {
+		return store.Grant{}, fmt.Errorf("%w: empty scope", store.ErrInvalid)
+	}
+	ttl := req.LeaseTTL
+	if ttl <= 0 {
+		ttl = store.DefaultLeaseTTL
+	}
+	args := []any{s.nowArg(), max(req.Cost, 1), req.Concurrency, limit.Micros(ttl), len(req.Limits)}
+	for _, l := range req.Limits {
+		args = append(args, l.Key, l.GCRA.Interval, l.GCRA.Tolerance)
+	}
+	reply, err := s.acquire.Run(ctx, s.client, s.keys(req.Scope), args...).Slice()
+	if err != nil {
+		return store.Grant{}, wrap("acquire", err)
+	}
+	return parseGrant(reply)
+}
+
+// parseGrant reads acquire.lua's reply.
+func parseGrant(r []any) (store.Grant, error) {
+	if len(r) != 4 {
+		return store.Grant{}, fmt.Errorf("redis store: acquire: reply of %d elements, want 4", len(r))
+	}
+	allowed, okA := r[0].(int64)
+	wait, okW := r[1].(int64)
+	reason, okR := r[2].(string)
+	if !okA || !okW || !okR {
+		return store.Grant{}, fmt.Errorf("redis store: acquire: unexpected reply %v", r)
+	}
+	if allowed == 1 {
+		lease, _ := r[3].(int64)
+		return store.Grant{Allowed: true, Lease: store.Lease{ID: uint64(max(lease, 0))}}, nil
+	}
+	switch reason {
+	case "cooldown":
+		cd, err := parseCooldown(r[3])
+		return store.Grant{Reason: store.ReasonCooldown, Wait: limit.Duration(wait), Cooldown: cd}, err
+	case "limit":
+		key, _ := r[3].(string)
+		return store.Grant{Reason: store.ReasonLimit, Wait: limit.Duration(wait), Limit: key}, nil
+	case "concurrency":
+		return store.Grant{Reason: store.ReasonConcurrency, Wait: store.ConcurrencyPoll}, nil
+	}
+	return store.Grant{}, fmt.Errorf("redis store: acquire: unknown reason %q", reason)
+}
+
+// parseCooldown reads {until, status, source, headers}.
+func parseCooldown(v any) (store.Cooldown, error) {
+	f, ok := v.([]any)
+	if !ok || len(f) != 4 {
+		return store.Cooldown{}, fmt.Errorf("redis store: cooldown: unexpected reply %v", v)
+	}
+	var s [4]string
+	for i := range f {
+		if s[i], ok = f[i].(string); !ok {
+			return store.Cooldown{}, fmt.Errorf("redis store: cooldown: field %d is %T, want a string", i, f[i])
+		}
+	}
+	until, err1 := strconv.ParseInt(s[0], 10, 64)
+	status, err2 := strconv.Atoi(s[1])
+	var h http.Header
+	var err3 error
+	if s[3] != "" {
+		err3 = json.Unmarshal([]byte(s[3]), &h)
+	}
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return store.Cooldown{}, fmt.Errorf("redis store: cooldown: %w", err)
+	}
+	return store.Cooldown{Until: time.UnixMicro(until), Status: status, Source: s[2], Header: h}, nil
+}
+
+// Release implements store.Store.
+func (s *Store) Release(ctx context.Context, scope string, lease store.Lease) error {
+	if lease == (store.Lease{}) {
+		return nil
+	}
+	if err := s.client.ZRem(ctx, s.keys(scope)[1], strconv.FormatUint(lease.ID, 10)).Err(); err != nil {
+		return wrap("release", err)
+	}
+	return nil
+}
+
+// SetCooldown implements store.Store.
+func (s *Store) SetCooldown(ctx context.Context, scope string, c store.Cooldown) (store.Cooldown, error) {
+	if scope == "" {
+		return store.Cooldown{}, fmt.Errorf("%w: empty scope", store.ErrInvalid)
+	}
+	h, err := json.Marshal(c.Header)
+	if err != nil {
+		return store.Cooldown{}, fmt.Errorf("redis store: cooldown headers: %w", err)
+	}
+	reply, err := s.setCooldown.Run(ctx, s.client, s.keys(scope)[:1], s.nowArg(), c.Until.UnixMicro(), c.Status, c.Source, string(h)).Result()
+	if err != nil {
+		return store.Cooldown{}, wrap("set cooldown", err)
+	}
+	return parseCooldown(reply)
+}
+
+// Cooldown implements store.Store.
+func (s *Store) Cooldown(ctx context.Context, scope string) (store.Cooldown, bool, error) {
+	reply, err := s.getCooldown.Run(ctx, s.client, s.keys(scope)[:1], s.nowArg()).Slice()
+	if err != nil {
+		return store.Cooldown{}, false, wrap("cooldown", err)
+	}
+	if len(reply) == 0 {
+		return store.Cooldown{}, false, nil
+	}
+	cd, err := parseCooldown(reply)
+	return cd, err == nil, err
+}
+
+// SetPace implements store.Store.
+func (s *Store) SetPace(ctx context.Context, scope string, p store.Pace) error {
+	if scope == "" || p.Key == "" {
+		return fmt.Errorf("%w: empty scope or pace key", store.ErrInvalid)
+	}
+	err := s.setPace.Run(ctx, s.client, s.keys(scope)[:1], s.nowArg(), p.Key, p.GCRA.Interval, p.GCRA.Tolerance, p.Until.UnixMicro()).Err()
+	if err != nil {
+		return wrap("set pace", err)
+	}
+	return nil
+}
+
+// Close implements store.Store: it closes the client. Later calls fail
+// with store.ErrClosed.
+func (s *Store) Close() error {
+	if err := s.client.Close(); err != nil && !errors.Is(err, goredis.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// wrap names the operation that failed; a closed client is store.ErrClosed.
+func wrap(op string, err error) error {
+	if errors.Is(err, goredis.ErrClosed) {
+		return fmt.Errorf("redis store: %s: %w", op, store.ErrClosed)
+	}
+	return fmt.Errorf("redis store: %s: %w", op, err)
+}
