@@ -20,8 +20,11 @@ import (
 // goroutines as long as nobody modifies it.
 type Config struct {
 	// Store names where shared state (cooldowns, pacing) lives. "" and
-	// "memory" mean the in-process memory store, the only one supported in
-	// this version; a later version adds "redis://...".
+	// "memory" mean the in-process memory store; a Redis URL
+	// (redis://host:port/db, rediss://, redis-cluster://h:p,h:p,
+	// redis-sentinel://h:p,h:p/master, see store/redis.ParseURL) shares it
+	// with every process using the same Redis, which then requires
+	// FingerprintSecret.
 	Store string `yaml:"store"`
 
 	// Tenant, when set, scopes every key, so that several tenants of one

@@ -3,6 +3,7 @@ package heed
 import (
 	"errors"
 	"fmt"
+	redisstore "github.com/heedhq/heed/store/redis"
 	"net/url"
 	"path"
 	"strings"
@@ -43,7 +44,9 @@ func checkStore(p *problems, c Config) {
 	if c.Store == storeMemory {
 		return
 	}
-	p.addf("store %q: only memory is supported in this version", redactStore(c.Store))
+	if _, _, err := redisstore.ParseURL(c.Store); err != nil {
+		p.addf("store %q: %v (want memory or a redis://, rediss://, redis-cluster:// or redis-sentinel:// URL)", redactStore(c.Store), err)
+	}
 	if c.FingerprintSecret == "" {
 		p.addf("store %q: fingerprint_secret is required: every process sharing the store must use the same one", redactStore(c.Store))
 	}

@@ -32,13 +32,12 @@ func TestValidate(t *testing.T) {
 				Retry:       RetryPolicy{Attempts: 20, Backoff: "fibonacci"},
 				Credentials: CredentialPolicy{Headers: []string{"X-Token"}, Query: []string{"key"}}}
 		}, nil},
-		{"OtherStore", func(c *Config) { c.Store = "redis://:hunter2@cache:6379/0" }, []string{
-			`heed: store "redis://REDACTED@cache:6379/0": only memory is supported in this version`,
+		{"RedisStoreNeedsSecret", func(c *Config) { c.Store = "redis://:hunter2@cache:6379/0" }, []string{
 			`heed: store "redis://REDACTED@cache:6379/0": fingerprint_secret is required: every process sharing the store must use the same one`}},
-		{"OtherStoreWithSecret", func(c *Config) { c.Store, c.FingerprintSecret = "redis://cache", "0123456789abcdef" }, []string{
-			`heed: store "redis://cache": only memory is supported in this version`}},
+		{"UnknownStore", func(c *Config) { c.Store, c.FingerprintSecret = "memcached://cache:11211", "0123456789abcdef" }, []string{
+			`heed: store "memcached://cache:11211": redis store: invalid URL: scheme "memcached": want redis, rediss, redis-cluster or redis-sentinel (want memory or a redis://, rediss://, redis-cluster:// or redis-sentinel:// URL)`}},
 		{"MalformedStore", func(c *Config) { c.Store = "redis://a b:%zz@h" }, []string{
-			`heed: store "(malformed URL)": only memory is supported in this version`,
+			`heed: store "(malformed URL)": redis store: invalid URL: does not parse (want memory or a redis://, rediss://, redis-cluster:// or redis-sentinel:// URL)`,
 			`heed: store "(malformed URL)": fingerprint_secret is required: every process sharing the store must use the same one`}},
 		{"ShortSecret", func(c *Config) { c.FingerprintSecret = "hunter2" }, []string{
 			`heed: fingerprint_secret must be at least 16 bytes`}},

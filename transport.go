@@ -2,6 +2,8 @@ package heed
 
 import (
 	"errors"
+	"fmt"
+	redisstore "github.com/heedhq/heed/store/redis"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -95,13 +97,29 @@ func (t *Transport) fill() error {
 		t.metrics = noMetrics{}
 	}
 	if t.store == nil {
-		t.store, t.closeStore = memory.New(memory.Options{Now: t.clock.Now}), true
+		s, err := openStore(t.cfg.Store, t.clock)
+		if err != nil {
+			return err
+		}
+		t.store, t.closeStore = s, true
 	}
 	t.secret = []byte(t.cfg.FingerprintSecret)
 	if len(t.secret) == 0 {
 		t.secret = scope.RandomSecret()
 	}
 	return nil
+}
+
+// openStore opens the store a Config names: the memory store, or Redis.
+func openStore(name string, clock Clock) (store.Store, error) {
+	if name == "" || name == storeMemory {
+		return memory.New(memory.Options{Now: clock.Now}), nil
+	}
+	s, err := redisstore.Open(name, redisstore.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("heed: store: %w", err)
+	}
+	return s, nil
 }
 
 // RoundTrip implements http.RoundTripper; see Transport for what it does.

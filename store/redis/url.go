@@ -1,0 +1,147 @@
+package redis
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	goredis "github.com/redis/go-redis/v9"
+)
+
+// The URL forms Open accepts:
+//
+//	redis://[user:password@]host:port[/db]        one server
+//	rediss://[user:password@]host:port[/db]       one server over TLS
+//	redis-cluster://[user:password@]host:port,host:port,...
+//	redis-sentinel://[user:password@]host:port,host:port,.../master[/db]
+//
+// A prefix query parameter (?prefix=acme:) sets Options.Prefix.
+
+// ErrURL is returned for a store URL Open cannot use.
+var ErrURL = errors.New("redis store: invalid URL")
+
+// ParseURL reads a store URL into go-redis's universal options and the key
+// prefix, without connecting. Errors never repeat the URL's password.
+func ParseURL(raw string) (*goredis.UniversalOptions, string, error) {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return nil, "", fmt.Errorf("%w: no scheme", ErrURL)
+	}
+	switch scheme {
+	case "redis", "rediss":
+		return parseSingle(raw)
+	case "redis-cluster", "redis-sentinel":
+		return parseMulti(scheme, rest)
+	}
+	return nil, "", fmt.Errorf("%w: scheme %q: want redis, rediss, redis-cluster or redis-sentinel", ErrURL, scheme)
+}
+
+// parseSingle reads redis:// and rediss:// with go-redis's own parser.
+func parseSingle(raw string) (*goredis.UniversalOptions, string, error) {
+	raw, prefix, err := takePrefix(raw)
+	if err != nil {
+		return nil, "", err
+	}
+	o, err := goredis.ParseURL(raw)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: %v", ErrURL, redact(err.Error(), raw))
+	}
+	return &goredis.UniversalOptions{
+		Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.TLSConfig,
+	}, prefix, nil
+}
+
+// parseMulti reads the cluster and sentinel forms: several host:port.
+func parseMulti(scheme, rest string) (*goredis.UniversalOptions, string, error) {
+	rest, query, _ := strings.Cut(rest, "?")
+	hosts, path, _ := strings.Cut(rest, "/")
+	o := &goredis.UniversalOptions{}
+	if at := strings.LastIndexByte(hosts, '@'); at >= 0 {
+		u, err := url.Parse("x://" + hosts[:at+1] + "h")
+		if err != nil || u.User == nil {
+			return nil, "", fmt.Errorf("%w: user info does not parse", ErrURL)
+		}
+		o.Username = u.User.Username()
+		o.Password, _ = u.User.Password()
+		hosts = hosts[at+1:]
+	}
+	for a := range strings.SplitSeq(hosts, ",") {
+		if _, port, ok := strings.Cut(a, ":"); !ok || port == "" {
+			return nil, "", fmt.Errorf("%w: address %q: want host:port", ErrURL, a)
+		}
+		o.Addrs = append(o.Addrs, a)
+	}
+	if err := pathParts(scheme, path, o); err != nil {
+		return nil, "", err
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: query does not parse", ErrURL)
+	}
+	return o, q.Get("prefix"), nil
+}
+
+// pathParts reads /master[/db] for sentinel; cluster takes no path.
+func pathParts(scheme, path string, o *goredis.UniversalOptions) error {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	switch {
+	case scheme == "redis-cluster" && parts[0] != "":
+		return fmt.Errorf("%w: redis-cluster takes no path (a cluster has no databases)", ErrURL)
+	case scheme == "redis-sentinel" && parts[0] == "":
+		return fmt.Errorf("%w: redis-sentinel needs the master's name as its path", ErrURL)
+	case scheme == "redis-sentinel":
+		o.MasterName = parts[0]
+		if len(parts) > 1 {
+			db, err := strconv.Atoi(parts[1])
+			if err != nil || db < 0 {
+				return fmt.Errorf("%w: database %q is not a number", ErrURL, parts[1])
+			}
+			o.DB = db
+		}
+	}
+	return nil
+}
+
+// takePrefix removes the prefix query parameter from a URL.
+func takePrefix(raw string) (string, string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", fmt.Errorf("%w: does not parse", ErrURL)
+	}
+	q := u.Query()
+	prefix := q.Get("prefix")
+	q.Del("prefix")
+	u.RawQuery = q.Encode()
+	return u.String(), prefix, nil
+}
+
+// redact removes the URL's password from a message that may quote it.
+func redact(msg, raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		if p, ok := u.User.Password(); ok && p != "" {
+			msg = strings.ReplaceAll(msg, p, "REDACTED")
+		}
+	}
+	return msg
+}
+
+// Open connects a Store to the Redis a URL names (see ParseURL); the first
+// command connects, Open does not.
+func Open(raw string, opts Options) (*Store, error) {
+	uo, prefix, err := ParseURL(raw)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Prefix == "" {
+		opts.Prefix = prefix
+	}
+	var client goredis.UniversalClient
+	if strings.HasPrefix(raw, "redis-cluster://") {
+		client = goredis.NewClusterClient(uo.Cluster())
+	} else {
+		client = goredis.NewUniversalClient(uo)
+	}
+	return New(client, opts), nil
+}
