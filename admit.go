@@ -47,8 +47,10 @@ func (c *call) storeFailed(err error) (store.Lease, *synthetic, error) {
 	if ctxErr := c.ctx.Err(); ctxErr != nil {
 		return store.Lease{}, nil, ctxErr
 	}
-	c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: store unavailable; sending without shared limits",
-		attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
+	if c.u.storeWarning(c.u.t.clock.Now()) {
+		c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: store unavailable; sending without shared limits (repeats at most every 10s)",
+			attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
+	}
 	c.seq = c.u.flight(c.scopeKey).admitted.Add(1)
 	return store.Lease{}, nil, nil
 }

@@ -1,9 +1,13 @@
 package heed_test
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,4 +65,77 @@ func doURL(ctx context.Context, rt http.RoundTripper, base, token string) (*http
 		_ = resp.Body.Close()
 	}
 	return resp, err
+}
+
+// TestRedisDownFailsOpenAndRecovers stops Redis under a Transport: requests
+// keep flowing without shared limits, quickly, with a rate-limited warning;
+// when Redis is back, the shared cooldown works again.
+func TestRedisDownFailsOpenAndRecovers(t *testing.T) {
+	t.Parallel()
+	srv := testenv.RedisServer(t)
+	m, url := newMock(t, mockapi.Config{})
+	var logs syncBuffer
+	tr, err := heed.New(heed.Config{
+		Store:             "redis://" + srv.Addr() + "/0",
+		FingerprintSecret: "a secret every process shares",
+		Logger:            slog.New(slog.NewTextHandler(&logs, nil)),
+		Upstreams:         []heed.Upstream{{Name: "mock", BaseURL: url, OnLimit: heed.OnLimitFail, Retry: heed.RetryPolicy{Attempts: 1}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	began := time.Now()
+	srv.Stop(t)
+	t.Logf("Redis stopped after %v", time.Since(began))
+	for range 5 {
+		start := time.Now()
+		resp, err := doURL(context.Background(), tr, url, "tok")
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("with Redis down: %v %v, want 200 (fail open)", resp, err)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Fatalf("a request took %v with Redis down, want about the store timeout (250ms) at most", took)
+		}
+	}
+	if n := strings.Count(logs.String(), "store unavailable"); n != 1 {
+		t.Errorf("%d store warnings for 5 requests, want 1:\n%s", n, logs.String())
+	}
+	t.Logf("Redis down: 5 requests answered after %v", time.Since(began))
+	srv.Start(t)
+	t.Logf("Redis back after %v", time.Since(began))
+	deadline := time.Now().Add(10 * time.Second)
+	for { // the client reconnects by itself; then a 429 is shared again
+		if err := m.Force(mockapi.Force{Credential: "tok", Status: 429, RetryAfter: 30 * time.Second}); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = doURL(context.Background(), tr, url, "tok") // the real 429
+		resp, err := doURL(context.Background(), tr, url, "tok")
+		if err == nil && resp.Header.Get(heed.SyntheticHeader) == heed.SyntheticCooldown {
+			t.Logf("shared cooldown again after %v", time.Since(began))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Redis back for 10s and no shared cooldown: last %v %v", resp, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex // guards b
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

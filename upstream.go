@@ -36,6 +36,9 @@ type upstream struct {
 	breaker   *breaker
 
 	anonymousWarned atomic.Bool
+	// storeWarnedAt is when the last store-unavailable warning was logged,
+	// in Unix nanoseconds.
+	storeWarnedAt atomic.Int64
 	// flights holds each scope's *flight, so that a response's remaining
 	// quota can be lowered by the requests it may not have counted (see
 	// call.uncounted).
@@ -152,4 +155,17 @@ func vendorOfURL(raw string) string {
 		return ""
 	}
 	return quota.VendorOf(u.Hostname())
+}
+
+// storeWarnEvery spaces the warnings of an unavailable store.
+const storeWarnEvery = 10 * time.Second
+
+// storeWarning reports whether a store-unavailable warning should be logged
+// now: at most one every storeWarnEvery per upstream.
+func (u *upstream) storeWarning(now time.Time) bool {
+	last := u.storeWarnedAt.Load()
+	if now.UnixNano()-last < int64(storeWarnEvery) {
+		return false
+	}
+	return u.storeWarnedAt.CompareAndSwap(last, now.UnixNano())
 }

@@ -45,7 +45,14 @@ type Options struct {
 	// Now, when set, is the clock instead of the Redis server's TIME. Only
 	// tests should set it.
 	Now func() time.Time
+	// Timeout bounds each command's dial, write and read when Open makes
+	// the client; 0 means DefaultTimeout. A slow or unreachable Redis must
+	// not hold requests up: the Transport then goes on without it.
+	Timeout time.Duration
 }
+
+// DefaultTimeout is the store's command timeout when Options does not say.
+const DefaultTimeout = 250 * time.Millisecond
 
 // Store is the Redis Store. It is safe for concurrent use.
 type Store struct {

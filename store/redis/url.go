@@ -137,6 +137,15 @@ func Open(raw string, opts Options) (*Store, error) {
 	if opts.Prefix == "" {
 		opts.Prefix = prefix
 	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	uo.DialTimeout, uo.ReadTimeout, uo.WriteTimeout = timeout, timeout, timeout
+	// No retries: a request must not wait on a Redis that is down; the
+	// Transport goes on without it and the next request asks again.
+	uo.MaxRetries = -1
+	uo.DialerRetries = 1
 	var client goredis.UniversalClient
 	if strings.HasPrefix(raw, "redis-cluster://") {
 		client = goredis.NewClusterClient(uo.Cluster())
