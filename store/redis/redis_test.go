@@ -63,3 +63,31 @@ func TestEveryKeyExpiresAndServerTime(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAcquire measures one Acquire under one limit against a private
+// redis-server on loopback: one EVALSHA round trip. The baseline in the same
+// run is a PING, the least any round trip costs.
+func BenchmarkAcquire(b *testing.B) {
+	addr := testenv.Redis(b)
+	client := goredis.NewClient(&goredis.Options{Addr: addr})
+	s := redis.New(client, redis.Options{})
+	b.Cleanup(func() { _ = s.Close() })
+	g, _ := limit.NewGCRA(1_000_000_000, time.Second, 1, 0)
+	req := store.Request{Scope: "acme/github/3fa9c0de", Limits: []store.Limit{{Key: "0", GCRA: g}}}
+	b.Run("ping", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := client.Ping(b.Context()).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("acquire", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := s.Acquire(b.Context(), req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
