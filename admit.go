@@ -2,6 +2,8 @@ package heed
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -41,11 +43,19 @@ func (c *call) admit() (store.Lease, *synthetic, error) {
 	}
 }
 
+// ErrStoreUnavailable is wrapped by the error a request fails with when the
+// store cannot be reached and on_store_error is closed.
+var ErrStoreUnavailable = errors.New("heed: store unavailable")
+
 // storeFailed handles a store error: the caller's own cancellation ends the
-// call; otherwise the request goes without shared limits (fail open).
+// call; otherwise the request fails (on_store_error: closed) or goes without
+// shared limits (open, the default).
 func (c *call) storeFailed(err error) (store.Lease, *synthetic, error) {
 	if ctxErr := c.ctx.Err(); ctxErr != nil {
 		return store.Lease{}, nil, ctxErr
+	}
+	if c.u.t.cfg.OnStoreError == StoreErrorClosed {
+		return store.Lease{}, nil, fmt.Errorf("%w (on_store_error: closed): upstream %q: %w", ErrStoreUnavailable, c.u.cfg.Name, err)
 	}
 	if c.u.storeWarning(c.u.t.clock.Now()) {
 		c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: store unavailable; sending without shared limits (repeats at most every 10s)",

@@ -27,6 +27,12 @@ type Config struct {
 	// FingerprintSecret.
 	Store string `yaml:"store"`
 
+	// OnStoreError says what a request does when the store cannot be
+	// reached in time: "open" (the default) sends it without shared limits,
+	// with a warning at most every 10 seconds per upstream; "closed" fails
+	// it at once with an error that wraps ErrStoreUnavailable.
+	OnStoreError OnStoreError `yaml:"on_store_error"`
+
 	// Tenant, when set, scopes every key, so that several tenants of one
 	// program never share a cooldown. It must match [A-Za-z0-9][A-Za-z0-9_.-]*.
 	// "" means no tenant.
@@ -139,6 +145,17 @@ type Limit struct {
 	Path string `yaml:"path"`
 }
 
+// OnStoreError says what a request does when the store is unavailable.
+type OnStoreError string
+
+// The OnStoreError behaviours.
+const (
+	// StoreErrorOpen sends the request without shared limits.
+	StoreErrorOpen OnStoreError = "open"
+	// StoreErrorClosed fails the request with ErrStoreUnavailable.
+	StoreErrorClosed OnStoreError = "closed"
+)
+
 // OnLimit says what a request does when it may not be sent yet.
 type OnLimit string
 
@@ -238,6 +255,9 @@ const (
 func (c Config) WithDefaults() Config {
 	if c.Store == "" {
 		c.Store = defaultStore
+	}
+	if c.OnStoreError == "" {
+		c.OnStoreError = StoreErrorOpen
 	}
 	ups := make([]Upstream, len(c.Upstreams))
 	for i, u := range c.Upstreams {

@@ -41,12 +41,12 @@ func TestWithDefaults(t *testing.T) {
 		in   Config
 		want Config
 	}{
-		{"Zero", Config{}, Config{Store: "memory"}},
+		{"Zero", Config{}, Config{Store: "memory", OnStoreError: StoreErrorOpen}},
 		{"ZeroUpstream", Config{Upstreams: []Upstream{{Name: "a"}}},
-			Config{Store: "memory", Upstreams: []Upstream{defaultUpstream("a")}}},
-		{"ExplicitKept", Config{Store: "memory", Tenant: "t", FingerprintSecret: "s", Upstreams: []Upstream{explicit}},
-			Config{Store: "memory", Tenant: "t", FingerprintSecret: "s", Upstreams: []Upstream{wantExplicit}}},
-		{"OtherStoreKept", Config{Store: "redis://localhost"}, Config{Store: "redis://localhost"}},
+			Config{Store: "memory", OnStoreError: StoreErrorOpen, Upstreams: []Upstream{defaultUpstream("a")}}},
+		{"ExplicitKept", Config{Store: "memory", OnStoreError: StoreErrorClosed, Tenant: "t", FingerprintSecret: "s", Upstreams: []Upstream{explicit}},
+			Config{Store: "memory", OnStoreError: StoreErrorClosed, Tenant: "t", FingerprintSecret: "s", Upstreams: []Upstream{wantExplicit}}},
+		{"OtherStoreKept", Config{Store: "redis://localhost"}, Config{Store: "redis://localhost", OnStoreError: StoreErrorOpen}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,9 @@ func (c Config) Validate() error {
 	d := c.WithDefaults()
 	var p problems
 	checkStore(&p, d)
+	if d.OnStoreError != StoreErrorOpen && d.OnStoreError != StoreErrorClosed {
+		p.addf("on_store_error %q: want open or closed", d.OnStoreError)
+	}
 	if d.Tenant != "" && !validName(d.Tenant, true) {
 		p.addf("tenant %q must match [A-Za-z0-9][A-Za-z0-9_.-]*", d.Tenant)
 	}

@@ -39,6 +39,8 @@ func TestValidate(t *testing.T) {
 		{"MalformedStore", func(c *Config) { c.Store = "redis://a b:%zz@h" }, []string{
 			`heed: store "(malformed URL)": redis store: invalid URL: does not parse (want memory or a redis://, rediss://, redis-cluster:// or redis-sentinel:// URL)`,
 			`heed: store "(malformed URL)": fingerprint_secret is required: every process sharing the store must use the same one`}},
+		{"OnStoreError", func(c *Config) { c.OnStoreError = "maybe" }, []string{
+			`heed: on_store_error "maybe": want open or closed`}},
 		{"ShortSecret", func(c *Config) { c.FingerprintSecret = "hunter2" }, []string{
 			`heed: fingerprint_secret must be at least 16 bytes`}},
 		{"Tenant", func(c *Config) { c.Tenant = "a/b" }, []string{`heed: tenant "a/b" must match [A-Za-z0-9][A-Za-z0-9_.-]*`}},

@@ -3,6 +3,7 @@ package heed_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -138,4 +139,34 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestRedisDownClosedModeFailsFast: with on_store_error: closed, a request
+// fails at once with ErrStoreUnavailable and never reaches the API.
+func TestRedisDownClosedModeFailsFast(t *testing.T) {
+	t.Parallel()
+	srv := testenv.RedisServer(t)
+	m, url := newMock(t, mockapi.Config{})
+	tr, err := heed.New(heed.Config{
+		Store:             "redis://" + srv.Addr() + "/0",
+		FingerprintSecret: "a secret every process shares",
+		OnStoreError:      heed.StoreErrorClosed,
+		Upstreams:         []heed.Upstream{{Name: "mock", BaseURL: url}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	srv.Stop(t)
+	start := time.Now()
+	_, err = doURL(context.Background(), tr, url, "tok")
+	if !errors.Is(err, heed.ErrStoreUnavailable) || time.Since(start) > time.Second {
+		t.Fatalf("got %v after %v, want ErrStoreUnavailable at once", err, time.Since(start))
+	}
+	if strings.Contains(err.Error(), "tok") {
+		t.Fatalf("the error %q quotes the credential", err)
+	}
+	if n := m.Stats().Total.Requests; n != 0 {
+		t.Fatalf("the API saw %d requests, want none", n)
+	}
 }
