@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/heedhq/heed"
 	"github.com/heedhq/heed/internal/testenv"
@@ -169,4 +172,58 @@ func TestRedisDownClosedModeFailsFast(t *testing.T) {
 	if n := m.Stats().Total.Requests; n != 0 {
 		t.Fatalf("the API saw %d requests, want none", n)
 	}
+}
+
+// TestNoCredentialInRedis runs requests with tokens in several places
+// through a Transport on a private Redis, with a cooldown and learned paces
+// recorded, then reads every key and value back: no token may appear.
+func TestNoCredentialInRedis(t *testing.T) {
+	t.Parallel()
+	addr := testenv.Redis(t)
+	m, url := newMock(t, mockapi.Config{Limit: mockapi.Limit{Algorithm: mockapi.AlgorithmFixed, Requests: 100, Per: time.Minute}, Dialect: mockapi.DialectGitHub})
+	tr, err := heed.New(heed.Config{
+		Store:             "redis://" + addr + "/0",
+		FingerprintSecret: "a secret every process shares",
+		Upstreams:         []heed.Upstream{{Name: "mock", BaseURL: url, OnLimit: heed.OnLimitFail, Retry: heed.RetryPolicy{Attempts: 1}, Concurrency: 4}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	tokens := []string{"ghp_SECRETTOKEN111", "sk-SECRETTOKEN222"}
+	for _, tok := range tokens {
+		for range 3 { // quota headers: learned paces
+			_, _ = doURL(context.Background(), tr, url, tok)
+		}
+		if err := m.Force(mockapi.Force{Credential: tok, Status: 429, RetryAfter: time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = doURL(context.Background(), tr, url, tok) // a cooldown with replayed headers
+	}
+	dump := dumpRedis(t, addr)
+	for _, tok := range tokens {
+		if strings.Contains(dump, tok) || strings.Contains(dump, strings.TrimPrefix(tok, "ghp_")) {
+			t.Fatalf("Redis holds the credential %q:\n%s", tok, dump)
+		}
+	}
+	if !strings.Contains(dump, "mock") || !strings.Contains(dump, "cdh") || !strings.Contains(dump, "p:quota:") {
+		t.Fatalf("the dump does not show the scopes, cooldowns and paces:\n%s", dump)
+	}
+}
+
+// dumpRedis returns every key with its hash fields and set members.
+func dumpRedis(t *testing.T, addr string) string {
+	t.Helper()
+	c := goredis.NewClient(&goredis.Options{Addr: addr})
+	defer c.Close()
+	ctx := context.Background()
+	var b strings.Builder
+	keys, err := c.Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s %v %v\n", k, c.HGetAll(ctx, k).Val(), c.ZRange(ctx, k, 0, -1).Val())
+	}
+	return b.String()
 }
