@@ -3,6 +3,8 @@ package heed
 import (
 	"context"
 	"time"
+
+	"github.com/heedhq/heed/internal/clock"
 )
 
 // Clock is the time source of a Transport: when requests arrive and how
@@ -19,16 +21,4 @@ type realClock struct{}
 
 func (realClock) Now() time.Time { return time.Now() }
 
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (realClock) Sleep(ctx context.Context, d time.Duration) error { return clock.Sleep(ctx, d) }

@@ -3,6 +3,7 @@ package mockapi
 import (
 	"context"
 	"fmt"
+	"github.com/heedhq/heed/internal/clock"
 	"math"
 	"time"
 )
@@ -144,7 +145,7 @@ func (c Config) withDefaults() Config {
 		c.Now = time.Now
 	}
 	if c.Sleep == nil {
-		c.Sleep = sleep
+		c.Sleep = clock.Sleep
 	}
 	return c
 }
@@ -217,19 +218,4 @@ func (l Limit) unused(algorithm string, requests, per, burst, concurrency bool) 
 		}
 	}
 	return nil
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -161,18 +160,6 @@ func TestClientLeavingDuringLatencyIsLogged499(t *testing.T) {
 	}
 	if resp := get(s, "/x", ""); resp.StatusCode != 200 {
 		t.Errorf("got status %d after the slot was freed, want 200", resp.StatusCode)
-	}
-}
-
-func TestDefaultSleepRespectsContext(t *testing.T) {
-	t.Parallel()
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Errorf("got %v, want context.Canceled", err)
-	}
-	if err := sleep(context.Background(), 0); err != nil {
-		t.Errorf("got %v for no delay, want nil", err)
 	}
 }
 
