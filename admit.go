@@ -3,7 +3,6 @@ package heed
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -14,31 +13,31 @@ import (
 // every limit and pace, a concurrency slot. It answers with a synthetic
 // response instead when the scope cools down and on_limit is fail, or when
 // the wait would pass max_wait or the request's deadline.
-func (c *call) admit() (store.Lease, *synthetic, error) {
+func (c *call) admit() (held, *synthetic, error) {
 	req := store.Request{Scope: c.scopeKey, Limits: c.u.limitsFor(c.req.URL.Path), Concurrency: c.u.cfg.Concurrency}
 	deadline := c.waitDeadline()
 	for {
 		if !c.takeProbe() {
 			if err := c.sleep(waitConcurrency, store.ConcurrencyPoll); err != nil {
-				return store.Lease{}, nil, err
+				return held{}, nil, err
 			}
 			continue
 		}
-		g, err := c.u.t.store.Acquire(c.ctx, req)
+		g, local, err := c.acquire(req)
 		if err != nil {
 			c.dropProbe()
-			return c.storeFailed(err)
+			return held{}, nil, err
 		}
 		if g.Allowed {
 			c.seq = c.u.flight(c.scopeKey).admitted.Add(1)
-			return g.Lease, nil, nil
+			return held{lease: g.Lease, local: local}, nil, nil
 		}
 		c.dropProbe()
 		if syn := c.refusal(g, deadline); syn != nil {
-			return store.Lease{}, syn, nil
+			return held{}, syn, nil
 		}
 		if err := c.sleep(waitReasonOf(g.Reason), g.Wait); err != nil {
-			return store.Lease{}, nil, err
+			return held{}, nil, err
 		}
 	}
 }
@@ -46,24 +45,6 @@ func (c *call) admit() (store.Lease, *synthetic, error) {
 // ErrStoreUnavailable is wrapped by the error a request fails with when the
 // store cannot be reached and on_store_error is closed.
 var ErrStoreUnavailable = errors.New("heed: store unavailable")
-
-// storeFailed handles a store error: the caller's own cancellation ends the
-// call; otherwise the request fails (on_store_error: closed) or goes without
-// shared limits (open, the default).
-func (c *call) storeFailed(err error) (store.Lease, *synthetic, error) {
-	if ctxErr := c.ctx.Err(); ctxErr != nil {
-		return store.Lease{}, nil, ctxErr
-	}
-	if c.u.t.cfg.OnStoreError == StoreErrorClosed {
-		return store.Lease{}, nil, fmt.Errorf("%w (on_store_error: closed): upstream %q: %w", ErrStoreUnavailable, c.u.cfg.Name, err)
-	}
-	if c.u.storeWarning(c.u.t.clock.Now()) {
-		c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: store unavailable; sending without shared limits (repeats at most every 10s)",
-			attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
-	}
-	c.seq = c.u.flight(c.scopeKey).admitted.Add(1)
-	return store.Lease{}, nil, nil
-}
 
 // takeProbe reports whether the call may go on to ask the store. While a
 // learning call's scope has no quota knowledge (before its first answer, and

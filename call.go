@@ -82,7 +82,7 @@ func (c *call) run() (*http.Response, error) {
 // send makes one attempt: it sends a clone of the request, releases the
 // concurrency lease when the response body is done, and records what the
 // response said.
-func (c *call) send(attempt int, lease store.Lease, tk ticket) outcome {
+func (c *call) send(attempt int, lease held, tk ticket) outcome {
 	c.flushWaits()      // the waits before this attempt left
 	defer c.dropProbe() // after record: the answer has taught what it could
 	req, err := c.attemptRequest(attempt)
@@ -131,24 +131,29 @@ func (c *call) read(req *http.Request, resp *http.Response, now time.Time) quota
 }
 
 // release gives a concurrency lease back.
-func (c *call) release(lease store.Lease) {
+func (c *call) release(lease held) {
 	c.u.release(c.ctx, c.scopeKey, lease)
 }
 
 // release gives a scope's concurrency lease back, even when ctx is done.
-func (u *upstream) release(ctx context.Context, scopeKey string, lease store.Lease) {
-	if lease == (store.Lease{}) {
+func (u *upstream) release(ctx context.Context, scopeKey string, h held) {
+	if h.lease == (store.Lease{}) {
 		return
 	}
-	if err := u.t.store.Release(context.WithoutCancel(ctx), scopeKey, lease); err != nil {
+	s := u.t.store
+	if h.local {
+		s = u.t.fleet.local
+	}
+	if err := s.Release(context.WithoutCancel(ctx), scopeKey, h.lease); err != nil {
+		u.t.metrics.StoreError(u.cfg.Name, StoreOpRelease)
 		u.t.log.LogAttrs(ctx, slogWarn, "heed: releasing a concurrency slot failed", attr("upstream", u.cfg.Name), attr("error", err.Error()))
 	}
 }
 
 // holdLease keeps the lease until the response body is closed or read to
 // the end: a request is in flight until its answer has arrived.
-func (c *call) holdLease(resp *http.Response, lease store.Lease) {
-	if lease == (store.Lease{}) {
+func (c *call) holdLease(resp *http.Response, lease held) {
+	if lease.lease == (store.Lease{}) {
 		return
 	}
 	if resp.Body == nil {
@@ -165,7 +170,7 @@ type leasedBody struct {
 	u        *upstream
 	ctx      context.Context
 	scopeKey string
-	lease    store.Lease
+	lease    held
 }
 
 func (b *leasedBody) Read(p []byte) (int, error) {

@@ -44,6 +44,12 @@ type Metrics interface {
 	// Breaker words: BreakerClosed when the Transport is made, then on every
 	// change.
 	Breaker(upstream, state string)
+	// StoreError is called when the shared store failed an operation for
+	// the upstream: one of the StoreOp words.
+	StoreError(upstream, op string)
+	// FleetSize is called with the number of live processes sharing the
+	// upstream, each time the shared store's heartbeats count them.
+	FleetSize(upstream string, processes int)
 }
 
 // The outcomes of a RoundTrip, as Metrics.Request receives them.
@@ -101,6 +107,8 @@ func (noMetrics) Retry(string, string)                 {}
 func (noMetrics) Cooldown(string, time.Duration)       {}
 func (noMetrics) Remaining(string, string, float64)    {}
 func (noMetrics) Breaker(string, string)               {}
+func (noMetrics) StoreError(string, string)            {}
+func (noMetrics) FleetSize(string, int)                {}
 
 // waitReason indexes call.waited.
 type waitReason int

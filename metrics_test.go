@@ -55,6 +55,12 @@ func (r *recorder) Remaining(up, quota string, v float64) {
 func (r *recorder) Breaker(up, state string) {
 	r.add(event{method: "Breaker", upstream: up, word: state})
 }
+func (r *recorder) StoreError(up, op string) {
+	r.add(event{method: "StoreError", upstream: up, word: op})
+}
+func (r *recorder) FleetSize(up string, n int) {
+	r.add(event{method: "FleetSize", upstream: up, v: float64(n)})
+}
 
 // of returns the calls of method, in order.
 func (r *recorder) of(method string) []event {

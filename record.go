@@ -1,7 +1,6 @@
 package heed
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -56,7 +55,7 @@ func (c *call) cooldownWait(sig quota.Signal, learn bool) (time.Duration, string
 // is limited, tells the developer how to give it its own credential.
 func (c *call) setCooldown(resp *http.Response, until time.Time, source string) {
 	cd := store.Cooldown{Until: until, Status: orStatus(resp.StatusCode), Header: replayHeader(resp.Header), Source: source}
-	if inForce, err := c.u.t.store.SetCooldown(context.WithoutCancel(c.ctx), c.scopeKey, cd); err != nil {
+	if inForce, err := c.recordCooldown(cd); err != nil {
 		c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: recording a cooldown failed", attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
 	} else if !inForce.Until.After(until) { // not kept a longer one
 		c.u.t.metrics.Cooldown(c.u.cfg.Name, until.Sub(c.u.t.clock.Now()))
@@ -100,7 +99,7 @@ func (c *call) pace(resp *http.Response, sig quota.Signal, now time.Time) {
 		if !ok {
 			continue
 		}
-		if err := c.u.t.store.SetPace(context.WithoutCancel(c.ctx), c.scopeKey, p); err != nil {
+		if err := c.recordPace(p); err != nil {
 			c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: recording a pace failed", attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
 			return
 		}

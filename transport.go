@@ -3,7 +3,6 @@ package heed
 import (
 	"errors"
 	"fmt"
-	redisstore "github.com/heedhq/heed/store/redis"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -11,6 +10,7 @@ import (
 	"github.com/heedhq/heed/scope"
 	"github.com/heedhq/heed/store"
 	"github.com/heedhq/heed/store/memory"
+	redisstore "github.com/heedhq/heed/store/redis"
 )
 
 // Transport is an http.RoundTripper that makes every request of a
@@ -54,6 +54,7 @@ type Transport struct {
 	ups        []*upstream
 	router     router
 	rand       *lockedRand
+	fleet      fleet
 
 	closeOnce sync.Once
 }
@@ -79,6 +80,7 @@ func New(cfg Config) (*Transport, error) {
 		}
 		t.ups = append(t.ups, u)
 	}
+	t.startFleet()
 	return t, nil
 }
 
@@ -140,6 +142,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 func (t *Transport) Close() error {
 	var err error
 	t.closeOnce.Do(func() {
+		t.stopFleet()
 		if t.closeStore {
 			err = t.store.Close()
 		}

@@ -1,12 +1,10 @@
 package heed
 
 import (
-	"net/url"
-
 	"fmt"
-	"github.com/heedhq/heed/quota"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"sync"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/heedhq/heed/limit"
+	"github.com/heedhq/heed/quota"
 	"github.com/heedhq/heed/scope"
 	"github.com/heedhq/heed/store"
 )
@@ -39,6 +38,9 @@ type upstream struct {
 	// storeWarnedAt is when the last store-unavailable warning was logged,
 	// in Unix nanoseconds.
 	storeWarnedAt atomic.Int64
+	// live is how many processes share the upstream, as the shared store's
+	// heartbeats last counted them; 0 before the first count.
+	live atomic.Int64
 	// flights holds each scope's *flight, so that a response's remaining
 	// quota can be lowered by the requests it may not have counted (see
 	// call.uncounted).

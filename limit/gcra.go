@@ -136,3 +136,17 @@ func Reprice(from, to GCRA, tat, now int64) int64 {
 	units := float64(tat-now) / float64(from.Interval)
 	return now + int64(math.Ceil(units*float64(max(to.Interval, 0))))
 }
+
+// Share returns the part of g that one of n equal sharers may spend on its
+// own, so that n of them together stay within g: the rate divided by n, and
+// the burst divided by n (at least one unit each). n below 2 returns g. A
+// fleet falls back to its share when the state it shares is out of reach.
+func (g GCRA) Share(n int) GCRA {
+	if n < 2 || g.Interval <= 0 {
+		return g
+	}
+	nn := int64(min(n, maxBurst))
+	interval := min(g.Interval*nn, maxInterval)
+	burst := max(g.Burst()/nn, 1)
+	return GCRA{Interval: interval, Tolerance: (burst - 1) * interval}
+}

@@ -220,3 +220,62 @@ func TestReprice(t *testing.T) {
 		}
 	}
 }
+
+func TestShare(t *testing.T) {
+	g := GCRA{Interval: 50_000, Tolerance: 9 * 50_000} // 20/s, burst 10
+	tests := []struct {
+		n    int
+		want GCRA
+	}{
+		{0, g},
+		{1, g},
+		{2, GCRA{Interval: 100_000, Tolerance: 4 * 100_000}},
+		{3, GCRA{Interval: 150_000, Tolerance: 2 * 150_000}},
+		{10, GCRA{Interval: 500_000}},
+		{40, GCRA{Interval: 2_000_000}},
+	}
+	for _, tt := range tests {
+		if got := g.Share(tt.n); got != tt.want {
+			t.Errorf("Share(%d) = %+v, want %+v", tt.n, got, tt.want)
+		}
+	}
+	if got := (GCRA{}).Share(3); got != (GCRA{}) {
+		t.Errorf("the zero GCRA shared: %+v, want it unchanged", got)
+	}
+	if got := (GCRA{Interval: maxInterval}).Share(1 << 30); got.Interval != maxInterval {
+		t.Errorf("huge share: interval %d, want it capped at %d", got.Interval, maxInterval)
+	}
+}
+
+// TestSharesStayWithinTheWhole runs n sharers side by side, each asking as
+// often as it can: together they never get more than the whole GCRA allows
+// in any window.
+func TestSharesStayWithinTheWhole(t *testing.T) {
+	whole := GCRA{Interval: 50_000, Tolerance: 4 * 50_000} // 20/s, burst 5
+	for _, n := range []int{2, 3, 7} {
+		part := whole.Share(n)
+		tats := make([]int64, n)
+		var grants []int64
+		for now := int64(0); now < 10_000_000; now += 1_000 {
+			for i := range tats {
+				if d := part.Decide(tats[i], now, 1); d.Allowed {
+					tats[i] = d.TAT
+					grants = append(grants, now)
+				}
+			}
+		}
+		// any window of one second: at most 20 + burst 5
+		for i := range grants {
+			j := i
+			for j < len(grants) && grants[j] < grants[i]+1_000_000 {
+				j++
+			}
+			if j-i > 25 {
+				t.Fatalf("%d sharers: %d grants in the second from %dµs, want at most 25", n, j-i, grants[i])
+			}
+		}
+		if len(grants) < 150 {
+			t.Errorf("%d sharers: %d grants in 10s, want close to 200", n, len(grants))
+		}
+	}
+}

@@ -139,3 +139,14 @@ var ErrClosed = errors.New("store: closed")
 
 // ErrInvalid is returned for a request a store cannot act on.
 var ErrInvalid = errors.New("store: invalid request")
+
+// Presence is implemented by stores that many processes share (Redis). A
+// process that keeps beating for a group is counted as one of the group's
+// live members, so that when the shared store is out of reach each member
+// can fall back to its share of a limit instead of all of it.
+type Presence interface {
+	// Heartbeat records that member of group is alive for ttl and returns
+	// how many members of group are alive, itself included. A ttl of 0 or
+	// less removes member (a clean exit) and returns how many are left.
+	Heartbeat(ctx context.Context, group, member string, ttl time.Duration) (int, error)
+}

@@ -47,6 +47,12 @@ type Metrics struct {
 	// breaker is, by upstream, the breaker's state: 0 closed, 1 half-open,
 	// 2 open.
 	breaker *prometheus.GaugeVec
+	// storeErrors counts, by upstream and operation (heed.StoreOp*), the
+	// operations the shared store failed.
+	storeErrors *prometheus.CounterVec
+	// fleet is, by upstream, the number of live processes sharing it, as
+	// the shared store's heartbeats last counted them.
+	fleet *prometheus.GaugeVec
 }
 
 var _ heed.Metrics = (*Metrics)(nil)
@@ -101,6 +107,10 @@ func newMetrics() *Metrics {
 			Help: "Units of the quota the upstream last said were left."}, []string{"upstream", "quota"}),
 		breaker: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "breaker_state",
 			Help: "State of the upstream's circuit breaker: 0 closed, 1 half-open, 2 open."}, []string{"upstream"}),
+		storeErrors: counter("store_errors_total",
+			"Operations the shared store (Redis) failed, by operation (acquire, cooldown, pace, release, heartbeat); while it fails, requests use this process's share of each limit (on_store_error: open) or fail (closed).", "operation"),
+		fleet: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "fleet_processes",
+			Help: "Live processes sharing the upstream's limits through the shared store, as last counted by heartbeats."}, []string{"upstream"}),
 	}
 }
 
@@ -134,6 +144,8 @@ func (m *Metrics) collectors() []named {
 		{"heed_active_cooldowns", m.active},
 		{"heed_quota_remaining", m.remaining},
 		{"heed_breaker_state", m.breaker},
+		{"heed_store_errors_total", m.storeErrors},
+		{"heed_fleet_processes", m.fleet},
 	}
 }
 
@@ -217,5 +229,19 @@ func (m *Metrics) Breaker(upstream, state string) {
 	}
 	if g, err := m.breaker.GetMetricWithLabelValues(upstream); err == nil {
 		g.Set(v)
+	}
+}
+
+// StoreError counts an operation the shared store failed.
+func (m *Metrics) StoreError(upstream, op string) {
+	if c, err := m.storeErrors.GetMetricWithLabelValues(upstream, op); err == nil {
+		c.Inc()
+	}
+}
+
+// FleetSize sets the number of live processes sharing the upstream.
+func (m *Metrics) FleetSize(upstream string, processes int) {
+	if g, err := m.fleet.GetMetricWithLabelValues(upstream); err == nil {
+		g.Set(float64(processes))
 	}
 }

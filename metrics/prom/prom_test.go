@@ -312,3 +312,22 @@ func BenchmarkHooks(b *testing.B) {
 		m.Remaining("api", "core", 4999)
 	}
 }
+
+func TestStoreErrorsAndFleetSize(t *testing.T) {
+	t.Parallel()
+	m, _ := newTest(t)
+	m.StoreError("api", heed.StoreOpAcquire)
+	m.StoreError("api", heed.StoreOpAcquire)
+	m.StoreError("api", heed.StoreOpHeartbeat)
+	if got := testutil.ToFloat64(m.storeErrors.WithLabelValues("api", heed.StoreOpAcquire)); got != 2 {
+		t.Errorf("acquire errors %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(m.storeErrors.WithLabelValues("api", heed.StoreOpHeartbeat)); got != 1 {
+		t.Errorf("heartbeat errors %v, want 1", got)
+	}
+	m.FleetSize("api", 3)
+	m.FleetSize("api", 2)
+	if got := testutil.ToFloat64(m.fleet.WithLabelValues("api")); got != 2 {
+		t.Errorf("fleet %v, want the last count, 2", got)
+	}
+}

@@ -36,6 +36,8 @@ var (
 	getCooldownSrc string
 	//go:embed lua/set_pace.lua
 	setPaceSrc string
+	//go:embed lua/heartbeat.lua
+	heartbeatSrc string
 )
 
 // Options configures a Store. The zero value is ready to use.
@@ -60,10 +62,13 @@ type Store struct {
 	prefix string
 	now    func() time.Time
 
-	acquire, setCooldown, getCooldown, setPace *goredis.Script
+	acquire, setCooldown, getCooldown, setPace, heartbeat *goredis.Script
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store    = (*Store)(nil)
+	_ store.Presence = (*Store)(nil)
+)
 
 // New returns a Store over client. Closing the Store closes the client.
 func New(client goredis.UniversalClient, opts Options) *Store {
@@ -77,6 +82,7 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 		setCooldown: goredis.NewScript(setCooldownSrc),
 		getCooldown: goredis.NewScript(getCooldownSrc),
 		setPace:     goredis.NewScript(setPaceSrc),
+		heartbeat:   goredis.NewScript(heartbeatSrc),
 	}
 }
 
@@ -217,6 +223,21 @@ func (s *Store) SetPace(ctx context.Context, scope string, p store.Pace) error {
 		return wrap("set pace", err)
 	}
 	return nil
+}
+
+// Heartbeat implements store.Presence. A group's members are one sorted set,
+// prefix + "{presence:" + group + "}", scored by when each expires; the
+// group names upstreams, never credentials.
+func (s *Store) Heartbeat(ctx context.Context, group, member string, ttl time.Duration) (int, error) {
+	if group == "" || member == "" {
+		return 0, fmt.Errorf("%w: empty group or member", store.ErrInvalid)
+	}
+	key := s.prefix + "{presence:" + group + "}"
+	n, err := s.heartbeat.Run(ctx, s.client, []string{key}, s.nowArg(), member, limit.Micros(max(ttl, 0))).Int()
+	if err != nil {
+		return 0, wrap("heartbeat", err)
+	}
+	return n, nil
 }
 
 // Close implements store.Store: it closes the client. Later calls fail
