@@ -33,7 +33,7 @@ func TestHeartbeatCountsLiveMembers(t *testing.T) {
 		{0, "acme/github", "a", ttl, 1},
 		{time.Second, "acme/github", "b", ttl, 2},
 		{2 * time.Second, "acme/github", "c", ttl, 3},
-		{2 * time.Second, "acme/openai", "a", ttl, 1}, // groups are apart
+		{2 * time.Second, "acme/openai", "a", ttl, 1},  // groups are apart
 		{3 * time.Second, "acme/github", "a", ttl, 3},  // a beat again: still 3
 		{12 * time.Second, "acme/github", "c", 0, 2},   // c left cleanly
 		{16 * time.Second, "acme/github", "a", ttl, 1}, // b fell silent at 16s
