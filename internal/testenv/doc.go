@@ -8,10 +8,21 @@
 // listening on the default port 6379: a freshly started server only counts as
 // ready once it answers PING and reports its own process ID.
 //
-// When redis-server is not on PATH the helpers skip the test with a message
-// saying how to install it, so a bare "go test ./..." passes on a machine
-// without it. Under ./scripts/test, which installs redis-server when missing
-// and sets HEED_REQUIRE_SERVICES=1, a missing binary fails the test instead.
+// [RedisCluster] starts three such servers as Redis Cluster nodes (each with
+// its own directory, client port and cluster bus port), joins them with
+// "redis-cli --cluster create" into three masters without replicas, and
+// returns once every node reports the cluster ok with all 16384 slots
+// assigned, about two seconds after it began. It stops the three processes
+// the same way.
+//
+// When redis-server (or, for a cluster, redis-cli) is not on PATH the helpers
+// skip the test with a message saying how to install it, so a bare
+// "go test ./..." passes on a machine without it. Under ./scripts/test, which
+// installs redis-server when missing and sets HEED_REQUIRE_SERVICES=1, a
+// missing binary fails the test instead.
+//
+// When another process takes a picked port before redis-server binds it, the
+// helpers try again on other ports, a few times.
 //
 // The helpers speak just enough RESP over a net.Conn to check readiness; tests
 // that need a client use the store's own.

@@ -20,8 +20,9 @@ const (
 	// stopTimeout bounds how long a redis-server may take to exit after
 	// SIGTERM before it is killed.
 	stopTimeout = 10 * time.Second
-	// portAttempts is how many free ports RedisServer tries before giving up,
-	// in case another process takes the port between picking and binding.
+	// portAttempts is how many free ports RedisServer and RedisCluster try
+	// before giving up, in case another process takes a port between picking
+	// and binding.
 	portAttempts = 5
 	// probeTimeout bounds one PING or INFO round trip.
 	probeTimeout = time.Second
@@ -46,10 +47,12 @@ func Redis(t testing.TB) string {
 // Addr is safe for concurrent use; Start and Stop must not be called
 // concurrently with each other.
 type RedisProc struct {
-	bin  string // path of redis-server
-	dir  string // working directory, data and log
-	addr string // "127.0.0.1:port", fixed for the life of the RedisProc
-	proc *process
+	bin     string // path of redis-server
+	dir     string // working directory, data, log and a cluster node's nodes.conf
+	addr    string // "127.0.0.1:port", fixed for the life of the RedisProc
+	cluster bool   // run as a Redis Cluster node (see RedisCluster)
+	busPort int    // a cluster node's bus port, fixed like addr; 0 otherwise
+	proc    *process
 }
 
 // process is one run of redis-server.
@@ -65,7 +68,15 @@ type process struct {
 // or fails the test when redis-server is missing (see the package doc).
 func RedisServer(t testing.TB) *RedisProc {
 	t.Helper()
-	p := &RedisProc{bin: lookService(t, "redis-server", redisHint), dir: t.TempDir()}
+	return startRedisProc(t, false)
+}
+
+// startRedisProc starts a redis-server, a cluster node when cluster is true,
+// on free loopback ports in t.TempDir(), and registers a cleanup on t that
+// stops it (that process only, by PID) if it is running when the test ends.
+func startRedisProc(t testing.TB, cluster bool) *RedisProc {
+	t.Helper()
+	p := &RedisProc{bin: lookService(t, "redis-server", redisHint), dir: t.TempDir(), cluster: cluster}
 	var err error
 	for range portAttempts {
 		if err = p.startOnFreePort(); !errors.Is(err, errPortTaken) {
@@ -114,35 +125,43 @@ func (p *RedisProc) Start(t testing.TB) {
 	}
 }
 
-// startOnFreePort picks a free loopback port and starts the server on it.
+// startOnFreePort picks a free loopback port (and a cluster node's bus
+// port) and starts the server on it.
 func (p *RedisProc) startOnFreePort() error {
-	port, err := freePort()
+	n := 1
+	if p.cluster {
+		n = 2
+	}
+	ports, err := freePorts(n)
 	if err != nil {
 		return err
 	}
-	p.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	p.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+	if p.cluster {
+		p.busPort = ports[1]
+	}
 	return p.start()
 }
 
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("testenv: pick a free port: %w", err)
+// freePorts returns n different loopback TCP ports that were free a moment
+// ago. It holds each until it has them all, so that no two are the same.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("testenv: pick a free port: %w", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports, nil
 }
 
 // start runs redis-server on p.addr and waits until it is ready. On failure
 // the process it started is stopped.
 func (p *RedisProc) start() error {
-	_, port, _ := net.SplitHostPort(p.addr)
-	cmd := exec.Command(p.bin,
-		"--save", "", "--appendonly", "no",
-		"--bind", "127.0.0.1", "--port", port,
-		"--dir", p.dir, "--daemonize", "no",
-		"--logfile", filepath.Join(p.dir, "redis.log"))
+	cmd := exec.Command(p.bin, p.args()...)
 	cmd.Dir = p.dir
 	proc := &process{cmd: cmd, stderr: new(bytes.Buffer), done: make(chan struct{})}
 	cmd.Stderr = proc.stderr
@@ -161,6 +180,22 @@ func (p *RedisProc) start() error {
 	return nil
 }
 
+// args returns redis-server's command line: persistence off, loopback only,
+// and for a cluster node the cluster settings (see clusterArgs).
+func (p *RedisProc) args() []string {
+	_, port, _ := net.SplitHostPort(p.addr)
+	args := []string{
+		"--save", "", "--appendonly", "no",
+		"--bind", "127.0.0.1", "--port", port,
+		"--dir", p.dir, "--daemonize", "no",
+		"--logfile", filepath.Join(p.dir, "redis.log"),
+	}
+	if p.cluster {
+		args = append(args, clusterArgs(p.busPort)...)
+	}
+	return args
+}
+
 // stop stops the running server and forgets it.
 func (p *RedisProc) stop() error {
 	proc := p.proc
@@ -168,13 +203,20 @@ func (p *RedisProc) stop() error {
 	return proc.stop()
 }
 
-// diagnostics returns redis-server's stderr and the end of its log file.
+// diagnostics returns the end of redis-server's log file and, once the
+// process has exited, its stderr.
 func (p *RedisProc) diagnostics(proc *process) string {
 	log, _ := os.ReadFile(filepath.Join(p.dir, "redis.log"))
 	if len(log) > 2000 {
 		log = log[len(log)-2000:]
 	}
-	return fmt.Sprintf("redis-server stderr:\n%s\nredis.log (end):\n%s", proc.stderr, log)
+	stderr := "(still running)"
+	select {
+	case <-proc.done:
+		stderr = proc.stderr.String()
+	default:
+	}
+	return fmt.Sprintf("redis-server stderr:\n%s\nredis.log (end):\n%s", stderr, log)
 }
 
 // waitReady waits until the server answers PING on addr and reports this

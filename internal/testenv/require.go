@@ -13,6 +13,9 @@ const RequireEnv = "HEED_REQUIRE_SERVICES"
 // redisHint says how to get redis-server when it is missing.
 const redisHint = "install it (Debian: apt-get install redis-server) or run ./scripts/test, which does"
 
+// redisCLIHint says how to get redis-cli when it is missing.
+const redisCLIHint = "install it (Debian: apt-get install redis-tools, which redis-server brings) or run ./scripts/test, which does"
+
 // missingService reports what a test does when the binary bin is not on PATH:
 // the message to give, and whether to fail (required is true) or skip.
 func missingService(bin, hint string, required bool) (msg string, fail bool) {

@@ -89,10 +89,20 @@ func serverPID(addr string, timeout time.Duration) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
-			return strconv.Atoi(v)
+	v, ok := infoField(info, "process_id")
+	if !ok {
+		return 0, fmt.Errorf("testenv: INFO server has no process_id")
+	}
+	return strconv.Atoi(v)
+}
+
+// infoField returns the value of the line "name:value" in a reply of INFO
+// or CLUSTER INFO, and whether there is one.
+func infoField(info, name string) (string, bool) {
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			return v, true
 		}
 	}
-	return 0, fmt.Errorf("testenv: INFO server has no process_id")
+	return "", false
 }

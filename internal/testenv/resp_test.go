@@ -48,3 +48,24 @@ func TestReadReply(t *testing.T) {
 		})
 	}
 }
+
+func TestInfoField(t *testing.T) {
+	t.Parallel()
+	info := "# Server\r\nprocess_id:42\r\ncluster_state:ok\r\ncluster_size:3\r\n"
+	tests := []struct {
+		name   string
+		want   string
+		wantOK bool
+	}{
+		{"process_id", "42", true},
+		{"cluster_state", "ok", true},
+		{"cluster_size", "3", true},
+		{"cluster", "", false},
+		{"missing", "", false},
+	}
+	for _, tt := range tests {
+		if got, ok := infoField(info, tt.name); got != tt.want || ok != tt.wantOK {
+			t.Errorf("infoField(%q): got %q, %v; want %q, %v", tt.name, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
