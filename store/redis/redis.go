@@ -1,14 +1,3 @@
-// Package redis is heed's Store for fleets: the state of every scope lives
-// in Redis, so that every goroutine, process and machine using one Redis
-// (standalone, Sentinel or Cluster, through go-redis's UniversalClient)
-// behaves as one careful client.
-//
-// Every operation on a scope is one Lua script (embedded from lua/, called
-// by SHA, reloaded on NOSCRIPT), so it is atomic and costs one round trip.
-// Time comes from the server (TIME inside the script) so that hosts with
-// skewed clocks agree; tests inject it. A scope's keys share one hash tag,
-// {scope}, so a Cluster keeps them in one slot, and every write sets a TTL.
-// No key or value holds a credential: scope keys carry only fingerprints.
 package redis
 
 import (
@@ -51,10 +40,24 @@ type Options struct {
 	// the client; 0 means DefaultTimeout. A slow or unreachable Redis must
 	// not hold requests up: the Transport then goes on without it.
 	Timeout time.Duration
+	// Batch, above 1, turns on local leasing for high throughput: an
+	// Acquire that goes to Redis takes up to Batch admissions of its scope
+	// at once when they fit, and the next Acquires of the same scope, limits
+	// and cost spend the rest in this process without a round trip. See
+	// "Local leasing" in the package doc for what it costs. Requests under
+	// a concurrency cap are never batched.
+	Batch int
+	// BatchAhead bounds local leasing: extra admissions are taken only
+	// while due within BatchAhead of now, and are spent within BatchAhead
+	// or dropped; 0 means DefaultBatchAhead.
+	BatchAhead time.Duration
 }
 
 // DefaultTimeout is the store's command timeout when Options does not say.
 const DefaultTimeout = 250 * time.Millisecond
+
+// DefaultBatchAhead is Options.BatchAhead's default.
+const DefaultBatchAhead = 10 * time.Millisecond
 
 // Store is the Redis Store. It is safe for concurrent use.
 type Store struct {
@@ -63,6 +66,12 @@ type Store struct {
 	now    func() time.Time
 
 	acquire, setCooldown, getCooldown, setPace, heartbeat *goredis.Script
+
+	// batch is Options.Batch and ahead Options.BatchAhead in µs; leases
+	// holds the admissions taken ahead, when batch > 1.
+	batch  int
+	ahead  int64
+	leases *leases
 }
 
 var (
@@ -76,8 +85,13 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 	if prefix == "" {
 		prefix = "heed:"
 	}
+	ahead := opts.BatchAhead
+	if ahead <= 0 {
+		ahead = DefaultBatchAhead
+	}
 	return &Store{
 		client: client, prefix: prefix, now: opts.Now,
+		batch: max(opts.Batch, 1), ahead: limit.Micros(ahead), leases: newLeases(),
 		acquire:     goredis.NewScript(acquireSrc),
 		setCooldown: goredis.NewScript(setCooldownSrc),
 		getCooldown: goredis.NewScript(getCooldownSrc),
@@ -109,7 +123,18 @@ func (s *Store) Acquire(ctx context.Context, req store.Request) (store.Grant, er
 	if ttl <= 0 {
 		ttl = store.DefaultLeaseTTL
 	}
-	args := []any{s.nowArg(), max(req.Cost, 1), req.Concurrency, limit.Micros(ttl), len(req.Limits)}
+	var lkey string
+	batched := s.batch > 1 && req.Concurrency <= 0
+	if batched {
+		lkey = leaseKey(req)
+		if s.leases.take(lkey, s.clock()) {
+			return store.Grant{Allowed: true}, nil
+		}
+	}
+	args := []any{s.nowArg(), max(req.Cost, 1), req.Concurrency, limit.Micros(ttl), 0, s.ahead, len(req.Limits)}
+	if batched {
+		args[4] = s.batch - 1
+	}
 	for _, l := range req.Limits {
 		args = append(args, l.Key, l.GCRA.Interval, l.GCRA.Tolerance)
 	}
@@ -117,35 +142,54 @@ func (s *Store) Acquire(ctx context.Context, req store.Request) (store.Grant, er
 	if err != nil {
 		return store.Grant{}, wrap("acquire", err)
 	}
-	return parseGrant(reply)
+	g, extra, err := parseGrant(reply)
+	if batched && extra > 0 {
+		now := s.clock()
+		s.leases.put(lkey, req.Scope, extra, now, now+s.ahead)
+	}
+	return g, err
 }
 
-// parseGrant reads acquire.lua's reply.
-func parseGrant(r []any) (store.Grant, error) {
-	if len(r) != 4 {
-		return store.Grant{}, fmt.Errorf("redis store: acquire: reply of %d elements, want 4", len(r))
+// clock is the time leases are kept by, in µs: the injected clock, or this
+// host's (leases never leave the process, so skew does not matter).
+func (s *Store) clock() int64 {
+	if s.now != nil {
+		return s.now().UnixMicro()
+	}
+	return time.Now().UnixMicro()
+}
+
+// parseGrant reads acquire.lua's reply: the grant, and when allowed how
+// many extra admissions were taken.
+func parseGrant(r []any) (store.Grant, int, error) {
+	if len(r) < 4 {
+		return store.Grant{}, 0, fmt.Errorf("redis store: acquire: reply of %d elements, want 4 or 5", len(r))
 	}
 	allowed, okA := r[0].(int64)
 	wait, okW := r[1].(int64)
 	reason, okR := r[2].(string)
 	if !okA || !okW || !okR {
-		return store.Grant{}, fmt.Errorf("redis store: acquire: unexpected reply %v", r)
+		return store.Grant{}, 0, fmt.Errorf("redis store: acquire: unexpected reply %v", r)
 	}
 	if allowed == 1 {
 		lease, _ := r[3].(int64)
-		return store.Grant{Allowed: true, Lease: store.Lease{ID: uint64(max(lease, 0))}}, nil
+		var extra int64
+		if len(r) > 4 {
+			extra, _ = r[4].(int64)
+		}
+		return store.Grant{Allowed: true, Lease: store.Lease{ID: uint64(max(lease, 0))}}, int(max(extra, 0)), nil
 	}
 	switch reason {
 	case "cooldown":
 		cd, err := parseCooldown(r[3])
-		return store.Grant{Reason: store.ReasonCooldown, Wait: limit.Duration(wait), Cooldown: cd}, err
+		return store.Grant{Reason: store.ReasonCooldown, Wait: limit.Duration(wait), Cooldown: cd}, 0, err
 	case "limit":
 		key, _ := r[3].(string)
-		return store.Grant{Reason: store.ReasonLimit, Wait: limit.Duration(wait), Limit: key}, nil
+		return store.Grant{Reason: store.ReasonLimit, Wait: limit.Duration(wait), Limit: key}, 0, nil
 	case "concurrency":
-		return store.Grant{Reason: store.ReasonConcurrency, Wait: store.ConcurrencyPoll}, nil
+		return store.Grant{Reason: store.ReasonConcurrency, Wait: store.ConcurrencyPoll}, 0, nil
 	}
-	return store.Grant{}, fmt.Errorf("redis store: acquire: unknown reason %q", reason)
+	return store.Grant{}, 0, fmt.Errorf("redis store: acquire: unknown reason %q", reason)
 }
 
 // parseCooldown reads {until, status, source, headers}.
@@ -189,6 +233,7 @@ func (s *Store) SetCooldown(ctx context.Context, scope string, c store.Cooldown)
 	if scope == "" {
 		return store.Cooldown{}, fmt.Errorf("%w: empty scope", store.ErrInvalid)
 	}
+	s.leases.drop(scope) // this process stops at once; see "Local leasing"
 	h, err := json.Marshal(c.Header)
 	if err != nil {
 		return store.Cooldown{}, fmt.Errorf("redis store: cooldown headers: %w", err)

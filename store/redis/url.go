@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -17,17 +18,21 @@ import (
 //	redis-cluster://[user:password@]host:port,host:port,...
 //	redis-sentinel://[user:password@]host:port,host:port,.../master[/db]
 //
-// A prefix query parameter (?prefix=acme:) sets Options.Prefix.
+// Query parameters set Options: prefix (?prefix=acme:), timeout
+// (?timeout=500ms), batch (?batch=10) and batch_ahead (?batch_ahead=20ms).
+// Any other parameter is refused, except that redis:// and rediss:// pass
+// go-redis's own (dial_timeout, pool_size, ...) through to it.
 
 // ErrURL is returned for a store URL Open cannot use.
 var ErrURL = errors.New("redis store: invalid URL")
 
-// ParseURL reads a store URL into go-redis's universal options and the key
-// prefix, without connecting. Errors never repeat the URL's password.
-func ParseURL(raw string) (*goredis.UniversalOptions, string, error) {
+// ParseURL reads a store URL into go-redis's universal options and the
+// store's Options, without connecting. Errors never repeat the URL's
+// password.
+func ParseURL(raw string) (*goredis.UniversalOptions, Options, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
-		return nil, "", fmt.Errorf("%w: no scheme", ErrURL)
+		return nil, Options{}, fmt.Errorf("%w: no scheme", ErrURL)
 	}
 	switch scheme {
 	case "redis", "rediss":
@@ -35,33 +40,71 @@ func ParseURL(raw string) (*goredis.UniversalOptions, string, error) {
 	case "redis-cluster", "redis-sentinel":
 		return parseMulti(scheme, rest)
 	}
-	return nil, "", fmt.Errorf("%w: scheme %q: want redis, rediss, redis-cluster or redis-sentinel", ErrURL, scheme)
+	return nil, Options{}, fmt.Errorf("%w: scheme %q: want redis, rediss, redis-cluster or redis-sentinel", ErrURL, scheme)
 }
 
 // parseSingle reads redis:// and rediss:// with go-redis's own parser.
-func parseSingle(raw string) (*goredis.UniversalOptions, string, error) {
-	raw, prefix, err := takePrefix(raw)
+func parseSingle(raw string) (*goredis.UniversalOptions, Options, error) {
+	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, "", err
+		return nil, Options{}, fmt.Errorf("%w: does not parse", ErrURL)
 	}
-	o, err := goredis.ParseURL(raw)
+	q := u.Query()
+	opts, err := takeOptions(q)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %v", ErrURL, redact(err.Error(), raw))
+		return nil, Options{}, err
+	}
+	u.RawQuery = q.Encode()
+	o, err := goredis.ParseURL(u.String())
+	if err != nil {
+		return nil, Options{}, fmt.Errorf("%w: %v", ErrURL, redact(err.Error(), raw))
 	}
 	return &goredis.UniversalOptions{
 		Addrs: []string{o.Addr}, Username: o.Username, Password: o.Password, DB: o.DB, TLSConfig: o.TLSConfig,
-	}, prefix, nil
+		PoolSize: o.PoolSize, MinIdleConns: o.MinIdleConns, MaxIdleConns: o.MaxIdleConns,
+	}, opts, nil
 }
 
+// takeOptions reads the store's own query parameters and removes them.
+func takeOptions(q url.Values) (Options, error) {
+	var o Options
+	o.Prefix = q.Get("prefix")
+	var errs []error
+	dur := func(name string, d *time.Duration) {
+		if v := q.Get(name); v != "" {
+			var err error
+			if *d, err = time.ParseDuration(v); err != nil || *d <= 0 {
+				errs = append(errs, fmt.Errorf("%w: %s=%q: want a positive duration such as 250ms", ErrURL, name, v))
+			}
+		}
+	}
+	dur("timeout", &o.Timeout)
+	dur("batch_ahead", &o.BatchAhead)
+	if v := q.Get("batch"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxBatch {
+			errs = append(errs, fmt.Errorf("%w: batch=%q: want a whole number from 1 to %d", ErrURL, v, maxBatch))
+		}
+		o.Batch = n
+	}
+	for _, k := range []string{"prefix", "timeout", "batch", "batch_ahead"} {
+		q.Del(k)
+	}
+	return o, errors.Join(errs...)
+}
+
+// maxBatch bounds Options.Batch from a URL.
+const maxBatch = 10_000
+
 // parseMulti reads the cluster and sentinel forms: several host:port.
-func parseMulti(scheme, rest string) (*goredis.UniversalOptions, string, error) {
+func parseMulti(scheme, rest string) (*goredis.UniversalOptions, Options, error) {
 	rest, query, _ := strings.Cut(rest, "?")
 	hosts, path, _ := strings.Cut(rest, "/")
 	o := &goredis.UniversalOptions{}
 	if at := strings.LastIndexByte(hosts, '@'); at >= 0 {
 		u, err := url.Parse("x://" + hosts[:at+1] + "h")
 		if err != nil || u.User == nil {
-			return nil, "", fmt.Errorf("%w: user info does not parse", ErrURL)
+			return nil, Options{}, fmt.Errorf("%w: user info does not parse", ErrURL)
 		}
 		o.Username = u.User.Username()
 		o.Password, _ = u.User.Password()
@@ -69,18 +112,25 @@ func parseMulti(scheme, rest string) (*goredis.UniversalOptions, string, error) 
 	}
 	for a := range strings.SplitSeq(hosts, ",") {
 		if _, port, ok := strings.Cut(a, ":"); !ok || port == "" {
-			return nil, "", fmt.Errorf("%w: address %q: want host:port", ErrURL, a)
+			return nil, Options{}, fmt.Errorf("%w: address %q: want host:port", ErrURL, a)
 		}
 		o.Addrs = append(o.Addrs, a)
 	}
 	if err := pathParts(scheme, path, o); err != nil {
-		return nil, "", err
+		return nil, Options{}, err
 	}
 	q, err := url.ParseQuery(query)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: query does not parse", ErrURL)
+		return nil, Options{}, fmt.Errorf("%w: query does not parse", ErrURL)
 	}
-	return o, q.Get("prefix"), nil
+	opts, err := takeOptions(q)
+	if err != nil {
+		return nil, Options{}, err
+	}
+	for k := range q {
+		return nil, Options{}, fmt.Errorf("%w: unknown parameter %q: %s takes prefix, timeout, batch and batch_ahead", ErrURL, k, scheme)
+	}
+	return o, opts, nil
 }
 
 // pathParts reads /master[/db] for sentinel; cluster takes no path.
@@ -104,19 +154,6 @@ func pathParts(scheme, path string, o *goredis.UniversalOptions) error {
 	return nil
 }
 
-// takePrefix removes the prefix query parameter from a URL.
-func takePrefix(raw string) (string, string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", "", fmt.Errorf("%w: does not parse", ErrURL)
-	}
-	q := u.Query()
-	prefix := q.Get("prefix")
-	q.Del("prefix")
-	u.RawQuery = q.Encode()
-	return u.String(), prefix, nil
-}
-
 // redact removes the URL's password from a message that may quote it.
 func redact(msg, raw string) string {
 	if u, err := url.Parse(raw); err == nil && u.User != nil {
@@ -130,13 +167,11 @@ func redact(msg, raw string) string {
 // Open connects a Store to the Redis a URL names (see ParseURL); the first
 // command connects, Open does not.
 func Open(raw string, opts Options) (*Store, error) {
-	uo, prefix, err := ParseURL(raw)
+	uo, fromURL, err := ParseURL(raw)
 	if err != nil {
 		return nil, err
 	}
-	if opts.Prefix == "" {
-		opts.Prefix = prefix
-	}
+	opts = opts.or(fromURL)
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -153,4 +188,21 @@ func Open(raw string, opts Options) (*Store, error) {
 		client = goredis.NewUniversalClient(uo)
 	}
 	return New(client, opts), nil
+}
+
+// or returns o with each unset field taken from d.
+func (o Options) or(d Options) Options {
+	if o.Prefix == "" {
+		o.Prefix = d.Prefix
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = d.Timeout
+	}
+	if o.Batch == 0 {
+		o.Batch = d.Batch
+	}
+	if o.BatchAhead <= 0 {
+		o.BatchAhead = d.BatchAhead
+	}
+	return o
 }

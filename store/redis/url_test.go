@@ -2,8 +2,10 @@ package redis
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseURL(t *testing.T) {
@@ -27,9 +29,17 @@ func TestParseURL(t *testing.T) {
 		{raw: "memcached://x:1", wantErr: true},
 		{raw: "cache:6379", wantErr: true},
 		{raw: "redis://:s3cret@cache:6379/notadb", wantErr: true},
+		{raw: "redis://cache:6379/0?timeout=soon", wantErr: true},
+		{raw: "redis://cache:6379/0?batch=0", wantErr: true},
+		{raw: "redis://cache:6379/0?batch=many", wantErr: true},
+		{raw: "redis-cluster://a:7000,b:7001?batch_ahead=-1s", wantErr: true},
+		{raw: "redis-cluster://a:7000,b:7001?colour=blue", wantErr: true},
+		{raw: "redis://cache:6379/0?colour=blue", wantErr: true},
+		{raw: "redis://cache:6379/0?pool_size=4&prefix=p:", addrs: "cache:6379", prefix: "p:"},
 	}
 	for _, tt := range tests {
-		o, prefix, err := ParseURL(tt.raw)
+		o, opts, err := ParseURL(tt.raw)
+		prefix := opts.Prefix
 		if tt.wantErr {
 			if err == nil || !errors.Is(err, ErrURL) || strings.Contains(err.Error(), "s3cret") {
 				t.Errorf("%s: got %v, want an ErrURL that does not quote the password", tt.raw, err)
@@ -43,5 +53,28 @@ func TestParseURL(t *testing.T) {
 		if got := strings.Join(o.Addrs, ","); got != tt.addrs || o.MasterName != tt.master || o.DB != tt.db || prefix != tt.prefix || (o.TLSConfig != nil) != tt.tls {
 			t.Errorf("%s: got addrs %s master %q db %d prefix %q tls %v", tt.raw, got, o.MasterName, o.DB, prefix, o.TLSConfig != nil)
 		}
+	}
+}
+
+func TestParseURLStoreOptions(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want Options
+	}{
+		{"redis://cache:6379/0", Options{}},
+		{"redis://cache:6379/0?prefix=a:&timeout=500ms&batch=10&batch_ahead=20ms",
+			Options{Prefix: "a:", Timeout: 500 * time.Millisecond, Batch: 10, BatchAhead: 20 * time.Millisecond}},
+		{"redis-cluster://a:7000,b:7001?batch=5", Options{Batch: 5}},
+		{"redis-sentinel://s:26379/m/1?timeout=1s", Options{Timeout: time.Second}},
+	}
+	for _, tt := range tests {
+		_, got, err := ParseURL(tt.raw)
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: got %+v %v, want %+v", tt.raw, got, err, tt.want)
+		}
+	}
+	o := Options{Prefix: "mine:", Batch: 2}.or(Options{Prefix: "url:", Batch: 9, Timeout: time.Second})
+	if !reflect.DeepEqual(o, Options{Prefix: "mine:", Batch: 2, Timeout: time.Second}) {
+		t.Errorf("or: got %+v, want the caller's fields to win and the rest from the URL", o)
 	}
 }

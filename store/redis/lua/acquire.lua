@@ -2,11 +2,16 @@
 -- KEYS[1] the scope's hash, KEYS[2] the scope's lease set.
 -- ARGV[1] now in microseconds, or "" for the server's TIME
 -- ARGV[2] cost, ARGV[3] concurrency cap (0: none), ARGV[4] lease TTL (µs)
--- ARGV[5] number of limits, then per limit: key, interval (µs), tolerance (µs)
--- Reply: {1, 0, "", lease} allowed; {0, wait, reason, detail} refused, where
--- reason is "cooldown" (detail: the cooldown's fields), "limit" (detail: the
--- refusing limit's key) or "concurrency".
--- The arithmetic is limit.GCRA's, in integer microseconds.
+-- ARGV[5] extra admissions wanted (local leasing; 0: none), ARGV[6] how far
+-- ahead of its schedule an extra admission may be taken (µs)
+-- ARGV[7] number of limits, then per limit: key, interval (µs), tolerance (µs)
+-- Reply: {1, 0, "", lease, extra} allowed, with extra more admissions
+-- charged; {0, wait, reason, detail} refused, where reason is "cooldown"
+-- (detail: the cooldown's fields), "limit" (detail: the refusing limit's
+-- key) or "concurrency".
+-- The arithmetic is limit.GCRA's, in integer microseconds. Extra admissions
+-- are charged like the first, each cost * interval after the one before,
+-- and only while the last is due within the ahead bound.
 local now = tonumber(ARGV[1])
 if not now then
   local t = redis.call('TIME')
@@ -18,15 +23,23 @@ local function int(n) return string.format('%d', n) end
 local cost = tonumber(ARGV[2])
 local cap = tonumber(ARGV[3])
 local leaseTTL = tonumber(ARGV[4])
+local extra = tonumber(ARGV[5])
+local ahead = tonumber(ARGV[6])
 
+-- decide returns whether one admission fits, the new TAT, the wait if not,
+-- and the cost of one admission in microseconds of TAT.
 local function decide(tat, interval, tol)
-  if interval <= 0 then return true, tat, 0 end
+  if interval <= 0 then return true, tat, 0, 0 end
   local burst = math.floor(tol / interval) + 1
   local c = math.min(math.max(cost, 1), burst)
   local newtat = math.max(tat, now) + c * interval
   local allowAt = newtat - interval - tol
-  if allowAt > now then return false, tat, allowAt - now end
-  return true, newtat, 0
+  if allowAt > now then return false, tat, allowAt - now, 0 end
+  -- extra admissions whose own allowAt stays within ahead of now
+  if extra > 0 then
+    extra = math.max(0, math.min(extra, math.floor((now + ahead - allowAt) / (c * interval))))
+  end
+  return true, newtat, 0, c * interval
 end
 
 local cd = tonumber(redis.call('HGET', KEYS[1], 'cd') or '0')
@@ -37,15 +50,15 @@ end
 
 local wait, refusedBy = -1, ''
 local updates = {}
-local n = tonumber(ARGV[5])
+local n = tonumber(ARGV[7])
 for i = 0, n - 1 do
-  local key, interval, tol = ARGV[6 + 3 * i], tonumber(ARGV[7 + 3 * i]), tonumber(ARGV[8 + 3 * i])
+  local key, interval, tol = ARGV[8 + 3 * i], tonumber(ARGV[9 + 3 * i]), tonumber(ARGV[10 + 3 * i])
   local field = 't:' .. key
-  local ok, tat, w = decide(tonumber(redis.call('HGET', KEYS[1], field) or '0'), interval, tol)
+  local ok, tat, w, step = decide(tonumber(redis.call('HGET', KEYS[1], field) or '0'), interval, tol)
   if not ok then
     if w > wait then wait, refusedBy = w, key end
   else
-    updates[#updates + 1] = {field, int(tat)}
+    updates[#updates + 1] = {field, tat, step, ''}
   end
 end
 
@@ -59,11 +72,11 @@ for i = 1, #all, 2 do
     if not untilUs or untilUs <= now then
       redis.call('HDEL', KEYS[1], f)
     else
-      local ok, newtat, w = decide(tat, interval, tol)
+      local ok, newtat, w, step = decide(tat, interval, tol)
       if not ok then
         if w > wait then wait, refusedBy = w, string.sub(f, 3) end
       else
-        updates[#updates + 1] = {f, int(interval) .. ' ' .. int(tol) .. ' ' .. int(untilUs) .. ' ' .. int(newtat)}
+        updates[#updates + 1] = {f, newtat, step, int(interval) .. ' ' .. int(tol) .. ' ' .. int(untilUs) .. ' '}
       end
     end
   end
@@ -71,15 +84,17 @@ end
 if wait >= 0 then return {0, wait, 'limit', refusedBy} end
 
 if cap > 0 then
+  extra = 0 -- every admission under a cap needs its own lease
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', int(now))
   if redis.call('ZCARD', KEYS[2]) >= cap then return {0, -1, 'concurrency', ''} end
 end
 
+-- updates: {field, tat after one admission, cost of one, value prefix}
 local expireAt = now
 for _, u in ipairs(updates) do
-  redis.call('HSET', KEYS[1], u[1], u[2])
-  local t = tonumber(string.match(u[2], '(%-?%d+)$'))
-  if t then expireAt = math.max(expireAt, t) end
+  local tat = u[2] + extra * u[3]
+  redis.call('HSET', KEYS[1], u[1], u[4] .. int(tat))
+  expireAt = math.max(expireAt, tat)
 end
 local lease = 0
 if cap > 0 then
@@ -91,4 +106,4 @@ end
 local ttl = redis.call('PTTL', KEYS[1])
 local want = math.ceil((expireAt - now) / 1000) + 60000
 if ttl < want then redis.call('PEXPIRE', KEYS[1], want) end
-return {1, 0, '', lease}
+return {1, 0, '', lease, extra}

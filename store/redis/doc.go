@@ -1,0 +1,39 @@
+// Package redis is heed's Store for fleets: the state of every scope lives
+// in Redis, so that every goroutine, process and machine using one Redis
+// (standalone, Sentinel or Cluster, through go-redis's UniversalClient)
+// behaves as one careful client.
+//
+// Every operation on a scope is one Lua script (embedded from lua/, called
+// by SHA, reloaded on NOSCRIPT), so it is atomic and costs one round trip.
+// Time comes from the server (TIME inside the script) so that hosts with
+// skewed clocks agree; tests inject it. A scope's keys share one hash tag,
+// {scope}, so a Cluster keeps them in one slot, and every write sets a TTL.
+// No key or value holds a credential: scope keys carry only fingerprints.
+//
+// The Store is also a store.Presence: processes beat per group (heed's
+// Transport: per upstream) into prefix{presence:group}, a sorted set scored
+// by expiry, so each knows how many share a limit.
+//
+// # Local leasing
+//
+// By default every Acquire is one round trip. For limits of hundreds or
+// thousands of requests a second, Options.Batch (or ?batch= in the URL)
+// lets an Acquire that goes to Redis take up to Batch admissions of the
+// scope at once, charged to the shared limits in the same script, and the
+// following Acquires of this process for the same scope, limits and cost
+// spend them without a round trip.
+//
+// The cost, with A = Options.BatchAhead (default 10ms) and I the interval of
+// the fastest limit (1s / rate): an extra admission is taken only while it
+// would be allowed within A of now, and is spent within A of being taken or
+// dropped. So each request leaves at most A before or after the moment the
+// shared limit would have let it go alone, and in any window of length W
+// the whole fleet, however many processes, sends at most what the limit
+// allows in W + 2A: the limit's own bound plus ceil(2A/I) requests. A limit
+// slower than one request per A (below 100/s at the default) is never
+// batched beyond its burst, so it keeps its exact bound. Admissions taken
+// ahead do not see a cooldown another process records: for at most A after
+// it, each process may still send the few it holds (this process drops its
+// own when it records one). Requests under a concurrency cap are never
+// batched: each needs its own lease.
+package redis
