@@ -27,10 +27,13 @@ type Config struct {
 	// FingerprintSecret.
 	Store string `yaml:"store"`
 
-	// OnStoreError says what a request does when the store cannot be
-	// reached in time: "open" (the default) sends it without shared limits,
-	// with a warning at most every 10 seconds per upstream; "closed" fails
-	// it at once with an error that wraps ErrStoreUnavailable.
+	// OnStoreError says what a request does when a shared store cannot be
+	// reached in time (store/redis's timeout, 250ms by default): "open" (the
+	// default) goes on with this process's share of every limit, the limit
+	// divided by the live processes its heartbeats last counted, with a
+	// warning at most every 10 seconds per upstream; "closed" fails it at
+	// once with an error that wraps ErrStoreUnavailable. The store is tried
+	// again every second and used again as soon as it answers.
 	OnStoreError OnStoreError `yaml:"on_store_error"`
 
 	// Tenant, when set, scopes every key, so that several tenants of one
