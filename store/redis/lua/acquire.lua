@@ -12,6 +12,12 @@
 -- The arithmetic is limit.GCRA's, in integer microseconds. Extra admissions
 -- are charged like the first, each cost * interval after the one before,
 -- and only while the last is due within the ahead bound.
+--
+-- The hash's fields: cd, cds, cdsrc, cdh (the cooldown: until, status,
+-- source, replay headers), t:<key> (a limit's TAT), p:<key> (a pace:
+-- "interval tolerance until tat"), seq (the last lease number) and x (until
+-- when the hash must live, µs; the key's TTL is x plus a minute). The whole
+-- hash is read once; the hot path is TIME, HGETALL and HSET.
 local now = tonumber(ARGV[1])
 if not now then
   local t = redis.call('TIME')
@@ -25,6 +31,15 @@ local cap = tonumber(ARGV[3])
 local leaseTTL = tonumber(ARGV[4])
 local extra = tonumber(ARGV[5])
 local ahead = tonumber(ARGV[6])
+
+local h = {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do h[all[i]] = all[i + 1] end
+
+local cd = tonumber(h['cd'] or '0')
+if cd > now then
+  return {0, cd - now, 'cooldown', {int(cd), h['cds'] or '0', h['cdsrc'] or '', h['cdh'] or ''}}
+end
 
 -- decide returns whether one admission fits, the new TAT, the wait if not,
 -- and the cost of one admission in microseconds of TAT.
@@ -42,19 +57,14 @@ local function decide(tat, interval, tol)
   return true, newtat, 0, c * interval
 end
 
-local cd = tonumber(redis.call('HGET', KEYS[1], 'cd') or '0')
-if cd > now then
-  local f = redis.call('HMGET', KEYS[1], 'cds', 'cdsrc', 'cdh')
-  return {0, cd - now, 'cooldown', {int(cd), f[1] or '0', f[2] or '', f[3] or ''}}
-end
-
 local wait, refusedBy = -1, ''
+-- updates: {field, tat after one admission, cost of one, value prefix}
 local updates = {}
 local n = tonumber(ARGV[7])
 for i = 0, n - 1 do
   local key, interval, tol = ARGV[8 + 3 * i], tonumber(ARGV[9 + 3 * i]), tonumber(ARGV[10 + 3 * i])
   local field = 't:' .. key
-  local ok, tat, w, step = decide(tonumber(redis.call('HGET', KEYS[1], field) or '0'), interval, tol)
+  local ok, tat, w, step = decide(tonumber(h[field] or '0'), interval, tol)
   if not ok then
     if w > wait then wait, refusedBy = w, key end
   else
@@ -62,15 +72,13 @@ for i = 0, n - 1 do
   end
 end
 
--- paces: fields "p:<key>" = "interval tolerance until tat"
-local all = redis.call('HGETALL', KEYS[1])
-for i = 1, #all, 2 do
-  local f = all[i]
+local stale = {}
+for f, v in pairs(h) do
   if string.sub(f, 1, 2) == 'p:' then
-    local interval, tol, untilUs, tat = string.match(all[i + 1], '^(%-?%d+) (%-?%d+) (%-?%d+) (%-?%d+)$')
+    local interval, tol, untilUs, tat = string.match(v, '^(%-?%d+) (%-?%d+) (%-?%d+) (%-?%d+)$')
     interval, tol, untilUs, tat = tonumber(interval), tonumber(tol), tonumber(untilUs), tonumber(tat)
     if not untilUs or untilUs <= now then
-      redis.call('HDEL', KEYS[1], f)
+      stale[#stale + 1] = f
     else
       local ok, newtat, w, step = decide(tat, interval, tol)
       if not ok then
@@ -81,29 +89,44 @@ for i = 1, #all, 2 do
     end
   end
 end
+if #stale > 0 then redis.call('HDEL', KEYS[1], unpack(stale)) end
 if wait >= 0 then return {0, wait, 'limit', refusedBy} end
 
+local lease = 0
+local live = now -- until when the hash must live
 if cap > 0 then
   extra = 0 -- every admission under a cap needs its own lease
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', int(now))
   if redis.call('ZCARD', KEYS[2]) >= cap then return {0, -1, 'concurrency', ''} end
-end
-
--- updates: {field, tat after one admission, cost of one, value prefix}
-local expireAt = now
-for _, u in ipairs(updates) do
-  local tat = u[2] + extra * u[3]
-  redis.call('HSET', KEYS[1], u[1], u[4] .. int(tat))
-  expireAt = math.max(expireAt, tat)
-end
-local lease = 0
-if cap > 0 then
-  lease = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+  lease = tonumber(h['seq'] or '0') + 1
   redis.call('ZADD', KEYS[2], int(now + leaseTTL), lease)
   redis.call('PEXPIRE', KEYS[2], math.ceil(leaseTTL / 1000) + 60000)
-  expireAt = math.max(expireAt, now + leaseTTL)
+  live = now + leaseTTL -- lease numbers must not restart while leases live
 end
-local ttl = redis.call('PTTL', KEYS[1])
-local want = math.ceil((expireAt - now) / 1000) + 60000
-if ttl < want then redis.call('PEXPIRE', KEYS[1], want) end
+
+if #updates == 0 and lease == 0 then return {1, 0, '', 0, extra} end -- nothing to keep
+local set = {}
+for _, u in ipairs(updates) do
+  local tat = u[2] + extra * u[3]
+  set[#set + 1] = u[1]
+  set[#set + 1] = u[4] .. int(tat)
+  live = math.max(live, tat)
+end
+if lease > 0 then
+  set[#set + 1] = 'seq'
+  set[#set + 1] = int(lease)
+end
+-- Extend the TTL only when it falls short, by half a minute more than
+-- needed, so that a busy scope is not re-expired on every admission; the
+-- TTL never shrinks, since x only grows.
+local x = tonumber(h['x'] or '0')
+if live > x then
+  x = live + 30000000
+  set[#set + 1] = 'x'
+  set[#set + 1] = int(x)
+end
+if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end
+if x ~= tonumber(h['x'] or '0') then
+  redis.call('PEXPIRE', KEYS[1], math.ceil((x - now) / 1000) + 60000)
+end
 return {1, 0, '', lease, extra}

@@ -1,5 +1,5 @@
 -- set_cooldown: keep the cooldown that ends later.
--- KEYS[1] the scope's hash.
+-- KEYS[1] the scope's hash (fields: see acquire.lua).
 -- ARGV[1] now (µs) or "", ARGV[2] until (µs), ARGV[3] status, ARGV[4] source,
 -- ARGV[5] replay headers (JSON).
 -- Reply: the cooldown in force: {until, status, source, headers}.
@@ -12,13 +12,17 @@ end
 -- 16, so every number written goes through int.
 local function int(n) return string.format('%d', n) end
 local untilUs = tonumber(ARGV[2])
-local cd = tonumber(redis.call('HGET', KEYS[1], 'cd') or '0')
+local f = redis.call('HMGET', KEYS[1], 'cd', 'cds', 'cdsrc', 'cdh', 'x')
+local cd = tonumber(f[1] or '0')
 if untilUs > cd or cd <= now then
   redis.call('HSET', KEYS[1], 'cd', int(untilUs), 'cds', ARGV[3], 'cdsrc', ARGV[4], 'cdh', ARGV[5])
   cd = untilUs
+  f[2], f[3], f[4] = ARGV[3], ARGV[4], ARGV[5]
 end
-local ttl = redis.call('PTTL', KEYS[1])
-local want = math.ceil((cd - now) / 1000) + 60000
-if ttl < want then redis.call('PEXPIRE', KEYS[1], want) end
-local f = redis.call('HMGET', KEYS[1], 'cds', 'cdsrc', 'cdh')
-return {int(cd), f[1] or '0', f[2] or '', f[3] or ''}
+local x = tonumber(f[5] or '0')
+if cd > x or redis.call('PTTL', KEYS[1]) < 0 then
+  x = math.max(x, cd)
+  redis.call('HSET', KEYS[1], 'x', int(x))
+  redis.call('PEXPIRE', KEYS[1], math.ceil((x - now) / 1000) + 60000)
+end
+return {int(cd), f[2] or '0', f[3] or '', f[4] or ''}

@@ -1,6 +1,6 @@
 -- set_pace: record a learned pace, keeping the units a replaced one has
 -- spent (limit.Reprice).
--- KEYS[1] the scope's hash.
+-- KEYS[1] the scope's hash (fields: see acquire.lua).
 -- ARGV[1] now (µs) or "", ARGV[2] key, ARGV[3] interval, ARGV[4] tolerance,
 -- ARGV[5] until (µs).
 local now = tonumber(ARGV[1])
@@ -14,7 +14,8 @@ local function int(n) return string.format('%d', n) end
 local field = 'p:' .. ARGV[2]
 local interval, tol, untilUs = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local tat = 0
-local old = redis.call('HGET', KEYS[1], field)
+local f = redis.call('HMGET', KEYS[1], field, 'x')
+local old = f[1]
 if old then
   local oi, _, _, ot = string.match(old, '^(%-?%d+) (%-?%d+) (%-?%d+) (%-?%d+)$')
   oi, ot = tonumber(oi), tonumber(ot)
@@ -25,7 +26,11 @@ if old then
   end
 end
 redis.call('HSET', KEYS[1], field, int(interval) .. ' ' .. int(tol) .. ' ' .. int(untilUs) .. ' ' .. int(tat))
-local ttl = redis.call('PTTL', KEYS[1])
-local want = math.ceil((math.max(untilUs, tat) - now) / 1000) + 60000
-if ttl < want then redis.call('PEXPIRE', KEYS[1], want) end
+local x = tonumber(f[2] or '0')
+local live = math.max(untilUs, tat)
+if live > x or redis.call('PTTL', KEYS[1]) < 0 then
+  x = math.max(x, live)
+  redis.call('HSET', KEYS[1], 'x', int(x))
+  redis.call('PEXPIRE', KEYS[1], math.ceil((x - now) / 1000) + 60000)
+end
 return 1
