@@ -15,9 +15,10 @@
 --
 -- The hash's fields: cd, cds, cdsrc, cdh (the cooldown: until, status,
 -- source, replay headers), t:<key> (a limit's TAT), p:<key> (a pace:
--- "interval tolerance until tat"), seq (the last lease number) and x (until
--- when the hash must live, µs; the key's TTL is x plus a minute). The whole
--- hash is read once; the hot path is TIME, HGETALL and HSET.
+-- "interval tolerance until tat"), P (the keys of the paces, one per line),
+-- seq (the last lease number) and x (until when the hash must live, µs; the
+-- key's TTL is x plus a minute). The hot path is TIME, one HMGET and one
+-- HSET; paces add one HMGET.
 local now = tonumber(ARGV[1])
 if not now then
   local t = redis.call('TIME')
@@ -32,13 +33,18 @@ local leaseTTL = tonumber(ARGV[4])
 local extra = tonumber(ARGV[5])
 local ahead = tonumber(ARGV[6])
 
+-- one read: the cooldown, x, seq, the list of paces, each limit's TAT
+local n = tonumber(ARGV[7])
+local fields = {'cd', 'x', 'seq', 'P'}
+for i = 0, n - 1 do fields[#fields + 1] = 't:' .. ARGV[8 + 3 * i] end
+local got = redis.call('HMGET', KEYS[1], unpack(fields))
 local h = {}
-local all = redis.call('HGETALL', KEYS[1])
-for i = 1, #all, 2 do h[all[i]] = all[i + 1] end
+for i = 1, #fields do h[fields[i]] = got[i] end
 
 local cd = tonumber(h['cd'] or '0')
 if cd > now then
-  return {0, cd - now, 'cooldown', {int(cd), h['cds'] or '0', h['cdsrc'] or '', h['cdh'] or ''}}
+  local f = redis.call('HMGET', KEYS[1], 'cds', 'cdsrc', 'cdh')
+  return {0, cd - now, 'cooldown', {int(cd), f[1] or '0', f[2] or '', f[3] or ''}}
 end
 
 -- decide returns whether one admission fits, the new TAT, the wait if not,
@@ -60,7 +66,6 @@ end
 local wait, refusedBy = -1, ''
 -- updates: {field, tat after one admission, cost of one, value prefix}
 local updates = {}
-local n = tonumber(ARGV[7])
 for i = 0, n - 1 do
   local key, interval, tol = ARGV[8 + 3 * i], tonumber(ARGV[9 + 3 * i]), tonumber(ARGV[10 + 3 * i])
   local field = 't:' .. key
@@ -72,14 +77,22 @@ for i = 0, n - 1 do
   end
 end
 
+-- paces: P lists their keys, one per line; each is p:<key> = "interval
+-- tolerance until tat"
 local stale = {}
-for f, v in pairs(h) do
-  if string.sub(f, 1, 2) == 'p:' then
+local kept = {}
+if h['P'] and h['P'] ~= '' then
+  local pf = {}
+  for k in string.gmatch(h['P'], '[^\n]+') do pf[#pf + 1] = 'p:' .. k end
+  local pv = redis.call('HMGET', KEYS[1], unpack(pf))
+  for j = 1, #pf do
+    local f, v = pf[j], pv[j] or ''
     local interval, tol, untilUs, tat = string.match(v, '^(%-?%d+) (%-?%d+) (%-?%d+) (%-?%d+)$')
     interval, tol, untilUs, tat = tonumber(interval), tonumber(tol), tonumber(untilUs), tonumber(tat)
     if not untilUs or untilUs <= now then
       stale[#stale + 1] = f
     else
+      kept[#kept + 1] = string.sub(f, 3)
       local ok, newtat, w, step = decide(tat, interval, tol)
       if not ok then
         if w > wait then wait, refusedBy = w, string.sub(f, 3) end
@@ -89,7 +102,10 @@ for f, v in pairs(h) do
     end
   end
 end
-if #stale > 0 then redis.call('HDEL', KEYS[1], unpack(stale)) end
+if #stale > 0 then
+  redis.call('HDEL', KEYS[1], unpack(stale))
+  redis.call('HSET', KEYS[1], 'P', table.concat(kept, '\n'))
+end
 if wait >= 0 then return {0, wait, 'limit', refusedBy} end
 
 local lease = 0

@@ -14,7 +14,17 @@ local function int(n) return string.format('%d', n) end
 local field = 'p:' .. ARGV[2]
 local interval, tol, untilUs = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local tat = 0
-local f = redis.call('HMGET', KEYS[1], field, 'x')
+local f = redis.call('HMGET', KEYS[1], field, 'x', 'P')
+-- P lists the keys of the paces, one per line (see acquire.lua)
+local listed = false
+for k in string.gmatch(f[3] or '', '[^\n]+') do
+  if k == ARGV[2] then listed = true end
+end
+if not listed then
+  local p = f[3] or ''
+  if p ~= '' then p = p .. '\n' end
+  redis.call('HSET', KEYS[1], 'P', p .. ARGV[2])
+end
 local old = f[1]
 if old then
   local oi, _, _, ot = string.match(old, '^(%-?%d+) (%-?%d+) (%-?%d+) (%-?%d+)$')
