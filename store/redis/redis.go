@@ -138,7 +138,11 @@ func (s *Store) Acquire(ctx context.Context, req store.Request) (store.Grant, er
 	for _, l := range req.Limits {
 		args = append(args, l.Key, l.GCRA.Interval, l.GCRA.Tolerance)
 	}
-	reply, err := s.acquire.Run(ctx, s.client, s.keys(req.Scope), args...).Slice()
+	keys := s.keys(req.Scope)
+	if req.Concurrency <= 0 {
+		keys = keys[:1] // the lease set is not touched
+	}
+	reply, err := s.acquire.Run(ctx, s.client, keys, args...).Slice()
 	if err != nil {
 		return store.Grant{}, wrap("acquire", err)
 	}

@@ -1,5 +1,6 @@
 -- acquire: one atomic admission of a request of a scope.
--- KEYS[1] the scope's hash, KEYS[2] the scope's lease set.
+-- KEYS[1] the scope's hash; KEYS[2] the scope's lease set, only when a
+-- concurrency cap is asked for.
 -- ARGV[1] now in microseconds, or "" for the server's TIME
 -- ARGV[2] cost, ARGV[3] concurrency cap (0: none), ARGV[4] lease TTL (µs)
 -- ARGV[5] extra admissions wanted (local leasing; 0: none), ARGV[6] how far
@@ -18,131 +19,129 @@
 -- "interval tolerance until tat"), P (the keys of the paces, one per line),
 -- seq (the last lease number) and x (until when the hash must live, µs; the
 -- key's TTL is x plus a minute). The hot path is TIME, one HMGET and one
--- HSET; paces add one HMGET.
+-- HSET; paces add one HMGET. It is written to make few tables: this script
+-- runs for every request of a fleet.
+local call, tonumber, floor, max, min, fmt = redis.call, tonumber, math.floor, math.max, math.min, string.format
 local now = tonumber(ARGV[1])
 if not now then
-  local t = redis.call('TIME')
+  local t = call('TIME')
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
--- Lua 5.1 writes numbers with 14 digits; microseconds since the epoch have
--- 16, so every number written goes through int.
-local function int(n) return string.format('%d', n) end
-local cost = tonumber(ARGV[2])
+local cost = max(tonumber(ARGV[2]), 1)
 local cap = tonumber(ARGV[3])
-local leaseTTL = tonumber(ARGV[4])
 local extra = tonumber(ARGV[5])
 local ahead = tonumber(ARGV[6])
-
--- one read: the cooldown, x, seq, the list of paces, each limit's TAT
 local n = tonumber(ARGV[7])
+if cap > 0 then extra = 0 end -- every admission under a cap needs its own lease
+
+-- got[1] cd, got[2] x, got[3] seq, got[4] P, got[4 + i] the TAT of limit i
 local fields = {'cd', 'x', 'seq', 'P'}
-for i = 0, n - 1 do fields[#fields + 1] = 't:' .. ARGV[8 + 3 * i] end
-local got = redis.call('HMGET', KEYS[1], unpack(fields))
-local h = {}
-for i = 1, #fields do h[fields[i]] = got[i] end
+for i = 1, n do fields[4 + i] = 't:' .. ARGV[5 + 3 * i] end
+local got = call('HMGET', KEYS[1], unpack(fields))
 
-local cd = tonumber(h['cd'] or '0')
+-- Lua 5.1 writes numbers with 14 digits; microseconds since the epoch have
+-- 16, so every number written goes through fmt('%d').
+local cd = tonumber(got[1] or '0')
 if cd > now then
-  local f = redis.call('HMGET', KEYS[1], 'cds', 'cdsrc', 'cdh')
-  return {0, cd - now, 'cooldown', {int(cd), f[1] or '0', f[2] or '', f[3] or ''}}
+  local f = call('HMGET', KEYS[1], 'cds', 'cdsrc', 'cdh')
+  return {0, cd - now, 'cooldown', {fmt('%d', cd), f[1] or '0', f[2] or '', f[3] or ''}}
 end
 
--- decide returns whether one admission fits, the new TAT, the wait if not,
--- and the cost of one admission in microseconds of TAT.
-local function decide(tat, interval, tol)
-  if interval <= 0 then return true, tat, 0, 0 end
-  local burst = math.floor(tol / interval) + 1
-  local c = math.min(math.max(cost, 1), burst)
-  local newtat = math.max(tat, now) + c * interval
-  local allowAt = newtat - interval - tol
-  if allowAt > now then return false, tat, allowAt - now, 0 end
-  -- extra admissions whose own allowAt stays within ahead of now
+-- check returns the wait before one admission fits at TAT tat (0: now),
+-- and lowers extra to the admissions that also fit within ahead.
+local function check(tat, interval, tol)
+  if interval <= 0 then return 0 end
+  local c = min(cost, floor(tol / interval) + 1) -- a cost above the burst is charged as the burst
+  local allowAt = max(tat, now) + c * interval - interval - tol
+  if allowAt > now then return allowAt - now end
   if extra > 0 then
-    extra = math.max(0, math.min(extra, math.floor((now + ahead - allowAt) / (c * interval))))
+    extra = max(0, min(extra, floor((now + ahead - allowAt) / (c * interval))))
   end
-  return true, newtat, 0, c * interval
+  return 0
+end
+-- charged returns the TAT after 1 + extra admissions.
+local function charged(tat, interval, tol)
+  if interval <= 0 then return tat end
+  local c = min(cost, floor(tol / interval) + 1)
+  return max(tat, now) + (1 + extra) * c * interval
 end
 
-local wait, refusedBy = -1, ''
--- updates: {field, tat after one admission, cost of one, value prefix}
-local updates = {}
-for i = 0, n - 1 do
-  local key, interval, tol = ARGV[8 + 3 * i], tonumber(ARGV[9 + 3 * i]), tonumber(ARGV[10 + 3 * i])
-  local field = 't:' .. key
-  local ok, tat, w, step = decide(tonumber(h[field] or '0'), interval, tol)
-  if not ok then
-    if w > wait then wait, refusedBy = w, key end
-  else
-    updates[#updates + 1] = {field, tat, step, ''}
-  end
+local wait, refusedBy = 0, ''
+for i = 1, n do
+  local w = check(tonumber(got[4 + i] or '0'), tonumber(ARGV[6 + 3 * i]), tonumber(ARGV[7 + 3 * i]))
+  if w > wait then wait, refusedBy = w, ARGV[5 + 3 * i] end
 end
 
--- paces: P lists their keys, one per line; each is p:<key> = "interval
--- tolerance until tat"
-local stale = {}
-local kept = {}
-if h['P'] and h['P'] ~= '' then
-  local pf = {}
-  for k in string.gmatch(h['P'], '[^\n]+') do pf[#pf + 1] = 'p:' .. k end
-  local pv = redis.call('HMGET', KEYS[1], unpack(pf))
+-- paces: P lists their keys; each p:<key> is "interval tolerance until tat"
+local pf, pv, pn = nil, nil, 0
+if got[4] and got[4] ~= '' then
+  pf = {}
+  for k in string.gmatch(got[4], '[^\n]+') do pf[#pf + 1] = k end
+  local names = {}
+  for j = 1, #pf do names[j] = 'p:' .. pf[j] end
+  pv = call('HMGET', KEYS[1], unpack(names))
+  local stale, kept = {}, {}
   for j = 1, #pf do
-    local f, v = pf[j], pv[j] or ''
-    local interval, tol, untilUs, tat = string.match(v, '^(%-?%d+) (%-?%d+) (%-?%d+) (%-?%d+)$')
-    interval, tol, untilUs, tat = tonumber(interval), tonumber(tol), tonumber(untilUs), tonumber(tat)
+    local interval, tol, untilUs, tat = string.match(pv[j] or '', '^(%-?%d+) (%-?%d+) (%-?%d+) (%-?%d+)$')
+    untilUs = tonumber(untilUs)
     if not untilUs or untilUs <= now then
-      stale[#stale + 1] = f
+      stale[#stale + 1] = names[j]
+      pv[j] = false
     else
-      kept[#kept + 1] = string.sub(f, 3)
-      local ok, newtat, w, step = decide(tat, interval, tol)
-      if not ok then
-        if w > wait then wait, refusedBy = w, string.sub(f, 3) end
-      else
-        updates[#updates + 1] = {f, newtat, step, int(interval) .. ' ' .. int(tol) .. ' ' .. int(untilUs) .. ' '}
-      end
+      kept[#kept + 1] = pf[j]
+      pv[j] = {tonumber(interval), tonumber(tol), untilUs, tonumber(tat)}
+      local w = check(pv[j][4], pv[j][1], pv[j][2])
+      if w > wait then wait, refusedBy = w, pf[j] end
     end
   end
+  if #stale > 0 then
+    call('HDEL', KEYS[1], unpack(stale))
+    call('HSET', KEYS[1], 'P', table.concat(kept, '\n'))
+  end
 end
-if #stale > 0 then
-  redis.call('HDEL', KEYS[1], unpack(stale))
-  redis.call('HSET', KEYS[1], 'P', table.concat(kept, '\n'))
-end
-if wait >= 0 then return {0, wait, 'limit', refusedBy} end
+if wait > 0 then return {0, wait, 'limit', refusedBy} end
 
 local lease = 0
 local live = now -- until when the hash must live
 if cap > 0 then
-  extra = 0 -- every admission under a cap needs its own lease
-  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', int(now))
-  if redis.call('ZCARD', KEYS[2]) >= cap then return {0, -1, 'concurrency', ''} end
-  lease = tonumber(h['seq'] or '0') + 1
-  redis.call('ZADD', KEYS[2], int(now + leaseTTL), lease)
-  redis.call('PEXPIRE', KEYS[2], math.ceil(leaseTTL / 1000) + 60000)
-  live = now + leaseTTL -- lease numbers must not restart while leases live
+  call('ZREMRANGEBYSCORE', KEYS[2], '-inf', fmt('%d', now))
+  if call('ZCARD', KEYS[2]) >= cap then return {0, -1, 'concurrency', ''} end
+  local ttl = tonumber(ARGV[4])
+  lease = tonumber(got[3] or '0') + 1
+  call('ZADD', KEYS[2], fmt('%d', now + ttl), lease)
+  call('PEXPIRE', KEYS[2], math.ceil(ttl / 1000) + 60000)
+  live = now + ttl -- lease numbers must not restart while leases live
 end
 
-if #updates == 0 and lease == 0 then return {1, 0, '', 0, extra} end -- nothing to keep
-local set = {}
-for _, u in ipairs(updates) do
-  local tat = u[2] + extra * u[3]
-  set[#set + 1] = u[1]
-  set[#set + 1] = u[4] .. int(tat)
-  live = math.max(live, tat)
+local set, ns = {}, 0
+for i = 1, n do
+  local interval = tonumber(ARGV[6 + 3 * i])
+  if interval > 0 then
+    local tat = charged(tonumber(got[4 + i] or '0'), interval, tonumber(ARGV[7 + 3 * i]))
+    set[ns + 1], set[ns + 2], ns = fields[4 + i], fmt('%d', tat), ns + 2
+    live = max(live, tat)
+  end
 end
-if lease > 0 then
-  set[#set + 1] = 'seq'
-  set[#set + 1] = int(lease)
+if pv then
+  for j = 1, #pf do
+    local p = pv[j]
+    if p and p[1] > 0 then
+      local tat = charged(p[4], p[1], p[2])
+      set[ns + 1], set[ns + 2], ns = 'p:' .. pf[j], fmt('%d %d %d %d', p[1], p[2], p[3], tat), ns + 2
+      live = max(live, tat)
+    end
+  end
 end
+if lease > 0 then set[ns + 1], set[ns + 2], ns = 'seq', fmt('%d', lease), ns + 2 end
 -- Extend the TTL only when it falls short, by half a minute more than
 -- needed, so that a busy scope is not re-expired on every admission; the
 -- TTL never shrinks, since x only grows.
-local x = tonumber(h['x'] or '0')
-if live > x then
+local x = tonumber(got[2] or '0')
+local grow = ns > 0 and live > x
+if grow then
   x = live + 30000000
-  set[#set + 1] = 'x'
-  set[#set + 1] = int(x)
+  set[ns + 1], set[ns + 2], ns = 'x', fmt('%d', x), ns + 2
 end
-if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end
-if x ~= tonumber(h['x'] or '0') then
-  redis.call('PEXPIRE', KEYS[1], math.ceil((x - now) / 1000) + 60000)
-end
+if ns > 0 then call('HSET', KEYS[1], unpack(set)) end
+if grow then call('PEXPIRE', KEYS[1], math.ceil((x - now) / 1000) + 60000) end
 return {1, 0, '', lease, extra}
