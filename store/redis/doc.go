@@ -36,4 +36,11 @@
 // it, each process may still send the few it holds (this process drops its
 // own when it records one). Requests under a concurrency cap are never
 // batched: each needs its own lease.
+//
+// With leasing on, a process also remembers each refusal until its wait
+// ends and answers the same request itself meanwhile: nothing another
+// process does can end a cooldown or free a limit sooner, so this never
+// lets a request go early. A remembered wait can only be shorter than the
+// truth (others may spend meanwhile), and an admission of the scope from
+// Redis makes the process forget the scope's refusals.
 package redis

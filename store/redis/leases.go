@@ -5,36 +5,39 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/heedhq/heed/limit"
 	"github.com/heedhq/heed/store"
 )
 
-// leases holds the admissions a process took ahead (local leasing): per
-// scope, limits and cost, how many are left and until when they may be
-// spent. It is safe for concurrent use.
+// leases holds what a process knows ahead (local leasing): per scope,
+// limits and cost, the admissions it took ahead and until when they may be
+// spent, or the refusal Redis last gave and until when it holds. It is safe
+// for concurrent use.
 type leases struct {
-	mu sync.Mutex // guards m
-	m  map[string]*batch
+	mu sync.Mutex                   // guards m and n
+	m  map[string]map[string]*batch // scope, leaseKey
+	n  int                          // entries in m
 }
 
-// batch is admissions taken ahead for one leaseKey.
+// batch is admissions taken ahead for one leaseKey, or a refusal.
 type batch struct {
-	scope   string
 	left    int
-	expires int64 // µs on Store.clock
+	expires int64 // µs on Store.clock: the end of the batch or the refusal
+	// refused, when set, is a refusal in force until expires: nothing
+	// another process does can end a cooldown or free a limit sooner.
+	refused *store.Grant
 }
 
 // maxLeaseKeys bounds the map: past it, put sweeps expired batches first.
 const maxLeaseKeys = 4096
 
-func newLeases() *leases { return &leases{m: make(map[string]*batch)} }
+func newLeases() *leases { return &leases{m: make(map[string]map[string]*batch)} }
 
-// leaseKey names what a batch may be spent on: the same scope, the same
+// leaseKey names, within a scope, what a batch may be spent on: the same
 // limits (keys and rates) and the same cost. Paces are the server's; a
 // batch was taken under those in force when it was taken.
 func leaseKey(req store.Request) string {
 	var b strings.Builder
-	b.WriteString(req.Scope)
-	b.WriteByte(0)
 	b.WriteString(strconv.FormatInt(max(req.Cost, 1), 10))
 	for _, l := range req.Limits {
 		b.WriteByte(0)
@@ -47,44 +50,98 @@ func leaseKey(req store.Request) string {
 	return b.String()
 }
 
-// take spends one admission of key if one is left and not expired at now.
-func (l *leases) take(key string, now int64) bool {
+// take answers from what the process holds for key of scope at now: an
+// admission taken ahead, or a refusal still in force with the time left to
+// wait. It reports false when it holds neither.
+func (l *leases) take(scope, key string, now int64) (store.Grant, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b, ok := l.m[key]
+	b, ok := l.m[scope][key]
 	if !ok {
-		return false
+		return store.Grant{}, false
 	}
-	if b.left <= 0 || now >= b.expires {
-		delete(l.m, key)
-		return false
+	if b.spent(now) {
+		l.remove(scope, key)
+		return store.Grant{}, false
+	}
+	if b.refused != nil {
+		g := *b.refused
+		g.Wait = limit.Duration(b.expires - now)
+		return g, true
 	}
 	b.left--
-	return true
+	return store.Grant{Allowed: true}, true
 }
 
-// put keeps n admissions of key, for scope, from now until expires. It
-// replaces what was left: those are older and expire sooner.
-func (l *leases) put(key, scope string, n int, now, expires int64) {
+// spent reports whether b holds nothing more at now.
+func (b *batch) spent(now int64) bool {
+	return now >= b.expires || (b.refused == nil && b.left <= 0)
+}
+
+// refuse keeps Redis's refusal g of key of scope, from now until it ends.
+func (l *leases) refuse(scope, key string, g store.Grant, now int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.m) >= maxLeaseKeys {
-		for k, b := range l.m {
-			if b.left <= 0 || now >= b.expires {
-				delete(l.m, k)
+	l.keep(scope, key, &batch{expires: now + limit.Micros(g.Wait), refused: &g}, now)
+}
+
+// admitted notes that Redis let a request of scope go with n more
+// admissions of key taken ahead, from now until expires; n may be 0. The
+// scope's remembered refusals are forgotten: the units just spent may make
+// their waits longer.
+func (l *leases) admitted(scope, key string, n int, now, expires int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, b := range l.m[scope] {
+		if b.refused != nil {
+			l.remove(scope, k)
+		}
+	}
+	if n > 0 {
+		l.keep(scope, key, &batch{left: n, expires: expires}, now)
+	}
+}
+
+// keep stores b, sweeping what has expired at now when the map is full.
+// l.mu is held.
+func (l *leases) keep(scope, key string, b *batch, now int64) {
+	if l.n >= maxLeaseKeys {
+		for sc, keys := range l.m {
+			for k, old := range keys {
+				if old.spent(now) {
+					l.remove(sc, k)
+				}
 			}
 		}
 	}
-	l.m[key] = &batch{scope: scope, left: n, expires: expires}
+	keys := l.m[scope]
+	if keys == nil {
+		keys = make(map[string]*batch)
+		l.m[scope] = keys
+	}
+	if _, ok := keys[key]; !ok {
+		l.n++
+	}
+	keys[key] = b
 }
 
-// drop forgets every batch of scope.
+// remove deletes one entry. l.mu is held.
+func (l *leases) remove(scope, key string) {
+	keys := l.m[scope]
+	if _, ok := keys[key]; !ok {
+		return
+	}
+	delete(keys, key)
+	l.n--
+	if len(keys) == 0 {
+		delete(l.m, scope)
+	}
+}
+
+// drop forgets everything held for scope.
 func (l *leases) drop(scope string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for k, b := range l.m {
-		if b.scope == scope {
-			delete(l.m, k)
-		}
-	}
+	l.n -= len(l.m[scope])
+	delete(l.m, scope)
 }

@@ -3,6 +3,7 @@ package redis
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/heedhq/heed/limit"
 	"github.com/heedhq/heed/store"
@@ -10,36 +11,49 @@ import (
 
 func TestLeases(t *testing.T) {
 	l := newLeases()
-	a, b := "a\x001", "b\x001"
+	refusal := store.Grant{Reason: store.ReasonLimit, Wait: 300 * time.Microsecond, Limit: "0"}
 	steps := []struct {
-		do   string // "take", "put" or "drop"
-		key  string
-		now  int64
-		want bool // for take
+		do         string // "take", "admit", "refuse" or "drop"
+		scope, key string
+		now        int64
+		want       bool // for take: answered
+		allowed    bool // for take
 	}{
-		{"take", a, 0, false}, // nothing held
-		{"put", a, 0, false},  // 2 held until 100
-		{"take", a, 10, true},
-		{"take", a, 20, true},
-		{"take", a, 30, false},  // spent
-		{"put", a, 200, false},  // 2 more until 300
-		{"take", a, 300, false}, // expired
-		{"put", a, 400, false},
-		{"put", b, 400, false},
-		{"drop", "a", 410, false},
-		{"take", a, 410, false}, // dropped with its scope
-		{"take", b, 410, true},  // another scope kept
+		{do: "take", scope: "a", key: "1", now: 0},  // nothing held
+		{do: "admit", scope: "a", key: "1", now: 0}, // 2 held until 100
+		{do: "take", scope: "a", key: "1", now: 10, want: true, allowed: true},
+		{do: "take", scope: "a", key: "1", now: 20, want: true, allowed: true},
+		{do: "take", scope: "a", key: "1", now: 30},   // spent
+		{do: "admit", scope: "a", key: "1", now: 200}, // 2 more until 300
+		{do: "take", scope: "a", key: "1", now: 300},  // expired
+		{do: "admit", scope: "a", key: "1", now: 400},
+		{do: "admit", scope: "b", key: "1", now: 400},
+		{do: "drop", scope: "a", now: 410},
+		{do: "take", scope: "a", key: "1", now: 410},                            // dropped with its scope
+		{do: "take", scope: "b", key: "1", now: 410, want: true, allowed: true}, // another scope kept
+		{do: "refuse", scope: "c", key: "2", now: 1000},                         // refused until 1300
+		{do: "take", scope: "c", key: "2", now: 1100, want: true},
+		{do: "take", scope: "c", key: "2", now: 1300}, // over
+		{do: "refuse", scope: "c", key: "2", now: 2000},
+		{do: "admit", scope: "c", key: "3", now: 2010}, // another request of c spent units
+		{do: "take", scope: "c", key: "2", now: 2020},  // the refusal is forgotten
 	}
 	for i, st := range steps {
 		switch st.do {
 		case "take":
-			if got := l.take(st.key, st.now); got != st.want {
-				t.Fatalf("step %d: take(%q, %d) = %v, want %v", i, st.key, st.now, got, st.want)
+			g, ok := l.take(st.scope, st.key, st.now)
+			if ok != st.want || g.Allowed != st.allowed {
+				t.Fatalf("step %d: take(%q, %q, %d) = %+v %v, want answered=%v allowed=%v", i, st.scope, st.key, st.now, g, ok, st.want, st.allowed)
 			}
-		case "put":
-			l.put(st.key, st.key[:1], 2, st.now, st.now+100)
+			if ok && !g.Allowed && (g.Limit != "0" || g.Wait != limit.Duration(1300-st.now)) {
+				t.Fatalf("step %d: the refusal %+v, want limit 0 with %dµs left", i, g, 1300-st.now)
+			}
+		case "admit":
+			l.admitted(st.scope, st.key, 2, st.now, st.now+100)
+		case "refuse":
+			l.refuse(st.scope, st.key, refusal, st.now)
 		case "drop":
-			l.drop(st.key)
+			l.drop(st.scope)
 		}
 	}
 }
@@ -47,11 +61,11 @@ func TestLeases(t *testing.T) {
 func TestLeasesSweepExpired(t *testing.T) {
 	l := newLeases()
 	for i := range maxLeaseKeys {
-		l.put(fmt.Sprint(i), "s", 1, 0, 100)
+		l.admitted(fmt.Sprint(i%7), fmt.Sprint(i), 1, 0, 100)
 	}
-	l.put("new", "s", 1, 100, 200) // every earlier one has expired
-	if n := len(l.m); n != 1 {
-		t.Fatalf("%d batches kept, want only the new one", n)
+	l.admitted("s", "new", 1, 100, 200) // every earlier one has expired
+	if l.n != 1 || len(l.m) != 1 {
+		t.Fatalf("%d entries in %d scopes kept, want only the new one", l.n, len(l.m))
 	}
 }
 
@@ -59,7 +73,6 @@ func TestLeaseKeySeparatesLimitsAndCost(t *testing.T) {
 	g := limit.GCRA{Interval: 1000}
 	base := store.Request{Scope: "s", Limits: []store.Limit{{Key: "0", GCRA: g}}}
 	other := []store.Request{
-		{Scope: "t", Limits: base.Limits},
 		{Scope: "s", Limits: base.Limits, Cost: 2},
 		{Scope: "s", Limits: []store.Limit{{Key: "1", GCRA: g}}},
 		{Scope: "s", Limits: []store.Limit{{Key: "0", GCRA: limit.GCRA{Interval: 999}}}},

@@ -127,8 +127,8 @@ func (s *Store) Acquire(ctx context.Context, req store.Request) (store.Grant, er
 	batched := s.batch > 1 && req.Concurrency <= 0
 	if batched {
 		lkey = leaseKey(req)
-		if s.leases.take(lkey, s.clock()) {
-			return store.Grant{Allowed: true}, nil
+		if g, ok := s.leases.take(req.Scope, lkey, s.clock()); ok {
+			return g, nil
 		}
 	}
 	args := []any{s.nowArg(), max(req.Cost, 1), req.Concurrency, limit.Micros(ttl), 0, s.ahead, len(req.Limits)}
@@ -147,9 +147,13 @@ func (s *Store) Acquire(ctx context.Context, req store.Request) (store.Grant, er
 		return store.Grant{}, wrap("acquire", err)
 	}
 	g, extra, err := parseGrant(reply)
-	if batched && extra > 0 {
+	switch {
+	case !batched || err != nil:
+	case g.Allowed:
 		now := s.clock()
-		s.leases.put(lkey, req.Scope, extra, now, now+s.ahead)
+		s.leases.admitted(req.Scope, lkey, extra, now, now+s.ahead)
+	case g.Wait > 0:
+		s.leases.refuse(req.Scope, lkey, g, s.clock())
 	}
 	return g, err
 }
