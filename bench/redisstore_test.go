@@ -54,6 +54,8 @@ type contender struct {
 var contenders = []contender{
 	{"heed", heedDecider(redis.Options{})},
 	{"redis_rate", redisRateDecider},
+	// heed with local leasing: up to 10 admissions per round trip.
+	{"heed_lease10", heedDecider(redis.Options{Batch: 10})},
 }
 
 // baseline is measured beside the contenders: a PING, the least a round
