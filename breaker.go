@@ -138,3 +138,13 @@ func (b *breaker) setState(s string) {
 		b.onChange(s)
 	}
 }
+
+// current returns the breaker's state, one of the Breaker words.
+func (b *breaker) current() string {
+	if b.closed.Load() {
+		return BreakerClosed
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.state
+}

@@ -34,7 +34,9 @@ type call struct {
 
 func (u *upstream) newCall(req *http.Request) call {
 	key, anonymous := u.scopeOf(req)
-	return call{u: u, req: req, ctx: req.Context(), key: key, scopeKey: key.String(), anonymous: anonymous, started: u.t.clock.Now()}
+	c := call{u: u, req: req, ctx: req.Context(), key: key, scopeKey: key.String(), anonymous: anonymous, started: u.t.clock.Now()}
+	u.flight(c.scopeKey).seenBy(key, c.started)
+	return c
 }
 
 // outcome is what one attempt produced: a response or an error, and the

@@ -151,6 +151,11 @@ func (c *call) sleep(reason waitReason, d time.Duration) error {
 	if d <= 0 {
 		return c.u.t.clock.Sleep(c.ctx, d)
 	}
+	if reason != waitBackoff {
+		w := &c.u.flight(c.scopeKey).waiting
+		w.Add(1)
+		defer w.Add(-1)
+	}
 	start := c.u.t.clock.Now()
 	err := c.u.t.clock.Sleep(c.ctx, d)
 	c.waited[reason] += c.u.t.clock.Now().Sub(start)

@@ -14,6 +14,7 @@ import (
 // it arrived.
 func (c *call) record(resp *http.Response, sig quota.Signal, now time.Time) {
 	c.reportRemaining(sig)
+	c.u.flight(c.scopeKey).keepQuotas(sig.Quotas, now)
 	learn := c.learns()
 	if w, source, ok := c.cooldownWait(sig, learn); ok {
 		c.setCooldown(resp, now.Add(w), source)
