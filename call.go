@@ -2,6 +2,8 @@ package heed
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -93,7 +95,7 @@ func (c *call) send(attempt int, lease held, tk ticket) outcome {
 		c.release(lease)
 		return outcome{err: err}
 	}
-	resp, err := c.u.t.base.RoundTrip(req)
+	resp, err := c.roundTrip(req)
 	c.u.flight(c.scopeKey).answered.Add(1)
 	c.reportBreaker(tk, c.breakerVerdict(resp, err))
 	if err != nil {
@@ -105,6 +107,59 @@ func (c *call) send(attempt int, lease held, tk ticket) outcome {
 	c.record(resp, out.sig, now)
 	c.holdLease(resp, lease)
 	return out
+}
+
+// ErrUpstreamTimeout is wrapped by the error of an attempt whose response
+// headers did not arrive within the upstream's Timeout.
+var ErrUpstreamTimeout = errors.New("heed: upstream did not answer in time")
+
+// roundTrip sends one attempt through the base transport, bounding the
+// wait for the response's headers by the upstream's Timeout. The body,
+// which may be a long stream, is not bounded.
+func (c *call) roundTrip(req *http.Request) (*http.Response, error) {
+	d := c.u.cfg.Timeout
+	if d <= 0 {
+		return c.u.t.base.RoundTrip(req)
+	}
+	ctx, cancel := context.WithCancelCause(req.Context())
+	timer := time.AfterFunc(d, func() { cancel(ErrUpstreamTimeout) })
+	resp, err := c.u.t.base.RoundTrip(req.WithContext(ctx))
+	fired := !timer.Stop()
+	if err != nil {
+		cancel(nil)
+		if fired && errors.Is(context.Cause(ctx), ErrUpstreamTimeout) {
+			err = fmt.Errorf("%w (timeout %v): %w", ErrUpstreamTimeout, d, err)
+		}
+		return nil, err
+	}
+	if resp.Body == nil {
+		cancel(nil)
+		return resp, nil
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
+	return resp, nil
+}
+
+// cancelBody ends its request's context when the body is closed or read to
+// the end.
+type cancelBody struct {
+	io.ReadCloser
+	once   sync.Once
+	cancel func()
+}
+
+func (b *cancelBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.once.Do(b.cancel)
+	}
+	return n, err
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(b.cancel)
+	return err
 }
 
 // attemptRequest returns the request to send: the caller's own the first

@@ -52,6 +52,16 @@ type Config struct {
 	// Requests that match none pass through untouched.
 	Upstreams []Upstream `yaml:"upstreams"`
 
+	// Listen is the address heed serve listens on, host:port; "" means
+	// 127.0.0.1:8700. Only heed serve reads it.
+	Listen string `yaml:"listen"`
+
+	// AdminToken is the bearer token heed serve's admin surface (/-/)
+	// requires; heed serve refuses to listen on an address that is not
+	// loopback without one. At least 16 bytes. Only heed serve reads it, and
+	// it never appears in an error or a log line.
+	AdminToken string `yaml:"admin_token"`
+
 	// The fields below are for programs, not files: a YAML file cannot set
 	// them.
 
@@ -93,6 +103,12 @@ type Upstream struct {
 
 	// Concurrency caps the requests in flight at once; 0 means no cap.
 	Concurrency int `yaml:"concurrency"`
+
+	// Timeout bounds how long each attempt waits for the response's
+	// headers (the attempt then fails with ErrUpstreamTimeout and may be
+	// retried); 0 means no bound beyond the request's own deadline. The
+	// body, which may be a long stream, is not bounded.
+	Timeout time.Duration `yaml:"timeout"`
 
 	// OnLimit says what a request does when it may not be sent yet: wait
 	// (the default, "" means wait) or fail at once with a synthetic 429.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	redisstore "github.com/heedhq/heed/store/redis"
+	"net"
 	"net/url"
 	"path"
 	"strings"
@@ -23,6 +24,14 @@ func (c Config) Validate() error {
 	}
 	if d.Tenant != "" && !validName(d.Tenant, true) {
 		p.addf("tenant %q must match [A-Za-z0-9][A-Za-z0-9_.-]*", d.Tenant)
+	}
+	if d.Listen != "" {
+		if _, port, err := net.SplitHostPort(d.Listen); err != nil || port == "" {
+			p.addf("listen %q: want host:port, such as 127.0.0.1:8700", d.Listen)
+		}
+	}
+	if d.AdminToken != "" && len(d.AdminToken) < 16 {
+		p.addf("admin_token: at least 16 bytes, got %d", len(d.AdminToken))
 	}
 	for i, u := range d.Upstreams {
 		checkUpstream(&p, fmt.Sprintf("upstreams[%d] %q", i, u.Name), u)
@@ -112,6 +121,9 @@ func checkLimit(p *problems, at string, l Limit) {
 
 // checkPacing checks the fields that decide when a request may leave.
 func checkPacing(p *problems, at string, u Upstream) {
+	if u.Timeout < 0 {
+		p.addf("%s: timeout must not be negative", at)
+	}
 	if u.Concurrency < 0 {
 		p.addf("%s: concurrency must not be negative", at)
 	}
