@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 
 	"github.com/heedhq/heed/scope"
@@ -151,4 +152,17 @@ func (t *Transport) Close() error {
 		}
 	})
 	return err
+}
+
+// Upstream returns the name of the upstream whose base URL covers u, as
+// RoundTrip would match it, and false when none does.
+func (t *Transport) Upstream(u *url.URL) (string, bool) {
+	if u == nil {
+		return "", false
+	}
+	i, ok := t.router.match(u)
+	if !ok {
+		return "", false
+	}
+	return t.ups[i].cfg.Name, true
 }

@@ -44,6 +44,8 @@ func commands() []command {
 			run: runExplain, help: writeExplainHelp},
 		{name: "mock", summary: "run a rate-limited fake API to test clients against",
 			run: runMock, help: writeMockHelp},
+		{name: "serve", summary: "run the rate-limit sidecar: heed's pacing for clients in any language, with a dashboard",
+			run: runServe, help: writeServeHelp},
 		{name: "demo", summary: "show a naive client, go-retryablehttp and heed against a rate-limited API",
 			run: runDemo, help: writeDemoHelp},
 		{name: "help", summary: "show help for heed or one of its commands",

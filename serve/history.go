@@ -1,0 +1,169 @@
+package serve
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/heedhq/heed"
+)
+
+// historyLen is how many seconds /-/history covers.
+const historyLen = 300
+
+// history counts, per upstream and per second, what the dashboard charts:
+// requests that ended, refusals the upstream sent, synthetic answers and
+// waits. It implements heed.Metrics, beside the Prometheus metrics.
+type history struct {
+	now func() time.Time
+
+	mu     sync.Mutex // guards series
+	series map[string]*series
+}
+
+// series is one upstream's ring of per-second counts.
+type series struct {
+	sec                                 [historyLen]int64 // the Unix second each slot counts, 0: never
+	requests, limited, synthetic, waits [historyLen]int64
+}
+
+func newHistory(now func() time.Time) *history {
+	return &history{now: now, series: make(map[string]*series)}
+}
+
+// count adds one to the counter pick chooses, in the current second.
+func (h *history) count(upstream string, pick func(*series) *[historyLen]int64) {
+	sec := h.now().Unix()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.series[upstream]
+	if s == nil {
+		s = new(series)
+		h.series[upstream] = s
+	}
+	i := int(sec % historyLen)
+	if s.sec[i] != sec {
+		s.sec[i] = sec
+		s.requests[i], s.limited[i], s.synthetic[i], s.waits[i] = 0, 0, 0, 0
+	}
+	pick(s)[i]++
+}
+
+// historyJSON is /-/history's body.
+type historyJSON struct {
+	StepSeconds int                   `json:"step_seconds"`
+	End         time.Time             `json:"end"`
+	Upstreams   map[string]seriesJSON `json:"upstreams"`
+}
+
+// seriesJSON is one upstream's counts, oldest first, historyLen each.
+type seriesJSON struct {
+	Requests  []int64 `json:"requests"`
+	Limited   []int64 `json:"limited"`
+	Synthetic []int64 `json:"synthetic"`
+	Waits     []int64 `json:"waits"`
+}
+
+// snapshot returns the last historyLen seconds of every upstream in names
+// (those with no count yet get zeros).
+func (h *history) snapshot(names []string) historyJSON {
+	end := h.now().Unix()
+	out := historyJSON{StepSeconds: 1, End: time.Unix(end, 0).UTC(), Upstreams: make(map[string]seriesJSON, len(names))}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, name := range names {
+		js := seriesJSON{make([]int64, historyLen), make([]int64, historyLen), make([]int64, historyLen), make([]int64, historyLen)}
+		if s := h.series[name]; s != nil {
+			for k := range historyLen {
+				sec := end - historyLen + 1 + int64(k)
+				i := int(sec % historyLen)
+				if s.sec[i] == sec {
+					js.Requests[k], js.Limited[k], js.Synthetic[k], js.Waits[k] = s.requests[i], s.limited[i], s.synthetic[i], s.waits[i]
+				}
+			}
+		}
+		out.Upstreams[name] = js
+	}
+	return out
+}
+
+func requestsOf(s *series) *[historyLen]int64  { return &s.requests }
+func limitedOf(s *series) *[historyLen]int64   { return &s.limited }
+func syntheticOf(s *series) *[historyLen]int64 { return &s.synthetic }
+func waitsOf(s *series) *[historyLen]int64     { return &s.waits }
+
+// Request implements heed.Metrics.
+func (h *history) Request(upstream, outcome string) {
+	h.count(upstream, requestsOf)
+	switch {
+	case outcome == heed.OutcomeLimited:
+		h.count(upstream, limitedOf)
+	case strings.HasPrefix(outcome, "synthetic_"):
+		h.count(upstream, syntheticOf)
+	}
+}
+
+// Waited implements heed.Metrics: a request that waited before it left.
+func (h *history) Waited(upstream, reason string, _ time.Duration) {
+	if reason != heed.WaitBackoff {
+		h.count(upstream, waitsOf)
+	}
+}
+
+// Retry implements heed.Metrics: a retried 429 is a refusal the upstream
+// sent.
+func (h *history) Retry(upstream, reason string) {
+	if reason == "429" {
+		h.count(upstream, limitedOf)
+	}
+}
+
+func (h *history) Cooldown(string, time.Duration)    {}
+func (h *history) Remaining(string, string, float64) {}
+func (h *history) Breaker(string, string)            {}
+func (h *history) StoreError(string, string)         {}
+func (h *history) FleetSize(string, int)             {}
+
+// tee sends every observation to each of its Metrics.
+type tee []heed.Metrics
+
+func (t tee) Request(u, o string) {
+	for _, m := range t {
+		m.Request(u, o)
+	}
+}
+func (t tee) Waited(u, r string, d time.Duration) {
+	for _, m := range t {
+		m.Waited(u, r, d)
+	}
+}
+func (t tee) Retry(u, r string) {
+	for _, m := range t {
+		m.Retry(u, r)
+	}
+}
+func (t tee) Cooldown(u string, d time.Duration) {
+	for _, m := range t {
+		m.Cooldown(u, d)
+	}
+}
+func (t tee) Remaining(u, q string, v float64) {
+	for _, m := range t {
+		m.Remaining(u, q, v)
+	}
+}
+func (t tee) Breaker(u, s string) {
+	for _, m := range t {
+		m.Breaker(u, s)
+	}
+}
+func (t tee) StoreError(u, op string) {
+	for _, m := range t {
+		m.StoreError(u, op)
+	}
+}
+func (t tee) FleetSize(u string, n int) {
+	for _, m := range t {
+		m.FleetSize(u, n)
+	}
+}

@@ -1,0 +1,341 @@
+package serve
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/heedhq/heed"
+	"github.com/heedhq/heed/metrics/prom"
+)
+
+// DefaultListen is where heed serve listens when the config does not say.
+const DefaultListen = "127.0.0.1:8700"
+
+// ErrAdminTokenRequired is returned by New for a listen address beyond
+// loopback with no admin_token.
+var ErrAdminTokenRequired = errors.New("serve: admin_token is required when listen is not a loopback address")
+
+// Options are what a Server takes besides the config.
+type Options struct {
+	// Logger receives heed serve's and the Transport's log lines; nil
+	// means discard.
+	Logger *slog.Logger
+	// Now is the clock of the dashboard's history; nil means time.Now.
+	Now func() time.Time
+	// RetireAfter bounds how long a config replaced by Reload keeps serving
+	// the requests it had; 0 means 30 seconds.
+	RetireAfter time.Duration
+}
+
+// Server is heed serve's handler: routes, the forward proxy and the admin
+// surface over one heed Transport, which Reload replaces. Make one with
+// New; it is safe for concurrent use.
+type Server struct {
+	opts    Options
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	metrics *prom.Metrics
+	hist    *history
+	admin   http.Handler
+	gen     atomic.Pointer[generation]
+
+	retiring sync.WaitGroup
+}
+
+// generation is one config in force: its Transport and upstreams.
+type generation struct {
+	cfg   heed.Config
+	t     *heed.Transport
+	bases map[string]*url.URL // by upstream name
+	names []string            // sorted
+	proxy *httputil.ReverseProxy
+	// active counts the requests using this generation.
+	active atomic.Int64
+}
+
+// New returns a Server for cfg (after heed.Config's defaults and
+// validation). cfg.Metrics and cfg.Logger are set by the Server.
+func New(cfg heed.Config, opts Options) (*Server, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.RetireAfter <= 0 {
+		opts.RetireAfter = 30 * time.Second
+	}
+	s := &Server{opts: opts, log: opts.Logger, reg: prometheus.NewRegistry(), hist: newHistory(opts.Now)}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	m, err := prom.New(s.reg)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	g, err := s.newGeneration(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.gen.Store(g)
+	s.admin = s.adminHandler()
+	return s, nil
+}
+
+// CheckListen returns the address a config listens on, and an error when
+// it is beyond loopback without an admin token.
+func CheckListen(cfg heed.Config) (string, error) {
+	addr := cfg.Listen
+	if addr == "" {
+		addr = DefaultListen
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("serve: listen %q: %w", addr, err)
+	}
+	if !isLoopback(host) && cfg.AdminToken == "" {
+		return "", fmt.Errorf("%w (listen %q)", ErrAdminTokenRequired, addr)
+	}
+	return addr, nil
+}
+
+// isLoopback reports whether host names only this machine.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// newGeneration builds the Transport and routes for cfg.
+func (s *Server) newGeneration(cfg heed.Config) (*generation, error) {
+	cfg.Metrics = tee{s.metrics, s.hist}
+	cfg.Logger = s.log
+	t, err := heed.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	g := &generation{cfg: cfg, t: t, bases: make(map[string]*url.URL)}
+	for _, u := range cfg.Upstreams {
+		base, err := url.Parse(u.BaseURL)
+		if err != nil { // Validate checked it; keep the error rather than panic
+			_ = t.Close()
+			return nil, fmt.Errorf("serve: upstream %q: %w", u.Name, err)
+		}
+		g.bases[u.Name] = base
+		g.names = append(g.names, u.Name)
+	}
+	slices.Sort(g.names)
+	g.proxy = &httputil.ReverseProxy{
+		Transport:     t,
+		FlushInterval: 100 * time.Millisecond, // text/event-stream is flushed at once regardless
+		ErrorHandler:  s.proxyError,
+		ErrorLog:      slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return g, nil
+}
+
+// Reload puts cfg in force for new requests. The config it replaces keeps
+// serving the requests it had, for up to Options.RetireAfter, and is then
+// closed. On error the config in force stays.
+func (s *Server) Reload(cfg heed.Config) error {
+	g, err := s.newGeneration(cfg)
+	if err != nil {
+		return err
+	}
+	old := s.gen.Swap(g)
+	s.retire(old)
+	return nil
+}
+
+// retire closes g once no request uses it, or after RetireAfter.
+func (s *Server) retire(g *generation) {
+	s.retiring.Add(1)
+	go func() {
+		defer s.retiring.Done()
+		deadline := time.Now().Add(s.opts.RetireAfter)
+		time.Sleep(100 * time.Millisecond) // requests that loaded g just before the swap
+		for g.active.Load() > 0 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err := g.t.Close(); err != nil {
+			s.log.Warn("heed serve: closing the replaced config's store", "error", err.Error())
+		}
+	}()
+}
+
+// Close closes the Transport in force and waits for replaced ones to close.
+func (s *Server) Close() error {
+	s.retiring.Wait()
+	return s.gen.Load().t.Close()
+}
+
+// Transport returns the Transport in force.
+func (s *Server) Transport() *heed.Transport { return s.gen.Load().t }
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodConnect:
+		w.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+		writeError(w, http.StatusMethodNotAllowed, apiError{Error: CodeConnectNotSupported,
+			Message: "heed serve does not tunnel HTTPS: it could not see, pace or retry the requests inside the tunnel; " +
+				"use route mode instead: send the request to http://" + r.Host + "/{upstream}/{path} (point your SDK's base URL there)"})
+	case r.URL.IsAbs() && !strings.HasPrefix(r.RequestURI, "/"):
+		s.forward(w, r)
+	case r.URL.Path == "/-" || strings.HasPrefix(r.URL.Path, "/-/"):
+		s.admin.ServeHTTP(w, r)
+	default:
+		s.route(w, r)
+	}
+}
+
+// route serves /{upstream}/{rest}: the request goes to the upstream's
+// base URL + /{rest} with the same query, through the Transport.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	g := s.gen.Load()
+	g.active.Add(1)
+	defer g.active.Add(-1)
+	name, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	base, ok := g.bases[name]
+	if !ok {
+		msg := "no upstream is configured under that name"
+		if name == "" {
+			msg = "route mode: send requests to /{upstream}/{path}"
+		}
+		writeError(w, http.StatusNotFound, apiError{Error: CodeUnknownUpstream,
+			Message: fmt.Sprintf("%s (%q); the configured upstreams are listed", msg, name), Upstreams: g.names})
+		return
+	}
+	rawRest := strings.TrimPrefix(r.URL.EscapedPath(), "/"+url.PathEscape(name))
+	proxy := *g.proxy
+	proxy.Rewrite = func(pr *httputil.ProxyRequest) {
+		pr.Out.URL.Path = "/" + rest
+		pr.Out.URL.RawPath = ""
+		if rawRest != "/"+rest && rawRest != "" {
+			pr.Out.URL.RawPath = rawRest
+		}
+		pr.SetURL(base)
+		pr.SetXForwarded()
+	}
+	proxy.ServeHTTP(w, r)
+}
+
+// forward serves a forward-proxy request: an absolute plain-HTTP URI that a
+// configured upstream covers goes as it is; any other is refused.
+func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
+	g := s.gen.Load()
+	g.active.Add(1)
+	defer g.active.Add(-1)
+	if _, ok := g.t.Upstream(r.URL); !ok || r.URL.Scheme != "http" {
+		writeError(w, http.StatusForbidden, apiError{Error: CodeNotAnUpstream,
+			Message: "heed serve forwards only plain-HTTP requests to configured upstreams; it is not an open proxy", Upstreams: g.names})
+		return
+	}
+	proxy := *g.proxy
+	proxy.Rewrite = func(pr *httputil.ProxyRequest) {
+		pr.Out.Host = r.URL.Host
+		pr.SetXForwarded()
+	}
+	proxy.ServeHTTP(w, r)
+}
+
+// proxyError answers a request the Transport returned an error for.
+func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case r.Context().Err() != nil: // the client went away: nobody to answer
+		return
+	case errors.Is(err, heed.ErrStoreUnavailable):
+		writeError(w, http.StatusServiceUnavailable, apiError{Error: CodeStoreUnavailable, Message: err.Error()})
+	case errors.Is(err, heed.ErrUpstreamTimeout):
+		writeError(w, http.StatusGatewayTimeout, apiError{Error: CodeUpstreamTimeout, Message: err.Error()})
+	default:
+		writeError(w, http.StatusBadGateway, apiError{Error: CodeUpstreamUnreachable, Message: err.Error()})
+	}
+}
+
+// adminHandler serves /-/.
+func (s *Server) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /-/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	mux.Handle("GET /-/metrics", s.authorized(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})))
+	mux.Handle("GET /-/state", s.authorized(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		writeJSON(w, s.gen.Load().t.Snapshot(ctx))
+	})))
+	mux.Handle("GET /-/history", s.authorized(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, s.hist.snapshot(s.gen.Load().names))
+	})))
+	mux.Handle("GET /-/", s.authorized(http.StripPrefix("/-/", dashboardHandler())))
+	mux.HandleFunc("GET /-", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/-/", http.StatusFound) })
+	mux.HandleFunc("/-/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, apiError{Error: CodeNotFound, Message: "no admin page " + r.URL.Path + " (try /-/, /-/state, /-/history, /-/metrics, /-/healthz)"})
+	})
+	return mux
+}
+
+// adminCookie carries the admin token for a browser on the dashboard.
+const adminCookie = "heed_admin"
+
+// authorized lets a request through when no admin token is configured, or
+// when it carries the token: as a bearer token or in the cookie that
+// /-/?token=<token> sets (then redirects to drop the token from the URL).
+func (s *Server) authorized(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := s.gen.Load().cfg.AdminToken
+		if token == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		if q := r.URL.Query().Get("token"); q != "" && r.URL.Path == "/-/" && equal(q, token) {
+			http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: token, Path: "/-/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+			http.Redirect(w, r, "/-/", http.StatusFound)
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			if c, err := r.Cookie(adminCookie); err == nil {
+				got, ok = c.Value, true
+			}
+		}
+		if !ok || !equal(got, token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="heed"`)
+			writeError(w, http.StatusUnauthorized, apiError{Error: CodeUnauthorized,
+				Message: "the admin surface needs the admin token: Authorization: Bearer <admin_token>, or open /-/?token=<admin_token> in a browser"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// equal compares two tokens in constant time.
+func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// writeJSON writes v as JSON.
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v)
+}
