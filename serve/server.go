@@ -287,12 +287,46 @@ func (s *Server) adminHandler() http.Handler {
 	mux.Handle("GET /-/history", s.authorized(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, s.hist.snapshot(s.gen.Load().names))
 	})))
-	mux.Handle("GET /-/", s.authorized(http.StripPrefix("/-/", dashboardHandler())))
+	mux.Handle("GET /-/", s.authorized(jsonNotFound(http.StripPrefix("/-/", dashboardHandler()))))
 	mux.HandleFunc("GET /-", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/-/", http.StatusFound) })
 	mux.HandleFunc("/-/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, apiError{Error: CodeNotFound, Message: "no admin page " + r.URL.Path + " (try /-/, /-/state, /-/history, /-/metrics, /-/healthz)"})
 	})
 	return mux
+}
+
+// jsonNotFound turns h's 404s into heed serve's JSON error.
+func jsonNotFound(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&notFoundWriter{ResponseWriter: w, r: r}, r)
+	})
+}
+
+// notFoundWriter writes a JSON error instead of a 404 and its body.
+type notFoundWriter struct {
+	http.ResponseWriter
+	r        *http.Request
+	notFound bool
+}
+
+func (w *notFoundWriter) WriteHeader(status int) {
+	if status != http.StatusNotFound {
+		w.ResponseWriter.WriteHeader(status)
+		return
+	}
+	w.notFound = true
+	h := w.ResponseWriter.Header()
+	h.Del("Content-Length")
+	h.Del("Content-Security-Policy")
+	writeError(w.ResponseWriter, http.StatusNotFound, apiError{Error: CodeNotFound,
+		Message: "no admin page " + w.r.URL.Path + " (try /-/, /-/state, /-/history, /-/metrics, /-/healthz)"})
+}
+
+func (w *notFoundWriter) Write(p []byte) (int, error) {
+	if w.notFound {
+		return len(p), nil
+	}
+	return w.ResponseWriter.Write(p)
 }
 
 // adminCookie carries the admin token for a browser on the dashboard.

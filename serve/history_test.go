@@ -1,0 +1,57 @@
+package serve
+
+import (
+	"testing"
+	"time"
+
+	"github.com/heedhq/heed"
+)
+
+func TestHistoryCountsPerSecondAndForgets(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	h := newHistory(func() time.Time { return now })
+	h.Request("api", heed.OutcomeOK)
+	h.Request("api", heed.OutcomeLimited)
+	h.Request("api", heed.OutcomeSyntheticCooldown)
+	h.Waited("api", heed.WaitLimit, time.Second)
+	h.Waited("api", heed.WaitBackoff, time.Second) // a retry's backoff is not a wait to leave
+	h.Retry("api", "429")
+	h.Retry("api", "503")
+	now = now.Add(2 * time.Second)
+	h.Request("api", heed.OutcomeOK)
+
+	s := h.snapshot([]string{"api", "idle"}).Upstreams
+	api := s["api"]
+	last := historyLen - 1
+	checks := []struct {
+		name string
+		got  int64
+		want int64
+	}{
+		{"requests now", api.Requests[last], 1},
+		{"requests 2s ago", api.Requests[last-2], 3},
+		{"limited 2s ago (a final 429 and a retried one)", api.Limited[last-2], 2},
+		{"synthetic 2s ago", api.Synthetic[last-2], 1},
+		{"waits 2s ago", api.Waits[last-2], 1},
+		{"requests 1s ago", api.Requests[last-1], 0},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, c.got, c.want)
+		}
+	}
+	if idle := s["idle"]; len(idle.Requests) != historyLen || idle.Requests[last] != 0 {
+		t.Errorf("an upstream with no requests: %v", idle.Requests[last])
+	}
+	// A full turn of the ring later, the old counts are gone, not read as new.
+	now = now.Add(historyLen * time.Second)
+	h.Request("api", heed.OutcomeOK)
+	api = h.snapshot([]string{"api"}).Upstreams["api"]
+	var sum int64
+	for _, v := range api.Requests {
+		sum += v
+	}
+	if sum != 1 || api.Requests[last] != 1 {
+		t.Errorf("after a full turn: %d requests in the window, want only the new one", sum)
+	}
+}
