@@ -56,20 +56,21 @@ func runServe(ctx context.Context, s streams, args []string) int {
 	}
 	log := slog.New(slog.NewTextHandler(s.stderr, nil))
 	srv, err := serve.New(cfg, serve.Options{Logger: log, RetireAfter: opts.drain})
-	if err != nil {
-		fmt.Fprintf(s.stderr, "heed serve: %v\n", err)
+	if err != nil { // Validate's problems name the field but not the file
+		fmt.Fprintf(s.stderr, "heed serve: %s: %v\n", opts.config, err)
 		return exitUsage
 	}
 	defer srv.Close()
+	// Before "listening": a SIGHUP sent once it is printed must not kill us.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
 		fmt.Fprintf(s.stderr, "heed serve: %v\n", err)
 		return exitFailure
 	}
 	fmt.Fprintf(s.stdout, "heed serve: listening on http://%s (upstreams: %s)\n", ln.Addr(), upstreamNames(cfg))
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	return runServer(ctx, s, log, srv, ln, opts, hup)
 }
 
