@@ -37,7 +37,7 @@ type call struct {
 func (u *upstream) newCall(req *http.Request) call {
 	key, anonymous := u.scopeOf(req)
 	c := call{u: u, req: req, ctx: req.Context(), key: key, scopeKey: key.String(), anonymous: anonymous, started: u.t.clock.Now()}
-	u.flight(c.scopeKey).seenBy(key, c.started)
+	u.flightOf(key, c.scopeKey, c.started)
 	return c
 }
 

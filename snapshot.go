@@ -146,12 +146,16 @@ func (u *upstream) scopeStates(ctx context.Context, now time.Time, storeDown *bo
 // been answered.
 func (f *flight) inFlight() int64 { return max(f.admitted.Load()-f.answered.Load(), 0) }
 
-// seenBy notes a call of the scope: when, and the scope's short name.
-func (f *flight) seenBy(key scope.Key, now time.Time) {
-	f.lastSeen.Store(now.UnixMicro())
-	if f.short == "" {
-		f.shortOnce.Do(func() { f.short = key.Short() })
+// flightOf returns the scope's flight, made with the scope's short name
+// (for snapshots) if it is new, and notes a call of the scope at now.
+func (u *upstream) flightOf(key scope.Key, scopeKey string, now time.Time) *flight {
+	f, ok := u.flights.Load(scopeKey)
+	if !ok {
+		f, _ = u.flights.LoadOrStore(scopeKey, &flight{short: key.Short()})
 	}
+	fl := f.(*flight)
+	fl.lastSeen.Store(now.UnixMicro())
+	return fl
 }
 
 // keepQuotas remembers the quotas an answer reported, for snapshots.

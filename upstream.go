@@ -56,13 +56,13 @@ type flight struct {
 	knownUntil         atomic.Int64
 	probe              atomic.Bool // a request is out to learn the quota
 
-	// For snapshots: the scope's short name, its calls waiting to leave,
-	// its last call (Unix µs) and the quotas of its last answer with any.
-	short     string
-	shortOnce sync.Once
-	waiting   atomic.Int64
-	lastSeen  atomic.Int64
-	quotas    atomic.Pointer[[]QuotaState]
+	// For snapshots: the scope's short name (set when the flight is made,
+	// then only read), its calls waiting to leave, its last call (Unix µs)
+	// and the quotas of its last answer with any.
+	short    string
+	waiting  atomic.Int64
+	lastSeen atomic.Int64
+	quotas   atomic.Pointer[[]QuotaState]
 }
 
 // noQuotaHeaders marks a scope whose answers carry no quota headers: there
