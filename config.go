@@ -76,6 +76,10 @@ type Config struct {
 	// StoreImpl, when set, is the Store used instead of the one Store names;
 	// the Transport does not close it.
 	StoreImpl store.Store `yaml:"-"`
+
+	// src is where ParseConfig read the Config from, so that Validate can
+	// name the file and line of a problem.
+	src *configSource
 	// Metrics receives what the Transport does: requests by outcome, waits,
 	// retries, cooldowns, remaining quota, breaker states (package
 	// metrics/prom exports them to Prometheus). nil means none.

@@ -41,12 +41,20 @@ func ParseConfig(data []byte, name string) (Config, error) {
 		return Config{}, err
 	}
 	var c Config
-	d := decoder{file: name}
+	d := decoder{file: name, lines: make(map[string]int)}
 	d.value(root, reflect.ValueOf(&c).Elem(), "")
 	if len(d.errs) > 0 {
 		return Config{}, errors.Join(d.errs...)
 	}
+	c.src = &configSource{file: name, lines: d.lines}
 	return c, nil
+}
+
+// configSource is where a Config was read from: the file's name and the
+// line of each value, by YAML path ("upstreams[0].retry.attempts").
+type configSource struct {
+	file  string
+	lines map[string]int
 }
 
 // parseDocument parses data, which must hold exactly one YAML document
@@ -99,6 +107,7 @@ func newSyntaxError(name string, err error) error {
 type decoder struct {
 	file    string
 	errs    []error
+	lines   map[string]int     // the line of each value decoded, by path
 	merging map[*yaml.Node]int // mappings merging others now, against cycles
 	visits  int                // nodes decoded, aliases expanded
 }
@@ -116,6 +125,11 @@ func (d *decoder) failf(n *yaml.Node, format string, args ...any) {
 // value decodes n into v; path names v in errors ("upstreams[0].retry").
 func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	n = resolve(n)
+	if path != "" {
+		if _, seen := d.lines[path]; !seen { // a merge's later keys win, but the first line written is kept
+			d.lines[path] = n.Line
+		}
+	}
 	if d.visits++; d.visits == maxVisits {
 		d.failf(n, "%s: the document expands to too many values (through aliases)", orTop(path))
 	}
@@ -344,7 +358,7 @@ func orTop(path string) string {
 // is key.
 func fieldByKey(t reflect.Type, key string) (int, bool) {
 	for i := range t.NumField() {
-		if k := yamlKey(t.Field(i)); k == key && k != "-" {
+		if k := yamlKey(t.Field(i)); k == key && k != "-" && t.Field(i).IsExported() {
 			return i, true
 		}
 	}

@@ -20,47 +20,123 @@ func (c Config) Validate() error {
 	var p problems
 	checkStore(&p, d)
 	if d.OnStoreError != StoreErrorOpen && d.OnStoreError != StoreErrorClosed {
-		p.addf("on_store_error %q: want open or closed", d.OnStoreError)
+		p.addAt("on_store_error", "on_store_error %q: want open or closed", d.OnStoreError)
 	}
 	if d.Tenant != "" && !validName(d.Tenant, true) {
-		p.addf("tenant %q must match [A-Za-z0-9][A-Za-z0-9_.-]*", d.Tenant)
+		p.addAt("tenant", "tenant %q must match [A-Za-z0-9][A-Za-z0-9_.-]*", d.Tenant)
 	}
 	if d.Listen != "" {
 		if _, port, err := net.SplitHostPort(d.Listen); err != nil || port == "" {
-			p.addf("listen %q: want host:port, such as 127.0.0.1:8700", d.Listen)
+			p.addAt("listen", "listen %q: want host:port, such as 127.0.0.1:8700", d.Listen)
 		}
 	}
 	if d.AdminToken != "" && len(d.AdminToken) < 16 {
-		p.addf("admin_token: at least 16 bytes, got %d", len(d.AdminToken))
+		p.addAt("admin_token", "admin_token: at least 16 bytes, got %d", len(d.AdminToken))
 	}
 	for i, u := range d.Upstreams {
-		checkUpstream(&p, fmt.Sprintf("upstreams[%d] %q", i, u.Name), u)
+		checkUpstream(&p, loc{label: fmt.Sprintf("upstreams[%d] %q", i, u.Name), path: fmt.Sprintf("upstreams[%d]", i)}, u)
 	}
 	checkUnique(&p, d.Upstreams)
-	return errors.Join(p...)
+	return p.located(c.src)
 }
 
-// problems collects what Validate finds.
-type problems []error
+// problems collects what Validate finds: each problem and the YAML path
+// of the field it is about ("" when none), so that a Config read from a
+// file can name the line (see located).
+type problems []problem
 
-// addf adds one problem, prefixed with "heed: ".
+type problem struct {
+	path string
+	err  error
+}
+
+// addf adds one problem, prefixed with "heed: ". When an argument is a
+// loc, the problem is about the field it names.
 func (p *problems) addf(format string, args ...any) {
-	*p = append(*p, fmt.Errorf("heed: "+format, args...))
+	pr := problem{err: fmt.Errorf("heed: "+format, args...)}
+	for _, a := range args {
+		if w, ok := a.(loc); ok {
+			pr.path = w.path
+			break
+		}
+	}
+	*p = append(*p, pr)
 }
+
+// addAt adds one problem about the field at the YAML path.
+func (p *problems) addAt(path, format string, args ...any) {
+	*p = append(*p, problem{path: path, err: fmt.Errorf("heed: "+format, args...)})
+}
+
+// loc names a field in a problem: label as messages show it
+// (`upstreams[0] "github": retry.attempts`), path as YAML spells it
+// (upstreams[0].retry.attempts).
+type loc struct{ label, path string }
+
+func (w loc) String() string { return w.label }
+
+// field returns the field named name within w.
+func (w loc) field(name string) loc {
+	return loc{label: w.label + ": " + name, path: w.path + "." + name}
+}
+
+// located returns the problems as errors, with the file and line of their
+// field when the Config was read from a file (ParseConfig) and the field
+// (or the nearest enclosing one) was written there.
+func (p problems) located(src *configSource) error {
+	errs := make([]error, len(p))
+	for i, pr := range p {
+		errs[i] = pr.err
+		if src == nil || pr.path == "" {
+			continue
+		}
+		for path := pr.path; path != ""; path = parentPath(path) {
+			if line, ok := src.lines[path]; ok {
+				msg := strings.TrimPrefix(pr.err.Error(), "heed: ")
+				errs[i] = &lineError{msg: fmt.Sprintf("heed: %s:%d: %s", src.file, line, msg), err: pr.err}
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// parentPath returns the path that encloses path: a.b[1].c → a.b[1] →
+// a.b → a → "".
+func parentPath(path string) string {
+	if strings.HasSuffix(path, "]") {
+		if i := strings.LastIndexByte(path, '['); i >= 0 {
+			return path[:i]
+		}
+	}
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[:i]
+	}
+	return ""
+}
+
+// lineError is a problem with its file and line; it unwraps to the problem.
+type lineError struct {
+	msg string
+	err error
+}
+
+func (e *lineError) Error() string { return e.msg }
+func (e *lineError) Unwrap() error { return e.err }
 
 // checkStore checks the store and the fingerprint secret it needs.
 func checkStore(p *problems, c Config) {
 	if len(c.FingerprintSecret) > 0 && len(c.FingerprintSecret) < minFingerprintSecret {
-		p.addf("fingerprint_secret must be at least %d bytes", minFingerprintSecret)
+		p.addAt("fingerprint_secret", "fingerprint_secret must be at least %d bytes", minFingerprintSecret)
 	}
 	if c.Store == storeMemory {
 		return
 	}
 	if _, _, err := redisstore.ParseURL(c.Store); err != nil {
-		p.addf("store %q: %v (want memory or a redis://, rediss://, redis-cluster:// or redis-sentinel:// URL)", redactStore(c.Store), err)
+		p.addAt("store", "store %q: %v (want memory or a redis://, rediss://, redis-cluster:// or redis-sentinel:// URL)", redactStore(c.Store), err)
 	}
 	if c.FingerprintSecret == "" {
-		p.addf("store %q: fingerprint_secret is required: every process sharing the store must use the same one", redactStore(c.Store))
+		p.addAt("store", "store %q: fingerprint_secret is required: every process sharing the store must use the same one", redactStore(c.Store))
 	}
 }
 
@@ -78,18 +154,18 @@ func redactStore(store string) string {
 }
 
 // checkUpstream checks one upstream; at names it in every problem.
-func checkUpstream(p *problems, at string, u Upstream) {
+func checkUpstream(p *problems, at loc, u Upstream) {
 	switch {
 	case u.Name == "":
-		p.addf("%s: name is required", at)
+		p.addf("%s is required", at.field("name"))
 	case !validName(u.Name, false):
-		p.addf("%s: name must match [a-z0-9][a-z0-9_.-]*", at)
+		p.addf("%s must match [a-z0-9][a-z0-9_.-]*", at.field("name"))
 	}
 	if _, err := parseRoute(u.BaseURL); err != nil {
-		p.addf("%s: %w", at, err)
+		p.addf("%s: %w", loc{label: at.label, path: at.path + ".base_url"}, err)
 	}
 	for j, l := range u.Limits {
-		checkLimit(p, fmt.Sprintf("%s: limits[%d]", at, j), l)
+		checkLimit(p, loc{label: fmt.Sprintf("%s: limits[%d]", at, j), path: fmt.Sprintf("%s.limits[%d]", at.path, j)}, l)
 	}
 	checkPacing(p, at, u)
 	checkCooldown(p, at, u.Cooldown)
@@ -99,99 +175,99 @@ func checkUpstream(p *problems, at string, u Upstream) {
 }
 
 // checkLimit checks one limit.
-func checkLimit(p *problems, at string, l Limit) {
+func checkLimit(p *problems, at loc, l Limit) {
 	if l.Requests <= 0 {
-		p.addf("%s: requests must be positive", at)
+		p.addf("%s must be positive", at.field("requests"))
 	}
 	if l.Per <= 0 {
-		p.addf("%s: per must be positive", at)
+		p.addf("%s must be positive", at.field("per"))
 	}
 	if l.Burst < 0 {
-		p.addf("%s: burst must not be negative", at)
+		p.addf("%s must not be negative", at.field("burst"))
 	}
 	if l.Path == "" {
 		return
 	}
 	if !strings.HasPrefix(l.Path, "/") {
-		p.addf("%s: path %q must start with \"/\"", at, l.Path)
+		p.addf("%s %q must start with \"/\"", at.field("path"), l.Path)
 	} else if _, err := path.Match(l.Path, ""); err != nil {
-		p.addf("%s: path %q is not a valid pattern", at, l.Path)
+		p.addf("%s %q is not a valid pattern", at.field("path"), l.Path)
 	}
 }
 
 // checkPacing checks the fields that decide when a request may leave.
-func checkPacing(p *problems, at string, u Upstream) {
+func checkPacing(p *problems, at loc, u Upstream) {
 	if u.Timeout < 0 {
-		p.addf("%s: timeout must not be negative", at)
+		p.addf("%s must not be negative", at.field("timeout"))
 	}
 	if u.Concurrency < 0 {
-		p.addf("%s: concurrency must not be negative", at)
+		p.addf("%s must not be negative", at.field("concurrency"))
 	}
 	if u.OnLimit != OnLimitWait && u.OnLimit != OnLimitFail {
-		p.addf("%s: on_limit %q: want wait or fail", at, u.OnLimit)
+		p.addf("%s %q: want wait or fail", at.field("on_limit"), u.OnLimit)
 	}
 	checkDuration(p, at, "max_wait", u.MaxWait)
 	if !(u.Headroom >= 0 && u.Headroom < 0.5) {
-		p.addf("%s: headroom %v out of range [0, 0.5)", at, u.Headroom)
+		p.addf("%s %v out of range [0, 0.5)", at.field("headroom"), u.Headroom)
 	}
 }
 
 // checkCooldown checks the cooldown bounds.
-func checkCooldown(p *problems, at string, c CooldownPolicy) {
+func checkCooldown(p *problems, at loc, c CooldownPolicy) {
 	checkDuration(p, at, "cooldown.default", c.Default)
 	checkDuration(p, at, "cooldown.max", c.Max)
 	if c.Max >= 0 && c.Default > c.Max {
-		p.addf("%s: cooldown.default (%v) must not exceed cooldown.max (%v)", at, c.Default, c.Max)
+		p.addf("%s (%v) must not exceed cooldown.max (%v)", at.field("cooldown.default"), c.Default, c.Max)
 	}
 }
 
 // checkRetry checks the retry policy.
-func checkRetry(p *problems, at string, r RetryPolicy) {
+func checkRetry(p *problems, at loc, r RetryPolicy) {
 	if r.Attempts < 1 || r.Attempts > maxRetryAttempts {
-		p.addf("%s: retry.attempts %d out of range [1, %d] (1 means no retry)", at, r.Attempts, maxRetryAttempts)
+		p.addf("%s %d out of range [1, %d] (1 means no retry)", at.field("retry.attempts"), r.Attempts, maxRetryAttempts)
 	}
 	switch r.Backoff {
 	case "exponential", "constant", "linear", "fibonacci":
 	default:
-		p.addf("%s: retry.backoff %q: want exponential, constant, linear or fibonacci", at, r.Backoff)
+		p.addf("%s %q: want exponential, constant, linear or fibonacci", at.field("retry.backoff"), r.Backoff)
 	}
 	checkDuration(p, at, "retry.base", r.Base)
 	checkDuration(p, at, "retry.max", r.Max)
 	checkDuration(p, at, "retry.max_elapsed", r.MaxElapsed)
 	if r.Max >= 0 && r.Base > r.Max {
-		p.addf("%s: retry.base (%v) must not exceed retry.max (%v)", at, r.Base, r.Max)
+		p.addf("%s (%v) must not exceed retry.max (%v)", at.field("retry.base"), r.Base, r.Max)
 	}
 }
 
 // checkBreaker checks the circuit breaker policy, even when disabled.
-func checkBreaker(p *problems, at string, b BreakerPolicy) {
+func checkBreaker(p *problems, at loc, b BreakerPolicy) {
 	if b.Failures < 0 {
-		p.addf("%s: breaker.failures must not be negative", at)
+		p.addf("%s must not be negative", at.field("breaker.failures"))
 	}
 	checkDuration(p, at, "breaker.open_for", b.OpenFor)
 	if b.Probes < 0 {
-		p.addf("%s: breaker.probes must not be negative", at)
+		p.addf("%s must not be negative", at.field("breaker.probes"))
 	}
 }
 
 // checkCredentials checks the extra credential places.
-func checkCredentials(p *problems, at string, c CredentialPolicy) {
+func checkCredentials(p *problems, at loc, c CredentialPolicy) {
 	for i, h := range c.Headers {
 		if !validToken(h) {
-			p.addf("%s: credentials.headers[%d] %q is not a valid header name", at, i, h)
+			p.addf("%s[%d] %q is not a valid header name", at.field("credentials.headers"), i, h)
 		}
 	}
 	for i, q := range c.Query {
 		if q == "" {
-			p.addf("%s: credentials.query[%d] must not be empty", at, i)
+			p.addf("%s[%d] must not be empty", at.field("credentials.query"), i)
 		}
 	}
 }
 
 // checkDuration reports a negative duration.
-func checkDuration(p *problems, at, field string, d time.Duration) {
+func checkDuration(p *problems, at loc, field string, d time.Duration) {
 	if d < 0 {
-		p.addf("%s: %s must not be negative", at, field)
+		p.addf("%s must not be negative", at.field(field))
 	}
 }
 
@@ -200,9 +276,9 @@ func checkUnique(p *problems, ups []Upstream) {
 	names := make(map[string]int, len(ups))
 	routes := make(map[route]int, len(ups))
 	for i, u := range ups {
-		at := fmt.Sprintf("upstreams[%d] %q", i, u.Name)
+		at := loc{label: fmt.Sprintf("upstreams[%d] %q", i, u.Name), path: fmt.Sprintf("upstreams[%d]", i)}
 		if first, dup := names[u.Name]; dup && u.Name != "" {
-			p.addf("%s: name duplicates upstreams[%d]", at, first)
+			p.addf("%s duplicates upstreams[%d]", at.field("name"), first)
 		} else if !dup {
 			names[u.Name] = i
 		}
@@ -211,7 +287,7 @@ func checkUnique(p *problems, ups []Upstream) {
 			continue
 		}
 		if first, dup := routes[rt]; dup {
-			p.addf("%s: base_url duplicates upstreams[%d] %q", at, first, ups[first].Name)
+			p.addf("%s duplicates upstreams[%d] %q", at.field("base_url"), first, ups[first].Name)
 		} else {
 			routes[rt] = i
 		}

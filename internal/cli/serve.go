@@ -56,8 +56,8 @@ func runServe(ctx context.Context, s streams, args []string) int {
 	}
 	log := slog.New(slog.NewTextHandler(s.stderr, nil))
 	srv, err := serve.New(cfg, serve.Options{Logger: log, RetireAfter: opts.drain})
-	if err != nil { // Validate's problems name the field but not the file
-		fmt.Fprintf(s.stderr, "heed serve: %s: %v\n", opts.config, err)
+	if err != nil { // problems in the file name its file and line
+		fmt.Fprintf(s.stderr, "heed serve: %v\n", err)
 		return exitUsage
 	}
 	defer srv.Close()
