@@ -15,11 +15,19 @@
 // assigned, about two seconds after it began. It stops the three processes
 // the same way.
 //
-// When redis-server (or, for a cluster, redis-cli) is not on PATH the helpers
-// skip the test with a message saying how to install it, so a bare
-// "go test ./..." passes on a machine without it. Under ./scripts/test, which
-// installs redis-server when missing and sets HEED_REQUIRE_SERVICES=1, a
-// missing binary fails the test instead.
+// [Chromium] returns the path of the chromium binary for browser tests; it
+// starts nothing, the test starts its own headless browser and stops it.
+//
+// When redis-server (or, for a cluster, redis-cli, or for a browser test,
+// chromium) is not on PATH the helpers skip the test with a message saying
+// how to install it, so a bare "go test ./..." passes on a machine without
+// it. Under ./scripts/test, which installs redis-server and chromium when
+// missing and sets HEED_REQUIRE_SERVICES=1, a missing binary fails the test
+// instead.
+//
+// [ArtifactDir] is where a test keeps files for people to look at after the
+// run, such as screenshots: the directory HEED_ARTIFACTS names (./scripts/test
+// sets it to artifacts/), else the test's temporary directory.
 //
 // When another process takes a picked port before redis-server binds it, the
 // helpers try again on other ports, a few times.
