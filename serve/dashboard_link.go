@@ -1,7 +1,10 @@
 package serve
 
-import "net/http"
+import (
+	"net/http"
 
-// dashboardHandler serves the dashboard's files (placeholder until the
-// dashboard package lands).
-func dashboardHandler() http.Handler { return http.NotFoundHandler() }
+	"github.com/heedhq/heed/serve/dashboard"
+)
+
+// dashboardHandler serves the dashboard's files.
+func dashboardHandler() http.Handler { return dashboard.Handler() }
