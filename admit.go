@@ -74,7 +74,11 @@ func (c *call) dropProbe() {
 // waitDeadline is the latest time a request may still be waiting to leave:
 // max_wait after RoundTrip began, or the request's deadline if sooner.
 func (c *call) waitDeadline() time.Time {
-	d := c.started.Add(c.u.cfg.MaxWait)
+	maxWait := c.u.cfg.MaxWait
+	if w, ok := c.ctx.Value(maxWaitKey{}).(time.Duration); ok && w < maxWait {
+		maxWait = w
+	}
+	d := c.started.Add(maxWait)
 	if ctxD, ok := c.ctx.Deadline(); ok && ctxD.Before(d) {
 		d = ctxD
 	}
@@ -135,4 +139,17 @@ func (c *call) breakerVerdict(resp *http.Response, err error) verdict {
 		return verdictFailure
 	}
 	return verdictSuccess
+}
+
+// maxWaitKey carries WithMaxWait's bound in a context.
+type maxWaitKey struct{}
+
+// WithMaxWait returns a context under which a request waits at most d
+// before it leaves (less than the upstream's max_wait, never more): a
+// request that would wait longer is answered at once with a synthetic
+// response whose Retry-After says how long (Heed-Synthetic: cooldown or
+// limit). Unlike a deadline it does not bound the request once sent. Job
+// runners use it to put work aside instead of holding a worker.
+func WithMaxWait(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, maxWaitKey{}, max(d, 0))
 }

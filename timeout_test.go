@@ -61,3 +61,29 @@ func TestUpstreamTimeoutBoundsHeadersNotBodies(t *testing.T) {
 		_ = resp.Body.Close() // closing early ends the attempt's context
 	}
 }
+
+// TestWithMaxWait: under WithMaxWait a request that would wait longer is
+// answered at once with a synthetic response saying how long, while the
+// same request without it waits.
+func TestWithMaxWait(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(srv.Close)
+	tr, err := heed.New(heed.Config{Upstreams: []heed.Upstream{{Name: "api", BaseURL: srv.URL,
+		Limits: []heed.Limit{{Requests: 1, Per: 2 * time.Second}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	client := &http.Client{Transport: tr}
+	if resp, err := client.Get(srv.URL); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first: %v %v", resp, err)
+	}
+	req, _ := http.NewRequestWithContext(heed.WithMaxWait(context.Background(), 100*time.Millisecond), "GET", srv.URL, nil)
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil || resp.Header.Get(heed.SyntheticHeader) != heed.SyntheticLimit || resp.Header.Get("Retry-After") == "" || time.Since(start) > time.Second {
+		t.Fatalf("under WithMaxWait: %v %v after %v, want a synthetic limit at once", resp, err, time.Since(start))
+	}
+	resp.Body.Close()
+}
