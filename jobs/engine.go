@@ -1,0 +1,376 @@
+package jobs
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+
+	"github.com/heedhq/heed"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// Database is sqlite://path/to/file.db (PostgreSQL is to come).
+	Database string
+	// Transport sends the jobs' requests: heed's, so that they are paced,
+	// cooled down, retried and cut off like every other request.
+	Transport http.RoundTripper
+	// Upstreams maps each upstream's name to its base URL.
+	Upstreams map[string]string
+	// Workers is how many jobs run at once; 0 means 4.
+	Workers int
+	// SnoozeAfter is the longest a job waits in a worker for the quota;
+	// a longer wait puts it aside (snoozed: no attempt spent, no worker
+	// held) until then. 0 means 2 seconds.
+	SnoozeAfter time.Duration
+	// MaxResponse bounds the response body kept; a longer one is cut and
+	// flagged truncated. 0 means 1 MiB.
+	MaxResponse int
+	// Logger receives the engine's log lines; nil means discard.
+	Logger *slog.Logger
+}
+
+// Engine runs jobs on River over a database. Make one with Open.
+type Engine struct {
+	opts   Options
+	db     *sql.DB
+	client *river.Client[*sql.Tx]
+	names  []string
+}
+
+// requestArgs is a job's River arguments: the request and its idempotency
+// key (unique among jobs when set).
+type requestArgs struct {
+	Request Request `json:"request"`
+	Key     string  `json:"key,omitempty" river:"unique"`
+}
+
+// Kind implements river.JobArgs.
+func (requestArgs) Kind() string { return "heed_request" }
+
+// Open opens (creating and migrating as needed) the database and prepares
+// the engine; Start runs its workers.
+func Open(ctx context.Context, opts Options) (*Engine, error) {
+	if opts.Transport == nil {
+		return nil, errors.New("jobs: Options.Transport is required")
+	}
+	opts.Workers = orInt(opts.Workers, 4)
+	if opts.SnoozeAfter <= 0 {
+		opts.SnoozeAfter = 2 * time.Second
+	}
+	opts.MaxResponse = orInt(opts.MaxResponse, 1<<20)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	path, ok := strings.CutPrefix(opts.Database, "sqlite://")
+	if !ok || path == "" {
+		return nil, fmt.Errorf("jobs: database %q: want sqlite://path/to/file.db", opts.Database)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)")
+	if err != nil {
+		return nil, fmt.Errorf("jobs: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1) // SQLite has one writer; one connection avoids SQLITE_BUSY
+	e := &Engine{opts: opts, db: db}
+	for name := range opts.Upstreams {
+		e.names = append(e.names, name)
+	}
+	if err := e.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &worker{e: e}); err != nil {
+		db.Close()
+		return nil, err
+	}
+	e.client, err = river.NewClient(riversqlite.New(db), &river.Config{
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
+		Workers: workers,
+		Logger:  opts.Logger,
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return e, nil
+}
+
+// migrate brings River's tables up to date.
+func (e *Engine) migrate(ctx context.Context) error {
+	m, err := rivermigrate.New(riversqlite.New(e.db), nil)
+	if err != nil {
+		return fmt.Errorf("jobs: migrate: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("jobs: migrate: %w", err)
+	}
+	return nil
+}
+
+// Start runs the workers until Stop.
+func (e *Engine) Start(ctx context.Context) error { return e.client.Start(ctx) }
+
+// Stop lets running jobs finish (until ctx ends), then closes the database.
+func (e *Engine) Stop(ctx context.Context) error {
+	err := e.client.Stop(ctx)
+	return errors.Join(err, e.db.Close())
+}
+
+// Upstreams returns the names jobs may target.
+func (e *Engine) Upstreams() []string { return e.names }
+
+// Submit stores a validated request as a job. With an idempotency key
+// already used, it returns the existing job and existed true.
+func (e *Engine) Submit(ctx context.Context, req Request) (job Job, existed bool, err error) {
+	opts := &river.InsertOpts{Priority: req.Priority, MaxAttempts: 10}
+	if req.IdempotencyKey != "" {
+		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: allStates}
+	}
+	res, err := e.client.Insert(ctx, requestArgs{Request: req, Key: req.IdempotencyKey}, opts)
+	if err != nil {
+		return Job{}, false, fmt.Errorf("jobs: submit: %w", err)
+	}
+	return jobOf(res.Job), res.UniqueSkippedAsDuplicate, nil
+}
+
+// allStates makes an idempotency key unique for the job's whole life.
+var allStates = []rivertype.JobState{
+	rivertype.JobStateAvailable, rivertype.JobStateCancelled, rivertype.JobStateCompleted, rivertype.JobStateDiscarded,
+	rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled,
+}
+
+// ErrNotFound is returned for a job id that does not exist.
+var ErrNotFound = errors.New("jobs: no such job")
+
+// Get returns a job.
+func (e *Engine) Get(ctx context.Context, id int64) (Job, error) {
+	row, err := e.client.JobGet(ctx, id)
+	if errors.Is(err, river.ErrNotFound) {
+		return Job{}, ErrNotFound
+	}
+	if err != nil {
+		return Job{}, fmt.Errorf("jobs: get %d: %w", id, err)
+	}
+	return jobOf(row), nil
+}
+
+// Cancel cancels a job that has not finished.
+func (e *Engine) Cancel(ctx context.Context, id int64) (Job, error) {
+	row, err := e.client.JobCancel(ctx, id)
+	if errors.Is(err, river.ErrNotFound) {
+		return Job{}, ErrNotFound
+	}
+	if err != nil {
+		return Job{}, fmt.Errorf("jobs: cancel %d: %w", id, err)
+	}
+	return jobOf(row), nil
+}
+
+// worker runs heed_request jobs.
+type worker struct {
+	river.WorkerDefaults[requestArgs]
+	e *Engine
+}
+
+// errExpired cancels a job past its deadline.
+var errExpired = errors.New("expired: the job's deadline passed")
+
+// Work sends the job's request through the Transport. A wait for the quota
+// longer than SnoozeAfter snoozes the job (no attempt spent); 429s, 5xx and
+// transport errors are retried by River with backoff; other answers are
+// final and kept.
+func (w *worker) Work(ctx context.Context, job *river.Job[requestArgs]) error {
+	a := job.Args.Request
+	if a.Deadline != nil && time.Now().After(*a.Deadline) {
+		return river.JobCancel(errExpired)
+	}
+	req, err := w.e.build(heed.WithMaxWait(ctx, w.e.opts.SnoozeAfter), a)
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	resp, err := w.e.opts.Transport.RoundTrip(req)
+	if err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	defer resp.Body.Close()
+	if kind := resp.Header.Get(heed.SyntheticHeader); kind == heed.SyntheticCooldown || kind == heed.SyntheticLimit {
+		wait := retryAfter(resp.Header.Get("Retry-After"))
+		if a.Deadline != nil && time.Now().Add(wait).After(*a.Deadline) {
+			return river.JobCancel(errExpired)
+		}
+		return river.JobSnooze(wait)
+	}
+	out := w.e.response(resp)
+	if err := river.RecordOutput(ctx, out); err != nil {
+		return err
+	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		return fmt.Errorf("upstream answered %d", resp.StatusCode)
+	case resp.StatusCode >= 400:
+		return river.JobCancel(fmt.Errorf("upstream answered %d", resp.StatusCode))
+	}
+	return nil
+}
+
+// retryAfter reads a synthetic answer's Retry-After (whole seconds), at
+// least one second.
+func retryAfter(v string) time.Duration {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return time.Second
+	}
+	return time.Duration(n) * time.Second
+}
+
+// build makes the job's HTTP request.
+func (e *Engine) build(ctx context.Context, a Request) (*http.Request, error) {
+	base, ok := e.opts.Upstreams[a.Upstream]
+	if !ok {
+		return nil, fmt.Errorf("upstream %q is no longer configured", a.Upstream)
+	}
+	u, err := url.Parse(strings.TrimSuffix(base, "/") + a.Path)
+	if err != nil {
+		return nil, fmt.Errorf("url: %w", err)
+	}
+	q := url.Values{}
+	for k, vs := range a.Query {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
+	body, err := a.BodyBytes()
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, a.Method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if len(body) == 0 {
+		req.Body, req.GetBody, req.ContentLength = http.NoBody, nil, 0
+	}
+	for k, vs := range a.Headers {
+		req.Header[http.CanonicalHeaderKey(k)] = vs
+	}
+	if a.IdempotencyKey != "" && !idempotent(a.Method) && req.Header.Get("Idempotency-Key") == "" {
+		req.Header.Set("Idempotency-Key", a.IdempotencyKey)
+	}
+	return req, nil
+}
+
+// idempotent reports whether RFC 9110 calls the method idempotent.
+func idempotent(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// Response is a job's stored answer.
+type Response struct {
+	Status     int                 `json:"status"`
+	Headers    map[string][]string `json:"headers"`
+	Body       *string             `json:"body,omitempty"`
+	BodyBase64 *string             `json:"body_base64,omitempty"`
+	Truncated  bool                `json:"truncated,omitempty"`
+}
+
+// response reads resp into a Response, bounded by MaxResponse.
+func (e *Engine) response(resp *http.Response) Response {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, int64(e.opts.MaxResponse)+1))
+	out := Response{Status: resp.StatusCode, Headers: resp.Header}
+	if len(b) > e.opts.MaxResponse {
+		b, out.Truncated = b[:e.opts.MaxResponse], true
+	}
+	if utf8.Valid(b) {
+		s := string(b)
+		out.Body = &s
+	} else {
+		s := base64.StdEncoding.EncodeToString(b)
+		out.BodyBase64 = &s
+	}
+	return out
+}
+
+// Job is what the API says of a job.
+type Job struct {
+	ID          int64      `json:"id"`
+	State       string     `json:"state"`
+	Upstream    string     `json:"upstream"`
+	Method      string     `json:"method"`
+	Path        string     `json:"path"`
+	Attempts    int        `json:"attempts"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ScheduledAt time.Time  `json:"scheduled_at"`
+	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	Response    *Response  `json:"response,omitempty"`
+	Error       string     `json:"error,omitempty"`
+}
+
+// The job states the API reports.
+const (
+	StateQueued       = "queued"
+	StateWaitingQuota = "waiting_quota"
+	StateRunning      = "running"
+	StateSucceeded    = "succeeded"
+	StateFailed       = "failed"
+	StateCancelled    = "cancelled"
+	StateExpired      = "expired"
+)
+
+// jobOf describes a River job row.
+func jobOf(row *rivertype.JobRow) Job {
+	var args requestArgs
+	_ = json.Unmarshal(row.EncodedArgs, &args)
+	j := Job{ID: row.ID, Upstream: args.Request.Upstream, Method: args.Request.Method, Path: args.Request.Path,
+		Attempts: row.Attempt, CreatedAt: row.CreatedAt, ScheduledAt: row.ScheduledAt, FinishedAt: row.FinalizedAt}
+	if out := row.Output(); len(out) > 0 {
+		var r Response
+		if json.Unmarshal(out, &r) == nil {
+			j.Response = &r
+		}
+	}
+	if n := len(row.Errors); n > 0 {
+		j.Error = row.Errors[n-1].Error
+	}
+	switch row.State {
+	case rivertype.JobStateCompleted:
+		j.State = StateSucceeded
+	case rivertype.JobStateDiscarded:
+		j.State = StateFailed
+	case rivertype.JobStateCancelled:
+		j.State = StateCancelled
+		if strings.Contains(j.Error, errExpired.Error()) {
+			j.State = StateExpired
+		} else if j.Response != nil || strings.Contains(j.Error, "upstream answered") {
+			j.State = StateFailed
+		}
+	case rivertype.JobStateRunning:
+		j.State = StateRunning
+	case rivertype.JobStateScheduled:
+		j.State = StateWaitingQuota
+	default:
+		j.State = StateQueued
+	}
+	return j
+}

@@ -1,0 +1,119 @@
+package jobs_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/heedhq/heed"
+	"github.com/heedhq/heed/jobs"
+	"github.com/heedhq/heed/mockapi"
+)
+
+// newEngine starts an engine on a fresh SQLite file over a heed Transport
+// to the mock API, with the Transport configured by up.
+func newEngine(t *testing.T, m *mockapi.Server, up heed.Upstream, workers int) *jobs.Engine {
+	t.Helper()
+	srv := httptest.NewServer(m)
+	t.Cleanup(srv.Close)
+	up.Name, up.BaseURL = "mock", srv.URL
+	tr, err := heed.New(heed.Config{Upstreams: []heed.Upstream{up}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := jobs.Open(context.Background(), jobs.Options{
+		Database:  "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"),
+		Transport: tr, Upstreams: map[string]string{"mock": srv.URL}, Workers: workers, SnoozeAfter: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = e.Stop(ctx)
+		_ = tr.Close()
+	})
+	return e
+}
+
+// waitState polls a job until it reaches state or d passes.
+func waitState(t *testing.T, e *jobs.Engine, id int64, state string, d time.Duration) jobs.Job {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		j, err := e.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j.State == state {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %d: %s after %v (%+v), want %s", id, j.State, d, j, state)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestJobRunsAndKeepsTheResponse(t *testing.T) {
+	t.Parallel()
+	m, _ := mockapi.New(mockapi.Config{})
+	e := newEngine(t, m, heed.Upstream{}, 2)
+	body := `{"n":1}`
+	req := jobs.Request{Upstream: "mock", Method: "POST", Path: "/items", Body: &body, IdempotencyKey: "job-1",
+		Headers: map[string]jobs.StringList{"Authorization": {"Bearer tok"}}}
+	if err := req.Validate(e.Upstreams(), jobs.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	j, existed, err := e.Submit(context.Background(), req)
+	if err != nil || existed {
+		t.Fatalf("submit: %+v %v %v", j, existed, err)
+	}
+	again, existed, err := e.Submit(context.Background(), req)
+	if err != nil || !existed || again.ID != j.ID {
+		t.Fatalf("the same idempotency key: %+v %v %v, want the first job", again, existed, err)
+	}
+	done := waitState(t, e, j.ID, jobs.StateSucceeded, 10*time.Second)
+	if done.Response == nil || done.Response.Status != 200 || done.Response.Body == nil || done.Attempts != 1 {
+		t.Fatalf("done: %+v", done)
+	}
+	if log := m.Log(); len(log) != 1 || log[0].IdempotencyKey != "job-1" {
+		t.Fatalf("the mock saw %+v, want one POST carrying Idempotency-Key job-1", log)
+	}
+}
+
+// TestCooldownSnoozesWithoutSpendingAttempts: a job whose credential is
+// cooling down is put aside until the cooldown ends, and then succeeds
+// with its attempts unspent by the waiting.
+func TestCooldownSnoozesWithoutSpendingAttempts(t *testing.T) {
+	t.Parallel()
+	m, _ := mockapi.New(mockapi.Config{})
+	e := newEngine(t, m, heed.Upstream{Retry: heed.RetryPolicy{Attempts: 1}}, 1)
+	if err := m.Force(mockapi.Force{Credential: "tok", Status: 429, RetryAfter: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	submit := func() int64 {
+		j, _, err := e.Submit(context.Background(), jobs.Request{Upstream: "mock", Method: "GET", Path: "/items", Priority: 2,
+			Headers: map[string]jobs.StringList{"Authorization": {"Bearer tok"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j.ID
+	}
+	first, second := submit(), submit()
+	j1 := waitState(t, e, first, jobs.StateSucceeded, 15*time.Second)
+	j2 := waitState(t, e, second, jobs.StateSucceeded, 15*time.Second)
+	if st := m.Stats().Total; st.DuringWait != 0 {
+		t.Fatalf("%d requests inside the cooldown", st.DuringWait)
+	}
+	// The 429 cost the job that met it one attempt; the other only waited.
+	if j1.Attempts+j2.Attempts > 3 {
+		t.Errorf("attempts %d and %d: snoozes must not count", j1.Attempts, j2.Attempts)
+	}
+}
