@@ -37,6 +37,9 @@ func (c Config) Validate() error {
 		checkUpstream(&p, loc{label: fmt.Sprintf("upstreams[%d] %q", i, u.Name), path: fmt.Sprintf("upstreams[%d]", i)}, u)
 	}
 	checkUnique(&p, d.Upstreams)
+	if d.Jobs != nil {
+		checkJobs(&p, d.Jobs, d.Upstreams)
+	}
 	return p.located(c.src)
 }
 
@@ -352,4 +355,33 @@ func validToken(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// checkJobs checks the jobs section.
+func checkJobs(p *problems, j *JobsConfig, ups []Upstream) {
+	if !strings.HasPrefix(j.Database, "sqlite://") || len(j.Database) == len("sqlite://") {
+		p.addAt("jobs.database", "jobs.database %q: want sqlite://path/to/heed-jobs.db", j.Database)
+	}
+	for i, pat := range j.CallbackAllow {
+		if _, err := ParseURLPattern(pat); err != nil {
+			p.addAt(fmt.Sprintf("jobs.callback_allow[%d]", i), "jobs.callback_allow[%d]: %v", i, err)
+		}
+	}
+	if len(j.CallbackAllow) > 0 && len(j.CallbackSecret) < minFingerprintSecret {
+		p.addAt("jobs.callback_secret", "jobs.callback_secret: at least %d bytes, required with callback_allow (callbacks are signed)", minFingerprintSecret)
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{{"workers", int64(j.Workers)}, {"max_request_bytes", int64(j.MaxRequestBytes)}, {"max_response_bytes", int64(j.MaxResponseBytes)},
+		{"callback_retry_for", int64(j.CallbackRetryFor)}, {"snooze_after", int64(j.SnoozeAfter)}, {"retention", int64(j.Retention)}} {
+		if f.v < 0 {
+			p.addAt("jobs."+f.name, "jobs.%s must not be negative", f.name)
+		}
+	}
+	for i, u := range ups {
+		if u.Name == "v1" {
+			p.addAt(fmt.Sprintf("upstreams[%d].name", i), "upstreams[%d]: the name v1 is taken by the job API (/v1/jobs) when jobs are on", i)
+		}
+	}
 }
