@@ -46,6 +46,15 @@ type Options struct {
 	MaxResponse int
 	// Logger receives the engine's log lines; nil means discard.
 	Logger *slog.Logger
+	// CallbackSecret signs callbacks (see Sign).
+	CallbackSecret []byte
+	// CallbackRetryFor is how long a callback is retried; 0 means 24h.
+	CallbackRetryFor time.Duration
+	// Retention is how long finished jobs are kept; 0 means 7 days.
+	Retention time.Duration
+	// JobTimeout bounds one run of a job; 0 means 2 minutes. A job whose
+	// process died while running it runs again JobTimeout + 15s later.
+	JobTimeout time.Duration
 }
 
 // Engine runs jobs on River over a database. Make one with Open.
@@ -54,6 +63,9 @@ type Engine struct {
 	db     *sql.DB
 	client *river.Client[*sql.Tx]
 	names  []string
+	// callbackClient posts callbacks; it follows no redirect, which could
+	// lead outside the allow-list.
+	callbackClient *http.Client
 }
 
 // requestArgs is a job's River arguments: the request and its idempotency
@@ -80,6 +92,15 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.CallbackRetryFor <= 0 {
+		opts.CallbackRetryFor = 24 * time.Hour
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = 7 * 24 * time.Hour
+	}
+	if opts.JobTimeout <= 0 {
+		opts.JobTimeout = 2 * time.Minute
+	}
 	path, ok := strings.CutPrefix(opts.Database, "sqlite://")
 	if !ok || path == "" {
 		return nil, fmt.Errorf("jobs: database %q: want sqlite://path/to/file.db", opts.Database)
@@ -89,7 +110,9 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, fmt.Errorf("jobs: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1) // SQLite has one writer; one connection avoids SQLITE_BUSY
-	e := &Engine{opts: opts, db: db}
+	e := &Engine{opts: opts, db: db, callbackClient: &http.Client{
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
 	for name := range opts.Upstreams {
 		e.names = append(e.names, name)
 	}
@@ -98,14 +121,22 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &worker{e: e}); err != nil {
+	if err := errors.Join(river.AddWorkerSafely(workers, &worker{e: e}), river.AddWorkerSafely(workers, &callbackWorker{e: e})); err != nil {
 		db.Close()
 		return nil, err
 	}
 	e.client, err = river.NewClient(riversqlite.New(db), &river.Config{
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
-		Workers: workers,
-		Logger:  opts.Logger,
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: opts.Workers},
+			callbackQueue:      {MaxWorkers: opts.Workers},
+		},
+		Workers:                     workers,
+		Logger:                      opts.Logger,
+		CompletedJobRetentionPeriod: opts.Retention,
+		CancelledJobRetentionPeriod: opts.Retention,
+		DiscardedJobRetentionPeriod: opts.Retention,
+		JobTimeout:                  opts.JobTimeout,
+		RescueStuckJobsAfter:        opts.JobTimeout + 15*time.Second,
 	})
 	if err != nil {
 		db.Close()
@@ -152,6 +183,28 @@ func (e *Engine) Submit(ctx context.Context, req Request) (job Job, existed bool
 	return jobOf(res.Job), res.UniqueSkippedAsDuplicate, nil
 }
 
+// SubmitMany stores validated requests as jobs in one transaction: all or
+// none. dup[i] reports that request i's idempotency key was already used.
+func (e *Engine) SubmitMany(ctx context.Context, reqs []Request) (jobs []Job, dup []bool, err error) {
+	params := make([]river.InsertManyParams, len(reqs))
+	for i, req := range reqs {
+		opts := &river.InsertOpts{Priority: req.Priority, MaxAttempts: 10}
+		if req.IdempotencyKey != "" {
+			opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: allStates}
+		}
+		params[i] = river.InsertManyParams{Args: requestArgs{Request: req, Key: req.IdempotencyKey}, InsertOpts: opts}
+	}
+	res, err := e.client.InsertMany(ctx, params)
+	if err != nil {
+		return nil, nil, fmt.Errorf("jobs: submit %d: %w", len(reqs), err)
+	}
+	for _, r := range res {
+		jobs = append(jobs, jobOf(r.Job))
+		dup = append(dup, r.UniqueSkippedAsDuplicate)
+	}
+	return jobs, dup, nil
+}
+
 // allStates makes an idempotency key unique for the job's whole life.
 var allStates = []rivertype.JobState{
 	rivertype.JobStateAvailable, rivertype.JobStateCancelled, rivertype.JobStateCompleted, rivertype.JobStateDiscarded,
@@ -185,27 +238,49 @@ func (e *Engine) Cancel(ctx context.Context, id int64) (Job, error) {
 	return jobOf(row), nil
 }
 
+// callbackQueue keeps callbacks apart, so that a slow receiver never holds
+// up requests.
+const callbackQueue = "callbacks"
+
 // worker runs heed_request jobs.
 type worker struct {
 	river.WorkerDefaults[requestArgs]
 	e *Engine
 }
 
-// errExpired cancels a job past its deadline.
-var errExpired = errors.New("expired: the job's deadline passed")
+// errExpired cancels a job past its deadline; errFailed one whose answer
+// is final and not a success. The API tells them from a cancellation by
+// these words at the start of the job's last error.
+var (
+	errExpired = errors.New("expired: the job's deadline passed")
+	errFailed  = errors.New("failed")
+)
 
 // Work sends the job's request through the Transport. A wait for the quota
 // longer than SnoozeAfter snoozes the job (no attempt spent); 429s, 5xx and
 // transport errors are retried by River with backoff; other answers are
 // final and kept.
 func (w *worker) Work(ctx context.Context, job *river.Job[requestArgs]) error {
+	err := w.attempt(ctx, job)
+	var snooze *river.JobSnoozeError
+	final := err == nil || errors.As(err, new(*river.JobCancelError)) || (!errors.As(err, &snooze) && job.Attempt >= job.MaxAttempts)
+	if final && job.Args.Request.CallbackURL != "" {
+		if cbErr := w.e.callback(ctx, job.ID, job.Args.Request.CallbackURL); cbErr != nil {
+			return cbErr // the job runs again, and calls back then
+		}
+	}
+	return err
+}
+
+// attempt sends the job's request once.
+func (w *worker) attempt(ctx context.Context, job *river.Job[requestArgs]) error {
 	a := job.Args.Request
 	if a.Deadline != nil && time.Now().After(*a.Deadline) {
 		return river.JobCancel(errExpired)
 	}
 	req, err := w.e.build(heed.WithMaxWait(ctx, w.e.opts.SnoozeAfter), a)
 	if err != nil {
-		return river.JobCancel(err)
+		return river.JobCancel(fmt.Errorf("%w: %w", errFailed, err))
 	}
 	resp, err := w.e.opts.Transport.RoundTrip(req)
 	if err != nil {
@@ -227,7 +302,19 @@ func (w *worker) Work(ctx context.Context, job *river.Job[requestArgs]) error {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		return fmt.Errorf("upstream answered %d", resp.StatusCode)
 	case resp.StatusCode >= 400:
-		return river.JobCancel(fmt.Errorf("upstream answered %d", resp.StatusCode))
+		return river.JobCancel(fmt.Errorf("%w: upstream answered %d", errFailed, resp.StatusCode))
+	}
+	return nil
+}
+
+// callback queues the delivery of job id's result to url. A job that
+// finishes more than once (a crash between its callback and its
+// completion) calls back more than once: receivers deduplicate by id.
+func (e *Engine) callback(ctx context.Context, id int64, url string) error {
+	_, err := e.client.Insert(ctx, callbackArgs{JobID: id, URL: url, Until: time.Now().Add(e.opts.CallbackRetryFor)},
+		&river.InsertOpts{Queue: callbackQueue, MaxAttempts: callbackAttempts})
+	if err != nil {
+		return fmt.Errorf("queue the callback: %w", err)
 	}
 	return nil
 }
@@ -360,9 +447,10 @@ func jobOf(row *rivertype.JobRow) Job {
 		j.State = StateFailed
 	case rivertype.JobStateCancelled:
 		j.State = StateCancelled
-		if strings.Contains(j.Error, errExpired.Error()) {
+		switch {
+		case strings.HasPrefix(j.Error, errExpired.Error()):
 			j.State = StateExpired
-		} else if j.Response != nil || strings.Contains(j.Error, "upstream answered") {
+		case strings.HasPrefix(j.Error, errFailed.Error()+":"):
 			j.State = StateFailed
 		}
 	case rivertype.JobStateRunning:

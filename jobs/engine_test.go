@@ -16,6 +16,18 @@ import (
 // to the mock API, with the Transport configured by up.
 func newEngine(t *testing.T, m *mockapi.Server, up heed.Upstream, workers int) *jobs.Engine {
 	t.Helper()
+	return openEngine(t, m, up, jobs.Options{Workers: workers})
+}
+
+// newEngineWithSecret is newEngine with callbacks signed by testSecret.
+func newEngineWithSecret(t *testing.T, m *mockapi.Server) *jobs.Engine {
+	t.Helper()
+	return openEngine(t, m, heed.Upstream{}, jobs.Options{CallbackSecret: []byte(testSecret)})
+}
+
+// openEngine opens and starts an engine with opts over the mock API.
+func openEngine(t *testing.T, m *mockapi.Server, up heed.Upstream, opts jobs.Options) *jobs.Engine {
+	t.Helper()
 	srv := httptest.NewServer(m)
 	t.Cleanup(srv.Close)
 	up.Name, up.BaseURL = "mock", srv.URL
@@ -23,10 +35,9 @@ func newEngine(t *testing.T, m *mockapi.Server, up heed.Upstream, workers int) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := jobs.Open(context.Background(), jobs.Options{
-		Database:  "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"),
-		Transport: tr, Upstreams: map[string]string{"mock": srv.URL}, Workers: workers, SnoozeAfter: 200 * time.Millisecond,
-	})
+	opts.Database = "sqlite://" + filepath.Join(t.TempDir(), "jobs.db")
+	opts.Transport, opts.Upstreams, opts.SnoozeAfter = tr, map[string]string{"mock": srv.URL}, 200*time.Millisecond
+	e, err := jobs.Open(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
