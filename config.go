@@ -478,4 +478,7 @@ type JobsConfig struct {
 	MaxResponseBytes int `yaml:"max_response_bytes"`
 	// Retention is how long finished jobs are kept; 0 means 7 days.
 	Retention time.Duration `yaml:"retention"`
+	// JobTimeout bounds one run of a job; 0 means 2m. A job whose process
+	// died while running it runs again job_timeout + 15s later.
+	JobTimeout time.Duration `yaml:"job_timeout"`
 }

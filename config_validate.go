@@ -374,7 +374,8 @@ func checkJobs(p *problems, j *JobsConfig, ups []Upstream) {
 		name string
 		v    int64
 	}{{"workers", int64(j.Workers)}, {"max_request_bytes", int64(j.MaxRequestBytes)}, {"max_response_bytes", int64(j.MaxResponseBytes)},
-		{"callback_retry_for", int64(j.CallbackRetryFor)}, {"snooze_after", int64(j.SnoozeAfter)}, {"retention", int64(j.Retention)}} {
+		{"callback_retry_for", int64(j.CallbackRetryFor)}, {"snooze_after", int64(j.SnoozeAfter)}, {"retention", int64(j.Retention)},
+		{"job_timeout", int64(j.JobTimeout)}} {
 		if f.v < 0 {
 			p.addAt("jobs."+f.name, "jobs.%s must not be negative", f.name)
 		}

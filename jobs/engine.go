@@ -10,10 +10,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -59,10 +62,10 @@ type Options struct {
 
 // Engine runs jobs on River over a database. Make one with Open.
 type Engine struct {
-	opts   Options
-	db     *sql.DB
-	client *river.Client[*sql.Tx]
-	names  []string
+	opts      Options
+	db        *sql.DB
+	client    *river.Client[*sql.Tx]
+	upstreams atomic.Pointer[map[string]string] // name → base URL
 	// callbackClient posts callbacks; it follows no redirect, which could
 	// lead outside the allow-list.
 	callbackClient *http.Client
@@ -113,9 +116,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	e := &Engine{opts: opts, db: db, callbackClient: &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
-	for name := range opts.Upstreams {
-		e.names = append(e.names, name)
-	}
+	e.SetUpstreams(opts.Upstreams)
 	if err := e.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -166,8 +167,60 @@ func (e *Engine) Stop(ctx context.Context) error {
 	return errors.Join(err, e.db.Close())
 }
 
-// Upstreams returns the names jobs may target.
-func (e *Engine) Upstreams() []string { return e.names }
+// Upstreams returns the names jobs may target, sorted.
+func (e *Engine) Upstreams() []string {
+	m := *e.upstreams.Load()
+	names := make([]string, 0, len(m))
+	for name := range m {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// SetUpstreams replaces the upstreams jobs may target (a reloaded config).
+// A queued job for an upstream no longer configured fails when it runs.
+func (e *Engine) SetUpstreams(m map[string]string) {
+	c := maps.Clone(m)
+	e.upstreams.Store(&c)
+}
+
+// Counts returns how many jobs are in each state (the API's names).
+func (e *Engine) Counts(ctx context.Context) (map[string]int, error) {
+	rows, err := e.db.QueryContext(ctx, "SELECT state, count(*) FROM river_job WHERE kind = ? GROUP BY state", requestArgs{}.Kind())
+	if err != nil {
+		return nil, fmt.Errorf("jobs: counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{StateQueued: 0, StateWaitingQuota: 0, StateRunning: 0, StateSucceeded: 0, StateFailed: 0, StateCancelled: 0}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("jobs: counts: %w", err)
+		}
+		out[apiState(rivertype.JobState(state))] += n
+	}
+	return out, rows.Err()
+}
+
+// apiState is the API's name of a River state, before the finer reading
+// of cancelled jobs (failed, expired) that needs the job's errors.
+func apiState(s rivertype.JobState) string {
+	switch s {
+	case rivertype.JobStateCompleted:
+		return StateSucceeded
+	case rivertype.JobStateDiscarded:
+		return StateFailed
+	case rivertype.JobStateCancelled:
+		return StateCancelled
+	case rivertype.JobStateRunning:
+		return StateRunning
+	case rivertype.JobStateScheduled:
+		return StateWaitingQuota
+	}
+	return StateQueued
+}
 
 // Submit stores a validated request as a job. With an idempotency key
 // already used, it returns the existing job and existed true.
@@ -331,7 +384,7 @@ func retryAfter(v string) time.Duration {
 
 // build makes the job's HTTP request.
 func (e *Engine) build(ctx context.Context, a Request) (*http.Request, error) {
-	base, ok := e.opts.Upstreams[a.Upstream]
+	base, ok := (*e.upstreams.Load())[a.Upstream]
 	if !ok {
 		return nil, fmt.Errorf("upstream %q is no longer configured", a.Upstream)
 	}
@@ -440,25 +493,14 @@ func jobOf(row *rivertype.JobRow) Job {
 	if n := len(row.Errors); n > 0 {
 		j.Error = row.Errors[n-1].Error
 	}
-	switch row.State {
-	case rivertype.JobStateCompleted:
-		j.State = StateSucceeded
-	case rivertype.JobStateDiscarded:
-		j.State = StateFailed
-	case rivertype.JobStateCancelled:
-		j.State = StateCancelled
+	j.State = apiState(row.State)
+	if row.State == rivertype.JobStateCancelled {
 		switch {
 		case strings.HasPrefix(j.Error, errExpired.Error()):
 			j.State = StateExpired
 		case strings.HasPrefix(j.Error, errFailed.Error()+":"):
 			j.State = StateFailed
 		}
-	case rivertype.JobStateRunning:
-		j.State = StateRunning
-	case rivertype.JobStateScheduled:
-		j.State = StateWaitingQuota
-	default:
-		j.State = StateQueued
 	}
 	return j
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/heedhq/heed"
+	"github.com/heedhq/heed/jobs"
 	"github.com/heedhq/heed/metrics/prom"
 )
 
@@ -55,6 +57,9 @@ type Server struct {
 	hist    *history
 	admin   http.Handler
 	gen     atomic.Pointer[generation]
+	// jobs and jobsAPI serve /v1/jobs when the config has a jobs section.
+	jobs    *jobs.Engine
+	jobsAPI http.Handler
 
 	retiring sync.WaitGroup
 }
@@ -94,6 +99,12 @@ func New(cfg heed.Config, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.gen.Store(g)
+	if cfg.Jobs != nil {
+		if err := s.openJobs(cfg); err != nil {
+			_ = g.t.Close()
+			return nil, err
+		}
+	}
 	s.admin = s.adminHandler()
 	return s, nil
 }
@@ -162,6 +173,12 @@ func (s *Server) Reload(cfg heed.Config) error {
 	}
 	old := s.gen.Swap(g)
 	s.retire(old)
+	if s.jobs != nil {
+		s.jobs.SetUpstreams(baseURLs(cfg))
+		if !reflect.DeepEqual(cfg.Jobs, old.cfg.Jobs) {
+			s.log.Warn("heed serve: the jobs section changed; only its upstreams take effect before a restart")
+		}
+	}
 	return nil
 }
 
@@ -181,10 +198,17 @@ func (s *Server) retire(g *generation) {
 	}()
 }
 
-// Close closes the Transport in force and waits for replaced ones to close.
+// Close stops the job engine (running jobs finish, up to ten seconds),
+// closes the Transport in force and waits for replaced ones to close.
 func (s *Server) Close() error {
+	var err error
+	if s.jobs != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = s.jobs.Stop(ctx)
+		cancel()
+	}
 	s.retiring.Wait()
-	return s.gen.Load().t.Close()
+	return errors.Join(err, s.gen.Load().t.Close())
 }
 
 // Transport returns the Transport in force.
@@ -202,6 +226,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.forward(w, r)
 	case r.URL.Path == "/-" || strings.HasPrefix(r.URL.Path, "/-/"):
 		s.admin.ServeHTTP(w, r)
+	case s.jobsAPI != nil && (r.URL.Path == "/v1/jobs" || strings.HasPrefix(r.URL.Path, "/v1/jobs/") || r.URL.Path == "/v1/jobs:batch"):
+		s.jobsAPI.ServeHTTP(w, r)
 	default:
 		s.route(w, r)
 	}
@@ -282,7 +308,11 @@ func (s *Server) adminHandler() http.Handler {
 	mux.Handle("GET /-/state", s.authorized(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		writeJSON(w, s.gen.Load().t.Snapshot(ctx))
+		st := state{Snapshot: s.gen.Load().t.Snapshot(ctx)}
+		if s.jobs != nil {
+			st.Jobs, _ = s.jobs.Counts(ctx)
+		}
+		writeJSON(w, st)
 	})))
 	mux.Handle("GET /-/history", s.authorized(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, s.hist.snapshot(s.gen.Load().names))
