@@ -453,7 +453,9 @@ func normalHost(u *url.URL) string {
 
 // JobsConfig configures heed serve's jobs (package jobs).
 type JobsConfig struct {
-	// Database holds the jobs: sqlite://path/to/heed-jobs.db.
+	// Database holds the jobs: sqlite://path/to/heed-jobs.db (one
+	// machine), or postgres://user@host/db, where several heed serve
+	// processes work one queue.
 	Database string `yaml:"database"`
 	// CallbackAllow lists the URL patterns a job's callback_url may match:
 	// scheme://host:port with * wildcards in the host and port

@@ -359,8 +359,11 @@ func validToken(s string) bool {
 
 // checkJobs checks the jobs section.
 func checkJobs(p *problems, j *JobsConfig, ups []Upstream) {
-	if !strings.HasPrefix(j.Database, "sqlite://") || len(j.Database) == len("sqlite://") {
-		p.addAt("jobs.database", "jobs.database %q: want sqlite://path/to/heed-jobs.db", j.Database)
+	switch db := j.Database; {
+	case strings.HasPrefix(db, "sqlite://") && len(db) > len("sqlite://"):
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+	default:
+		p.addAt("jobs.database", "jobs.database: want sqlite://path/to/heed-jobs.db or postgres://user@host/db")
 	}
 	for i, pat := range j.CallbackAllow {
 		if _, err := ParseURLPattern(pat); err != nil {

@@ -20,7 +20,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
@@ -31,7 +34,8 @@ import (
 
 // Options configure an Engine.
 type Options struct {
-	// Database is sqlite://path/to/file.db (PostgreSQL is to come).
+	// Database is sqlite://path/to/file.db, or postgres://user@host/db
+	// (several processes may then work one queue).
 	Database string
 	// Transport sends the jobs' requests: heed's, so that they are paced,
 	// cooled down, retried and cut off like every other request.
@@ -62,9 +66,12 @@ type Options struct {
 
 // Engine runs jobs on River over a database. Make one with Open.
 type Engine struct {
-	opts      Options
-	db        *sql.DB
-	client    *river.Client[*sql.Tx]
+	opts   Options
+	client riverClient
+	// count runs a query returning (state, count) rows; close closes the
+	// database.
+	count     func(ctx context.Context, query string, args ...any) (map[string]int, error)
+	close     func()
 	upstreams atomic.Pointer[map[string]string] // name → base URL
 	// callbackClient posts callbacks; it follows no redirect, which could
 	// lead outside the allow-list.
@@ -104,29 +111,15 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.JobTimeout <= 0 {
 		opts.JobTimeout = 2 * time.Minute
 	}
-	path, ok := strings.CutPrefix(opts.Database, "sqlite://")
-	if !ok || path == "" {
-		return nil, fmt.Errorf("jobs: database %q: want sqlite://path/to/file.db", opts.Database)
-	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)")
-	if err != nil {
-		return nil, fmt.Errorf("jobs: open %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(1) // SQLite has one writer; one connection avoids SQLITE_BUSY
-	e := &Engine{opts: opts, db: db, callbackClient: &http.Client{
+	e := &Engine{opts: opts, callbackClient: &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 	e.SetUpstreams(opts.Upstreams)
-	if err := e.migrate(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
 	workers := river.NewWorkers()
 	if err := errors.Join(river.AddWorkerSafely(workers, &worker{e: e}), river.AddWorkerSafely(workers, &callbackWorker{e: e})); err != nil {
-		db.Close()
 		return nil, err
 	}
-	e.client, err = river.NewClient(riversqlite.New(db), &river.Config{
+	cfg := &river.Config{
 		Queues: map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: opts.Workers},
 			callbackQueue:      {MaxWorkers: opts.Workers},
@@ -138,17 +131,122 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		DiscardedJobRetentionPeriod: opts.Retention,
 		JobTimeout:                  opts.JobTimeout,
 		RescueStuckJobsAfter:        opts.JobTimeout + 15*time.Second,
-	})
+	}
+	var err error
+	switch {
+	case strings.HasPrefix(opts.Database, "sqlite://"):
+		err = e.openSQLite(ctx, strings.TrimPrefix(opts.Database, "sqlite://"), cfg)
+	case strings.HasPrefix(opts.Database, "postgres://"), strings.HasPrefix(opts.Database, "postgresql://"):
+		err = e.openPostgres(ctx, opts.Database, cfg)
+	default:
+		err = fmt.Errorf("jobs: database %q: want sqlite://path/to/file.db or postgres://user@host/db", redactDSN(opts.Database))
+	}
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("jobs: %w", err)
+		return nil, err
 	}
 	return e, nil
 }
 
+// openSQLite opens the jobs on a SQLite file (created as needed).
+func (e *Engine) openSQLite(ctx context.Context, path string, cfg *river.Config) error {
+	if path == "" {
+		return errors.New("jobs: database sqlite://: the path is missing")
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)")
+	if err != nil {
+		return fmt.Errorf("jobs: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1) // SQLite has one writer; one connection avoids SQLITE_BUSY
+	driver := riversqlite.New(db)
+	if err := migrate(ctx, driver); err != nil {
+		db.Close()
+		return err
+	}
+	client, err := river.NewClient(driver, cfg)
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("jobs: %w", err)
+	}
+	e.client, e.close = client, func() { db.Close() }
+	e.count = func(ctx context.Context, query string, args ...any) (map[string]int, error) {
+		rows, err := db.QueryContext(ctx, query, args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		return scanCounts(rows.Next, rows.Scan, rows.Err)
+	}
+	return nil
+}
+
+// openPostgres opens the jobs on PostgreSQL.
+func (e *Engine) openPostgres(ctx context.Context, dsn string, cfg *river.Config) error {
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("jobs: database %s: %w", redactDSN(dsn), err)
+	}
+	driver := riverpgxv5.New(pool)
+	if err := migrate(ctx, driver); err != nil {
+		pool.Close()
+		return err
+	}
+	client, err := river.NewClient(driver, cfg)
+	if err != nil {
+		pool.Close()
+		return fmt.Errorf("jobs: %w", err)
+	}
+	e.client, e.close = client, pool.Close
+	e.count = func(ctx context.Context, query string, args ...any) (map[string]int, error) {
+		rows, err := pool.Query(ctx, strings.ReplaceAll(query, "?", "$1"), args...)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		return scanCounts(rows.Next, rows.Scan, rows.Err)
+	}
+	return nil
+}
+
+// scanCounts reads (state, count) rows.
+func scanCounts(next func() bool, scan func(...any) error, rowsErr func() error) (map[string]int, error) {
+	out := map[string]int{StateQueued: 0, StateWaitingQuota: 0, StateRunning: 0, StateSucceeded: 0, StateFailed: 0, StateCancelled: 0}
+	for next() {
+		var state string
+		var n int
+		if err := scan(&state, &n); err != nil {
+			return nil, err
+		}
+		out[apiState(rivertype.JobState(state))] += n
+	}
+	return out, rowsErr()
+}
+
+// redactDSN hides a database URL's password.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		}
+		return u.String()
+	}
+	return dsn
+}
+
+// riverClient is what the engine uses of River's client, whichever the
+// driver.
+type riverClient interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	JobCancel(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+}
+
 // migrate brings River's tables up to date.
-func (e *Engine) migrate(ctx context.Context) error {
-	m, err := rivermigrate.New(riversqlite.New(e.db), nil)
+func migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {
+	m, err := rivermigrate.New(driver, nil)
 	if err != nil {
 		return fmt.Errorf("jobs: migrate: %w", err)
 	}
@@ -164,7 +262,8 @@ func (e *Engine) Start(ctx context.Context) error { return e.client.Start(ctx) }
 // Stop lets running jobs finish (until ctx ends), then closes the database.
 func (e *Engine) Stop(ctx context.Context) error {
 	err := e.client.Stop(ctx)
-	return errors.Join(err, e.db.Close())
+	e.close()
+	return err
 }
 
 // Upstreams returns the names jobs may target, sorted.
@@ -187,21 +286,11 @@ func (e *Engine) SetUpstreams(m map[string]string) {
 
 // Counts returns how many jobs are in each state (the API's names).
 func (e *Engine) Counts(ctx context.Context) (map[string]int, error) {
-	rows, err := e.db.QueryContext(ctx, "SELECT state, count(*) FROM river_job WHERE kind = ? GROUP BY state", requestArgs{}.Kind())
+	out, err := e.count(ctx, "SELECT state, count(*) FROM river_job WHERE kind = ? GROUP BY state", requestArgs{}.Kind())
 	if err != nil {
 		return nil, fmt.Errorf("jobs: counts: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]int{StateQueued: 0, StateWaitingQuota: 0, StateRunning: 0, StateSucceeded: 0, StateFailed: 0, StateCancelled: 0}
-	for rows.Next() {
-		var state string
-		var n int
-		if err := rows.Scan(&state, &n); err != nil {
-			return nil, fmt.Errorf("jobs: counts: %w", err)
-		}
-		out[apiState(rivertype.JobState(state))] += n
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // apiState is the API's name of a River state, before the finer reading

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/heedhq/heed"
+	"github.com/heedhq/heed/internal/testenv"
 	"github.com/heedhq/heed/jobs"
 	"github.com/heedhq/heed/mockapi"
 )
@@ -126,5 +127,55 @@ func TestCooldownSnoozesWithoutSpendingAttempts(t *testing.T) {
 	// The 429 cost the job that met it one attempt; the other only waited.
 	if j1.Attempts+j2.Attempts > 3 {
 		t.Errorf("attempts %d and %d: snoozes must not count", j1.Attempts, j2.Attempts)
+	}
+}
+
+// TestPostgres runs a job and a snooze on PostgreSQL, in a database of the
+// test's own.
+func TestPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := testenv.Postgres(t)
+	m, _ := mockapi.New(mockapi.Config{})
+	srv := httptest.NewServer(m)
+	t.Cleanup(srv.Close)
+	tr, err := heed.New(heed.Config{Upstreams: []heed.Upstream{{Name: "mock", BaseURL: srv.URL, Retry: heed.RetryPolicy{Attempts: 1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	e, err := jobs.Open(context.Background(), jobs.Options{Database: dsn, Transport: tr,
+		Upstreams: map[string]string{"mock": srv.URL}, SnoozeAfter: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = e.Stop(ctx)
+	})
+	if err := m.Force(mockapi.Force{Credential: "tok", Status: 429, RetryAfter: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for range 3 {
+		j, _, err := e.Submit(context.Background(), jobs.Request{Upstream: "mock", Method: "GET", Path: "/items", Priority: 2,
+			Headers: map[string]jobs.StringList{"Authorization": {"Bearer tok"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, j.ID)
+	}
+	for _, id := range ids {
+		waitState(t, e, id, jobs.StateSucceeded, 20*time.Second)
+	}
+	counts, err := e.Counts(context.Background())
+	if err != nil || counts[jobs.StateSucceeded] != 3 {
+		t.Fatalf("counts %v %v", counts, err)
+	}
+	if st := m.Stats().Total; st.DuringWait != 0 {
+		t.Fatalf("%d requests inside the cooldown", st.DuringWait)
 	}
 }
