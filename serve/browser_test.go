@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ func TestDashboardShowsAForcedCooldown(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := newMockServer(t, m)
-	_, base := newServer(t, heed.Config{Upstreams: []heed.Upstream{
+	_, base := newServer(t, heed.Config{Jobs: &heed.JobsConfig{Database: "sqlite://" + filepath.Join(t.TempDir(), "jobs.db")}, Upstreams: []heed.Upstream{
 		{Name: "github", BaseURL: up, OnLimit: heed.OnLimitFail, Retry: heed.RetryPolicy{Attempts: 1},
 			Limits: []heed.Limit{{Requests: 50, Per: time.Second}}},
 		{Name: "openai", BaseURL: up + "/openai"},
@@ -51,7 +52,7 @@ func TestDashboardShowsAForcedCooldown(t *testing.T) {
 	}
 	send("tok-hot") // the real 429: the scope cools down for a minute
 	send("tok-hot") // answered by heed
-	page.WaitText("scope cooling down", "429 ·")
+	page.WaitText("scope cooling down", "429 ·", "jobs: 0 queued")
 	page.Screenshot(dashboardtest.ScreenshotPath(t, ""))
 	page.CheckErrors()
 	if st := m.Stats().Total; st.DuringWait != 0 {

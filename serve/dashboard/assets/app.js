@@ -182,7 +182,21 @@ function showConnected(state) {
   $("#updated").textContent = Number.isNaN(t) ? "" : "updated " + fmtClock(t);
   $("#store").textContent = state.store ? state.store + " store" : "";
   $("#store-down").hidden = !state.store_down;
+  showJobs(state.jobs);
   document.body.classList.remove("stale");
+}
+
+// showJobs shows the job queue's depth by state, when heed serve runs jobs.
+function showJobs(jobs) {
+  const el = $("#jobs");
+  if (!jobs || typeof jobs !== "object") {
+    el.hidden = true;
+    return;
+  }
+  const order = ["queued", "waiting_quota", "running", "succeeded", "failed", "cancelled"];
+  const label = { queued: "queued", waiting_quota: "waiting for quota", running: "running", succeeded: "succeeded", failed: "failed", cancelled: "cancelled" };
+  el.textContent = "jobs: " + order.map((k) => fmtCount(num(jobs[k])) + " " + label[k]).join(" · ");
+  el.hidden = false;
 }
 
 function showDisconnected(reason) {
