@@ -131,6 +131,10 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		DiscardedJobRetentionPeriod: opts.Retention,
 		JobTimeout:                  opts.JobTimeout,
 		RescueStuckJobsAfter:        opts.JobTimeout + 15*time.Second,
+		// SQLite has no notifications: new jobs are found by polling, a
+		// few times a second, which also bounds a job's wait in the queue.
+		FetchPollInterval: 250 * time.Millisecond,
+		FetchCooldown:     25 * time.Millisecond,
 	}
 	var err error
 	switch {
