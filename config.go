@@ -481,6 +481,7 @@ type JobsConfig struct {
 	// Retention is how long finished jobs are kept; 0 means 7 days.
 	Retention time.Duration `yaml:"retention"`
 	// JobTimeout bounds one run of a job; 0 means 2m. A job whose process
-	// died while running it runs again job_timeout + 15s later.
+	// died while running it runs again no sooner than job_timeout + 15s
+	// later, and up to about 45s after that (River's rescuer).
 	JobTimeout time.Duration `yaml:"job_timeout"`
 }

@@ -60,7 +60,9 @@ type Options struct {
 	// Retention is how long finished jobs are kept; 0 means 7 days.
 	Retention time.Duration
 	// JobTimeout bounds one run of a job; 0 means 2 minutes. A job whose
-	// process died while running it runs again JobTimeout + 15s later.
+	// process died while running it runs again no sooner than JobTimeout +
+	// 15s later, and up to about 45s after that (River's rescuer runs every
+	// 30s, on the elected leader, whose lease a dead leader holds ~15s).
 	JobTimeout time.Duration
 }
 

@@ -33,7 +33,7 @@ func ExampleSign() {
 	sig := jobs.Sign(secret, at, body)
 	fmt.Println(sig[:13])
 	fmt.Println(verify(secret, body, sig, at.Add(time.Second)))
-	fmt.Println(verify(secret, []byte(`{"id":2}`), sig, at))   // another body
+	fmt.Println(verify(secret, []byte(`{"id":2}`), sig, at))  // another body
 	fmt.Println(verify(secret, body, sig, at.Add(time.Hour))) // a replay
 	// Output:
 	// t=1795400000,
