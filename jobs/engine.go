@@ -590,10 +590,11 @@ func jobOf(row *rivertype.JobRow) Job {
 	}
 	j.State = apiState(row.State)
 	if row.State == rivertype.JobStateCancelled {
+		why := strings.TrimPrefix(j.Error, "JobCancelError: ") // how River records river.JobCancel
 		switch {
-		case strings.HasPrefix(j.Error, errExpired.Error()):
+		case strings.HasPrefix(why, errExpired.Error()):
 			j.State = StateExpired
-		case strings.HasPrefix(j.Error, errFailed.Error()+":"):
+		case strings.HasPrefix(why, errFailed.Error()+":"):
 			j.State = StateFailed
 		}
 	}
