@@ -36,8 +36,16 @@ func openEngine(t *testing.T, m *mockapi.Server, up heed.Upstream, opts jobs.Opt
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = tr.Close() }) // after the engine stops: cleanups run last first
 	opts.Database = "sqlite://" + filepath.Join(t.TempDir(), "jobs.db")
 	opts.Transport, opts.Upstreams, opts.SnoozeAfter = tr, map[string]string{"mock": srv.URL}, 200*time.Millisecond
+	return startEngine(t, opts)
+}
+
+// startEngine opens and starts an engine with opts, stopped when the test
+// ends.
+func startEngine(t *testing.T, opts jobs.Options) *jobs.Engine {
+	t.Helper()
 	e, err := jobs.Open(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +57,6 @@ func openEngine(t *testing.T, m *mockapi.Server, up heed.Upstream, opts jobs.Opt
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = e.Stop(ctx)
-		_ = tr.Close()
 	})
 	return e
 }
@@ -143,19 +150,8 @@ func TestPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = tr.Close() })
-	e, err := jobs.Open(context.Background(), jobs.Options{Database: dsn, Transport: tr,
+	e := startEngine(t, jobs.Options{Database: dsn, Transport: tr,
 		Upstreams: map[string]string{"mock": srv.URL}, SnoozeAfter: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = e.Stop(ctx)
-	})
 	if err := m.Force(mockapi.Force{Credential: "tok", Status: 429, RetryAfter: 2 * time.Second}); err != nil {
 		t.Fatal(err)
 	}

@@ -28,20 +28,9 @@ func TestSnoozedJobsHoldNoWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = tr.Close() })
-	e, err := jobs.Open(context.Background(), jobs.Options{
+	e := startEngine(t, jobs.Options{
 		Database: "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"), Transport: tr, Workers: 1, SnoozeAfter: 100 * time.Millisecond,
 		Upstreams: map[string]string{"cold": srv.URL + "/cold", "warm": srv.URL + "/warm"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = e.Stop(ctx)
 	})
 	if err := m.Force(mockapi.Force{Credential: "tok", Status: 429, RetryAfter: time.Minute}); err != nil {
 		t.Fatal(err)
