@@ -56,11 +56,11 @@ const (
 
 // startFunc starts the server of a role (for the proxies, in front of
 // upstream); it is stopped when tb ends.
-type startFunc func(tb testing.TB, role, upstream string) started
+type startFunc func(tb testing.TB, role, upstream string) runningServer
 
-// started is a server started by a startFunc: its base URL and, when it
+// runningServer is a server started by a startFunc: its base URL and, when it
 // runs in a process of its own, that process's id (0 otherwise).
-type started struct {
+type runningServer struct {
 	url string
 	pid int
 }
@@ -75,7 +75,7 @@ var serveModes = []struct {
 }{{"one", startInProcess}, {"separate", startHelperProcess}}
 
 // startInProcess starts the server of role in an httptest server here.
-func startInProcess(tb testing.TB, role, upstream string) started {
+func startInProcess(tb testing.TB, role, upstream string) runningServer {
 	var h http.Handler
 	switch role {
 	case roleUpstream:
@@ -89,13 +89,13 @@ func startInProcess(tb testing.TB, role, upstream string) started {
 	}
 	srv := httptest.NewServer(h)
 	tb.Cleanup(srv.Close)
-	return started{url: srv.URL}
+	return runningServer{url: srv.URL}
 }
 
 // startHelperProcess starts the server of role in a process of its own: this
 // test binary running TestServeHelperProcess, which prints the server's URL
 // and serves until its standard input closes.
-func startHelperProcess(tb testing.TB, role, upstream string) started {
+func startHelperProcess(tb testing.TB, role, upstream string) runningServer {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestServeHelperProcess$", "-test.count=1")
 	if dir := os.Getenv(profileEnv); dir != "" {
 		cmd.Args = append(cmd.Args, "-test.cpuprofile="+filepath.Join(dir, role+".cpu.out"))
@@ -119,7 +119,7 @@ func startHelperProcess(tb testing.TB, role, upstream string) started {
 		tb.Fatalf("%s helper process: got %q, %v; want its URL", role, line, err)
 	}
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	return started{url: strings.TrimSpace(line), pid: cmd.Process.Pid}
+	return runningServer{url: strings.TrimSpace(line), pid: cmd.Process.Pid}
 }
 
 // processCPU returns the CPU time (user and system) that process pid has
