@@ -82,7 +82,7 @@ func (a *api) submit(w http.ResponseWriter, r *http.Request) {
 		err = a.checkCallback(req)
 	}
 	if err != nil {
-		a.invalid(w, err, "")
+		a.invalid(w, err)
 		return
 	}
 	job, dup, err := a.e.Submit(r.Context(), req)
@@ -111,15 +111,15 @@ func (a *api) batch(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		a.invalid(w, jsonError(err, ""), "")
+		a.invalid(w, jsonError(err))
 		return
 	}
 	switch {
 	case len(in.Jobs) == 0:
-		a.invalid(w, &FieldError{Field: "jobs", Msg: "want a non-empty array of jobs"}, "")
+		a.invalid(w, &FieldError{Field: "jobs", Msg: "want a non-empty array of jobs"})
 		return
 	case len(in.Jobs) > maxBatch:
-		a.invalid(w, &FieldError{Field: "jobs", Msg: fmt.Sprintf("%d jobs; at most %d per batch", len(in.Jobs), maxBatch)}, "")
+		a.invalid(w, &FieldError{Field: "jobs", Msg: fmt.Sprintf("%d jobs; at most %d per batch", len(in.Jobs), maxBatch)})
 		return
 	}
 	reqs := make([]Request, len(in.Jobs))
@@ -135,7 +135,7 @@ func (a *api) batch(w http.ResponseWriter, r *http.Request) {
 		reqs[i] = req
 	}
 	if len(errs) > 0 {
-		a.invalid(w, errors.Join(errs...), "")
+		a.invalid(w, errors.Join(errs...))
 		return
 	}
 	jobs, dups, err := a.e.SubmitMany(r.Context(), reqs)
@@ -182,7 +182,7 @@ func (a *api) checkCallback(req Request) error {
 }
 
 // invalid answers 400 (413 for a body too large) naming every field.
-func (a *api) invalid(w http.ResponseWriter, err error, _ string) {
+func (a *api) invalid(w http.ResponseWriter, err error) {
 	e := apiError{Error: CodeInvalidJob, Message: err.Error()}
 	status := http.StatusBadRequest
 	if errors.Is(err, ErrTooLarge) {
@@ -273,7 +273,7 @@ func (a *api) list(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
-			a.invalid(w, &FieldError{Field: "limit", Msg: "want 1 to 1000"}, "")
+			a.invalid(w, &FieldError{Field: "limit", Msg: "want 1 to 1000"})
 			return
 		}
 		limit = n
@@ -282,7 +282,7 @@ func (a *api) list(w http.ResponseWriter, r *http.Request) {
 	if s := q.Get("state"); s != "" {
 		states, ok := riverStates[s]
 		if !ok {
-			a.invalid(w, &FieldError{Field: "state", Msg: "want queued, waiting_quota, running, succeeded, failed, cancelled or expired"}, "")
+			a.invalid(w, &FieldError{Field: "state", Msg: "want queued, waiting_quota, running, succeeded, failed, cancelled or expired"})
 			return
 		}
 		params = params.States(states...)
@@ -290,7 +290,7 @@ func (a *api) list(w http.ResponseWriter, r *http.Request) {
 	if c := q.Get("cursor"); c != "" {
 		var cur river.JobListCursor
 		if err := cur.UnmarshalText([]byte(c)); err != nil {
-			a.invalid(w, &FieldError{Field: "cursor", Msg: "not a cursor this API gave"}, "")
+			a.invalid(w, &FieldError{Field: "cursor", Msg: "not a cursor this API gave"})
 			return
 		}
 		params = params.After(&cur)

@@ -99,7 +99,7 @@ func DecodeRequest(r io.Reader, upstreams []string, lim Limits) (Request, error)
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		return Request{}, jsonError(err, "")
+		return Request{}, jsonError(err)
 	}
 	if dec.More() {
 		return Request{}, &FieldError{Field: "(body)", Msg: "one JSON object expected; found more after it"}
@@ -107,8 +107,11 @@ func DecodeRequest(r io.Reader, upstreams []string, lim Limits) (Request, error)
 	return req, req.Validate(upstreams, lim)
 }
 
-// jsonError turns a decoding error into a FieldError naming the field.
-func jsonError(err error, prefix string) error {
+// jsonError turns a decoding error into a FieldError naming the field, or
+// "(body)" when the error is about the body as a whole. Batches prefix the
+// field with the job's index (see prefixed).
+func jsonError(err error) error {
+	const body = "(body)"
 	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
@@ -117,23 +120,16 @@ func jsonError(err error, prefix string) error {
 		if te.Type == reflect.TypeFor[StringList]() {
 			want = "a string or an array of strings"
 		}
-		return &FieldError{Field: prefix + te.Field, Msg: fmt.Sprintf("want %s, got %s", want, te.Value)}
+		return &FieldError{Field: te.Field, Msg: fmt.Sprintf("want %s, got %s", want, te.Value)}
 	case errors.As(err, &se):
-		return &FieldError{Field: orStr(prefix, "(body)"), Msg: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se)}
+		return &FieldError{Field: body, Msg: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se)}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &FieldError{Field: prefix + name, Msg: "unknown field"}
+		return &FieldError{Field: name, Msg: "unknown field"}
 	case errors.Is(err, io.EOF):
-		return &FieldError{Field: orStr(prefix, "(body)"), Msg: "empty; want a JSON object"}
+		return &FieldError{Field: body, Msg: "empty; want a JSON object"}
 	}
-	return &FieldError{Field: orStr(prefix, "(body)"), Msg: err.Error()}
-}
-
-func orStr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return strings.TrimSuffix(s, ".")
+	return &FieldError{Field: body, Msg: err.Error()}
 }
 
 // Validate checks a Request against the configured upstreams and limits.
