@@ -150,3 +150,26 @@ func (g GCRA) Share(n int) GCRA {
 	burst := max(g.Burst()/nn, 1)
 	return GCRA{Interval: interval, Tolerance: (burst - 1) * interval}
 }
+
+// Adjust returns the state tat after units more are charged at now, or
+// -units given back when units is negative: settling a charge made before
+// the real cost was known. A charge is taken whatever the room left (the
+// request has been sent; the debt delays later requests), up to about a
+// century of debt; units given back never lift the GCRA above its full
+// burst. The zero GCRA does not change.
+func (g GCRA) Adjust(tat, now, units int64) int64 {
+	if g.Interval <= 0 || units == 0 {
+		return tat
+	}
+	span := int64(maxInterval) // |units| * Interval, capped so it cannot overflow
+	if n := max(units, -units); n < maxInterval/g.Interval {
+		span = n * g.Interval
+	}
+	if units > 0 {
+		return max(tat, now) + span
+	}
+	if tat <= now {
+		return tat
+	}
+	return max(tat-span, now)
+}

@@ -279,3 +279,50 @@ func TestSharesStayWithinTheWhole(t *testing.T) {
 		}
 	}
 }
+
+func TestAdjust(t *testing.T) {
+	t.Parallel()
+	g := GCRA{Interval: 100, Tolerance: 400} // burst 5
+	const now = 10_000
+	tests := []struct {
+		name       string
+		g          GCRA
+		tat, units int64
+		want       int64
+	}{
+		{"NothingToDo", g, now + 300, 0, now + 300},
+		{"ChargeMore", g, now + 300, 4, now + 700},
+		{"ChargeFromFull", g, now - 50, 2, now + 200},
+		{"ChargePastTheBurst", g, now + 500, 10, now + 1500},
+		{"GiveBack", g, now + 300, -2, now + 100},
+		{"GiveBackAtMostToFull", g, now + 300, -10, now},
+		{"GiveBackWhenFull", g, now - 50, -3, now - 50},
+		{"ZeroGCRA", GCRA{}, now + 300, 5, now + 300},
+		{"HugeChargeIsCapped", g, now, 1 << 62, now + maxInterval},
+		{"HugeGiveBack", g, now + 300, -(1 << 62), now},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.g.Adjust(tt.tat, now, tt.units); got != tt.want {
+				t.Fatalf("Adjust(%d, %d, %d) = %d, want %d", tt.tat, now, tt.units, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestAdjustThenDecide: a request charged 1 unit whose real cost was 3 is
+// settled with +2, and the GCRA then refuses what the 3 units leave no room
+// for, exactly as if 3 had been charged at first.
+func TestAdjustThenDecide(t *testing.T) {
+	t.Parallel()
+	g := GCRA{Interval: 100, Tolerance: 200} // burst 3
+	const now = 1_000
+	settled := g.Adjust(g.Decide(0, now, 1).TAT, now, 2)
+	direct := g.Decide(0, now, 3).TAT
+	if settled != direct {
+		t.Fatalf("settled TAT %d, want %d as if charged 3 at once", settled, direct)
+	}
+	if d := g.Decide(settled, now, 1); d.Allowed || d.Wait != 100 {
+		t.Fatalf("after the settle: %+v, want refused for 100µs", d)
+	}
+}

@@ -31,6 +31,14 @@ type Store interface {
 	// the same Key replaces the earlier one, keeping the units it has spent
 	// (see limit.Reprice).
 	SetPace(ctx context.Context, scope string, pace Pace) error
+	// Settle corrects what Acquire charged a request once its real cost is
+	// known, in one atomic step: every limit of s.Limits, and every pace of
+	// the scope in force, is charged s.Delta in its own unit more (a
+	// negative delta gives units back, never beyond a full limit). A unit
+	// whose delta is 0 changes nothing. Settle never refuses and never
+	// waits: the request has been sent. It is not idempotent: the caller
+	// settles each charge once.
+	Settle(ctx context.Context, s Settlement) error
 	// Close releases the store's resources.
 	Close() error
 }
@@ -41,8 +49,11 @@ type Request struct {
 	Scope string
 	// Limits lists the configured limits that apply to the request.
 	Limits []Limit
-	// Cost is how many units each limit is charged; 0 means 1.
-	Cost int64
+	// Cost is what the request costs in each unit: each limit and pace is
+	// charged Cost.Of(its unit), and at least 1 (a request a limit covers
+	// counts as at least one of its units). The zero Cost charges one unit
+	// of each.
+	Cost Cost
 	// Concurrency caps the scope's requests in flight; 0 means no cap.
 	Concurrency int
 	// LeaseTTL bounds how long a concurrency lease is held if never
@@ -59,6 +70,8 @@ type Limit struct {
 	// with the same Key share state.
 	Key  string
 	GCRA limit.GCRA
+	// Unit is what the limit counts; the zero Unit is requests.
+	Unit Unit
 }
 
 // Pace is a limit learned from an API's quota headers (adaptive pacing).
@@ -68,6 +81,85 @@ type Pace struct {
 	GCRA limit.GCRA
 	// Until is when the pace stops applying: the quota's reset.
 	Until time.Time
+	// Unit is what the pace counts; the zero Unit is requests.
+	Unit Unit
+}
+
+// Unit is what a limit counts. One request may cost one request and
+// thousands of tokens at once: each limit is charged in its own unit.
+type Unit uint8
+
+// The units.
+const (
+	// UnitRequests counts requests: every request costs one.
+	UnitRequests Unit = iota
+	// UnitTokens counts input and output tokens together (OpenAI's TPM).
+	UnitTokens
+	// UnitInputTokens counts input (prompt) tokens (Anthropic's ITPM).
+	UnitInputTokens
+	// UnitOutputTokens counts output (completion) tokens (Anthropic's OTPM).
+	UnitOutputTokens
+)
+
+var unitNames = [...]string{"requests", "tokens", "input_tokens", "output_tokens"}
+
+// String returns "requests", "tokens", "input_tokens" or "output_tokens".
+func (u Unit) String() string {
+	if int(u) >= len(unitNames) {
+		return "unknown"
+	}
+	return unitNames[u]
+}
+
+// ParseUnit returns the Unit that String names.
+func ParseUnit(s string) (Unit, bool) {
+	for i, n := range unitNames {
+		if n == s {
+			return Unit(i), true
+		}
+	}
+	return 0, false
+}
+
+// Cost is an amount in each unit: what a request costs (Request.Cost), or
+// how much more or less it cost than was charged (Settlement.Delta).
+type Cost struct {
+	Requests, Tokens, InputTokens, OutputTokens int64
+}
+
+// Of returns the amount in unit u; 0 for a unit Cost does not know.
+func (c Cost) Of(u Unit) int64 {
+	switch u {
+	case UnitRequests:
+		return c.Requests
+	case UnitTokens:
+		return c.Tokens
+	case UnitInputTokens:
+		return c.InputTokens
+	case UnitOutputTokens:
+		return c.OutputTokens
+	}
+	return 0
+}
+
+// IsZero reports whether every amount is 0.
+func (c Cost) IsZero() bool { return c == Cost{} }
+
+// Charge returns what Acquire charges a limit or pace of unit u for a
+// request of cost c: c.Of(u), and at least 1.
+func (c Cost) Charge(u Unit) int64 { return max(c.Of(u), 1) }
+
+// Settlement is what Settle is asked: a correction of the charge of one
+// request of Scope.
+type Settlement struct {
+	// Scope is the key of the scope.
+	Scope string
+	// Limits are the limits the request was charged under, as given to
+	// Acquire.
+	Limits []Limit
+	// Delta is the cost still to charge in each unit: the real cost minus
+	// the charged one. Negative amounts give units back.
+	Delta Cost
 }
 
 // Reason says why Acquire refused.
@@ -132,6 +224,10 @@ type Cooldown struct {
 	Header http.Header
 	// Source names what set the wait, e.g. "retry-after".
 	Source string
+	// At is when the response that caused it arrived, so that a replayed
+	// header counting from then ("6m0s" left) can count from now; the zero
+	// Time when unknown.
+	At time.Time
 }
 
 // ErrClosed is returned by a Store after Close.
@@ -139,6 +235,10 @@ var ErrClosed = errors.New("store: closed")
 
 // ErrInvalid is returned for a request a store cannot act on.
 var ErrInvalid = errors.New("store: invalid request")
+
+// ErrUnavailable is wrapped by the errors of a store that cannot be reached
+// (store/failover in closed mode, say).
+var ErrUnavailable = errors.New("store unavailable")
 
 // Presence is implemented by stores that many processes share (Redis). A
 // process that keeps beating for a group is counted as one of the group's

@@ -50,6 +50,7 @@ type pace struct {
 	gcra  limit.GCRA
 	until int64
 	tat   int64
+	unit  store.Unit
 }
 
 // New returns an empty Store.
@@ -126,7 +127,7 @@ func leaseTTL(req store.Request) time.Duration {
 func (st *scopeState) checkLimits(req store.Request, now int64) (store.Grant, bool) {
 	var refusal store.Grant
 	for _, l := range req.Limits {
-		if d := l.GCRA.Decide(st.tats[l.Key], now, req.Cost); !d.Allowed {
+		if d := l.GCRA.Decide(st.tats[l.Key], now, req.Cost.Charge(l.Unit)); !d.Allowed {
 			refusal = longer(refusal, l.Key, d.Wait)
 		}
 	}
@@ -135,7 +136,7 @@ func (st *scopeState) checkLimits(req store.Request, now int64) (store.Grant, bo
 			delete(st.paces, key)
 			continue
 		}
-		if d := p.gcra.Decide(p.tat, now, req.Cost); !d.Allowed {
+		if d := p.gcra.Decide(p.tat, now, req.Cost.Charge(p.unit)); !d.Allowed {
 			refusal = longer(refusal, key, d.Wait)
 		}
 	}
@@ -153,10 +154,10 @@ func longer(g store.Grant, key string, wait int64) store.Grant {
 // commit charges every limit and pace.
 func (st *scopeState) commit(req store.Request, now int64) {
 	for _, l := range req.Limits {
-		st.tats[l.Key] = l.GCRA.Decide(st.tats[l.Key], now, req.Cost).TAT
+		st.tats[l.Key] = l.GCRA.Decide(st.tats[l.Key], now, req.Cost.Charge(l.Unit)).TAT
 	}
 	for _, p := range st.paces {
-		p.tat = p.gcra.Decide(p.tat, now, req.Cost).TAT
+		p.tat = p.gcra.Decide(p.tat, now, req.Cost.Charge(p.unit)).TAT
 	}
 }
 
@@ -232,11 +233,40 @@ func (s *Store) SetPace(_ context.Context, scope string, p store.Pace) error {
 	if st.paces == nil {
 		st.paces = make(map[string]*pace)
 	}
-	np := &pace{gcra: p.GCRA, until: p.Until.UnixMicro()}
+	np := &pace{gcra: p.GCRA, until: p.Until.UnixMicro(), unit: p.Unit}
 	if old := st.paces[p.Key]; old != nil {
 		np.tat = limit.Reprice(old.gcra, p.GCRA, old.tat, now)
 	}
 	st.paces[p.Key] = np
+	return nil
+}
+
+// Settle implements store.Store.
+func (s *Store) Settle(_ context.Context, set store.Settlement) error {
+	if set.Scope == "" {
+		return fmt.Errorf("%w: empty scope", store.ErrInvalid)
+	}
+	if set.Delta.IsZero() {
+		return nil
+	}
+	now := s.micros()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return store.ErrClosed
+	}
+	st := s.scope(set.Scope)
+	st.lastUsed = now
+	for _, l := range set.Limits {
+		if d := set.Delta.Of(l.Unit); d != 0 {
+			st.tats[l.Key] = l.GCRA.Adjust(st.tats[l.Key], now, d)
+		}
+	}
+	for _, p := range st.paces {
+		if d := set.Delta.Of(p.unit); d != 0 && p.until > now {
+			p.tat = p.gcra.Adjust(p.tat, now, d)
+		}
+	}
 	return nil
 }
 
