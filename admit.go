@@ -2,64 +2,101 @@ package heed
 
 import (
 	"context"
-	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/heedhq/heed/store"
 )
 
+// ErrStoreUnavailable is wrapped by the error a request fails with when the
+// store cannot be reached and on_store_error is closed.
+var ErrStoreUnavailable = store.ErrUnavailable
+
+// admitLayer lets an attempt go down only once the store admits it, holds
+// its concurrency lease until its response body is done, and gives the
+// scope's probe back once the answer has taught what it could.
+func admitLayer(next handler) handler {
+	return func(c *call) outcome {
+		lease, syn, err := c.admit()
+		switch {
+		case err != nil:
+			return abandon(err)
+		case syn != nil:
+			return outcome{syn: syn}
+		}
+		out := next(c)
+		c.dropProbe() // after record, below
+		if out.resp != nil {
+			c.holdLease(out.resp, lease)
+		} else {
+			c.release(lease)
+		}
+		return out
+	}
+}
+
 // admit waits until the store lets the request go: no cooldown, room under
 // every limit and pace, a concurrency slot. It answers with a synthetic
 // response instead when the scope cools down and on_limit is fail, or when
 // the wait would pass max_wait or the request's deadline.
-func (c *call) admit() (held, *synthetic, error) {
-	req := store.Request{Scope: c.scopeKey, Limits: c.u.limitsFor(c.req.URL.Path), Concurrency: c.u.cfg.Concurrency}
+func (c *call) admit() (store.Lease, *synthetic, error) {
+	req := store.Request{Scope: c.sc.key, Limits: c.u.limitsFor(c.req.URL.Path, c.tenant), Concurrency: c.u.cfg.Concurrency}
 	deadline := c.waitDeadline()
 	for {
 		if !c.takeProbe() {
 			if err := c.sleep(waitConcurrency, store.ConcurrencyPoll); err != nil {
-				return held{}, nil, err
+				return store.Lease{}, nil, err
 			}
 			continue
 		}
-		g, local, err := c.acquire(req)
+		g, err := c.u.t.store.Acquire(c.ctx, req)
 		if err != nil {
 			c.dropProbe()
-			return held{}, nil, err
+			return store.Lease{}, nil, c.storeErr(err)
 		}
 		if g.Allowed {
-			c.seq = c.u.flight(c.scopeKey).admitted.Add(1)
-			return held{lease: g.Lease, local: local}, nil, nil
+			c.seq = c.sc.admitted.Add(1)
+			c.charge = charge{limits: req.Limits, cost: req.Cost}
+			return g.Lease, nil, nil
 		}
 		c.dropProbe()
 		if syn := c.refusal(g, deadline); syn != nil {
-			return held{}, syn, nil
+			return store.Lease{}, syn, nil
 		}
 		if err := c.sleep(waitReasonOf(g.Reason), g.Wait); err != nil {
-			return held{}, nil, err
+			return store.Lease{}, nil, err
 		}
 	}
 }
 
-// ErrStoreUnavailable is wrapped by the error a request fails with when the
-// store cannot be reached and on_store_error is closed.
-var ErrStoreUnavailable = errors.New("heed: store unavailable")
+// storeErr names the upstream in a store's error.
+func (c *call) storeErr(err error) error {
+	if c.ctx.Err() != nil {
+		return err
+	}
+	return &upstreamError{upstream: c.u.cfg.Name, err: err}
+}
+
+// upstreamError is an error of the store while serving an upstream.
+type upstreamError struct {
+	upstream string
+	err      error
+}
+
+func (e *upstreamError) Error() string {
+	return "heed: upstream " + strconv.Quote(e.upstream) + ": " + e.err.Error()
+}
+func (e *upstreamError) Unwrap() error { return e.err }
 
 // takeProbe reports whether the call may go on to ask the store. While a
-// learning call's scope has no quota knowledge (before its first answer, and
-// again when the last learned pace has run out), one request at a time goes
-// first to learn the quota, instead of many spending it blind: the probe.
+// learning call's scope has no quota knowledge, one request at a time goes
+// first to learn the quota (see scopeState.known).
 func (c *call) takeProbe() bool {
-	if !c.learns() {
+	if !c.learns() || c.sc.known(c.u.t.clock.Now()) {
 		return true
 	}
-	f := c.u.flight(c.scopeKey)
-	switch known := f.knownUntil.Load(); {
-	case known == noQuotaHeaders, known > 0 && c.u.t.clock.Now().UnixMicro() < known:
-		return true
-	}
-	c.probing = f.probe.CompareAndSwap(false, true)
+	c.probing = c.sc.takeProbe()
 	return c.probing
 }
 
@@ -67,22 +104,8 @@ func (c *call) takeProbe() bool {
 func (c *call) dropProbe() {
 	if c.probing {
 		c.probing = false
-		c.u.flight(c.scopeKey).probe.Store(false)
+		c.sc.dropProbe()
 	}
-}
-
-// waitDeadline is the latest time a request may still be waiting to leave:
-// max_wait after RoundTrip began, or the request's deadline if sooner.
-func (c *call) waitDeadline() time.Time {
-	maxWait := c.u.cfg.MaxWait
-	if w, ok := c.ctx.Value(maxWaitKey{}).(time.Duration); ok && w < maxWait {
-		maxWait = w
-	}
-	d := c.started.Add(maxWait)
-	if ctxD, ok := c.ctx.Deadline(); ok && ctxD.Before(d) {
-		d = ctxD
-	}
-	return d
 }
 
 // refusal returns the synthetic response for a refused Acquire, or nil when
@@ -91,65 +114,51 @@ func (c *call) refusal(g store.Grant, deadline time.Time) *synthetic {
 	late := c.u.t.clock.Now().Add(g.Wait).After(deadline)
 	switch {
 	case g.Reason == store.ReasonCooldown && (late || c.u.cfg.OnLimit == OnLimitFail):
-		return &synthetic{kind: SyntheticCooldown, status: http.StatusTooManyRequests, wait: g.Wait, upstream: c.u.cfg.Name, replay: g.Cooldown.Header}
+		return c.synthetic(refusalCooldown, http.StatusTooManyRequests, g.Wait, &g.Cooldown)
 	case late:
-		return &synthetic{kind: SyntheticLimit, status: http.StatusTooManyRequests, wait: g.Wait, upstream: c.u.cfg.Name}
+		return c.synthetic(refusalLimit, http.StatusTooManyRequests, g.Wait, nil)
 	}
 	return nil
 }
 
-// orStatus returns the status a cooldown replays: the one that caused it
-// when it was a refusal, else 429.
-func orStatus(status int) int {
-	if status < 400 {
-		return http.StatusTooManyRequests
+// settle corrects what the admission charged, once the real cost is known:
+// delta is the real cost minus the charged one, in each unit. It settles
+// each charge at most once.
+func (c *call) settle(delta store.Cost) {
+	if c.charge.settled || delta.IsZero() {
+		return
 	}
-	return status
-}
-
-// enterBreaker asks the upstream's breaker to let an attempt go (as a probe
-// when half-open). It returns the ticket to report the outcome with (see
-// reportBreaker), or, while the breaker refuses, the synthetic circuit-open
-// answer.
-func (c *call) enterBreaker() (ticket, *synthetic) {
-	if c.u.breaker == nil {
-		return ticket{}, nil
-	}
-	t, ok := c.u.breaker.allow()
-	if !ok {
-		return t, &synthetic{kind: SyntheticCircuitOpen, status: http.StatusServiceUnavailable, wait: c.u.cfg.Breaker.OpenFor, upstream: c.u.cfg.Name}
-	}
-	return t, nil
-}
-
-// reportBreaker tells the breaker, if any, how an attempt went.
-func (c *call) reportBreaker(t ticket, v verdict) {
-	if c.u.breaker != nil {
-		c.u.breaker.done(t, v)
+	c.charge.settled = true
+	err := c.u.t.store.Settle(context.WithoutCancel(c.ctx), store.Settlement{Scope: c.sc.key, Limits: c.charge.limits, Delta: delta})
+	if err != nil {
+		c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: settling a charge failed", attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
 	}
 }
 
-// breakerVerdict is what the breaker is told of an attempt: a failure for a
-// 5xx or a transport error, nothing when the caller gave up.
-func (c *call) breakerVerdict(resp *http.Response, err error) verdict {
-	switch {
-	case err != nil && context.Cause(c.ctx) != nil:
-		return verdictNotSent
-	case err != nil || resp.StatusCode >= 500:
-		return verdictFailure
-	}
-	return verdictSuccess
+// release gives a concurrency lease back.
+func (c *call) release(lease store.Lease) {
+	c.u.release(c.ctx, c.sc.key, lease)
 }
 
-// maxWaitKey carries WithMaxWait's bound in a context.
-type maxWaitKey struct{}
+// release gives a scope's concurrency lease back, even when ctx is done.
+func (u *upstream) release(ctx context.Context, scopeKey string, lease store.Lease) {
+	if lease == (store.Lease{}) {
+		return
+	}
+	if err := u.t.store.Release(context.WithoutCancel(ctx), scopeKey, lease); err != nil {
+		if u.t.fleet == nil {
+			u.t.metrics.StoreError(u.cfg.Name, StoreOpRelease)
+		}
+		u.t.log.LogAttrs(ctx, slogWarn, "heed: releasing a concurrency slot failed", attr("upstream", u.cfg.Name), attr("error", err.Error()))
+	}
+}
 
-// WithMaxWait returns a context under which a request waits at most d
-// before it leaves (less than the upstream's max_wait, never more): a
-// request that would wait longer is answered at once with a synthetic
-// response whose Retry-After says how long (Heed-Synthetic: cooldown or
-// limit). Unlike a deadline it does not bound the request once sent. Job
-// runners use it to put work aside instead of holding a worker.
-func WithMaxWait(ctx context.Context, d time.Duration) context.Context {
-	return context.WithValue(ctx, maxWaitKey{}, max(d, 0))
+// holdLease keeps the lease until the response body is closed or read to
+// the end: a request is in flight until its answer has arrived.
+func (c *call) holdLease(resp *http.Response, lease store.Lease) {
+	if lease == (store.Lease{}) {
+		return
+	}
+	u, ctx, key := c.u, c.ctx, c.sc.key
+	whenDone(resp, func() { u.release(ctx, key, lease) })
 }

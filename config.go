@@ -149,6 +149,11 @@ type Upstream struct {
 	// Credentials names places a credential may be besides the ones heed
 	// knows (Authorization, X-Api-Key and the like).
 	Credentials CredentialPolicy `yaml:"credentials"`
+
+	// Vendor names the API (openai, anthropic, github, generic) whose error
+	// shape heed's synthetic answers take; "" means from the base URL's host
+	// or the upstream's answers. (MERGE: the config branch documents it.)
+	Vendor string `yaml:"vendor"`
 }
 
 // Limit is one rate limit: no window of length Per, wherever it starts, may
@@ -171,6 +176,10 @@ type Limit struct {
 	// trailing "/*" matches any depth: "/search/*" matches "/search/code"
 	// and "/search/code/x" but not "/search".
 	Path string `yaml:"path"`
+
+	// PerTenant counts each tenant's requests apart. (MERGE: the config
+	// branch documents it.)
+	PerTenant bool `yaml:"per_tenant"`
 }
 
 // OnStoreError says what a request does when the store is unavailable.
@@ -227,6 +236,11 @@ type RetryPolicy struct {
 	// NonIdempotent allows retrying POST and PATCH requests that carry no
 	// Idempotency-Key header. false (the default) sends them once.
 	NonIdempotent bool `yaml:"non_idempotent"`
+
+	// ClientRetryHeaders mark requests of clients that retry on their own;
+	// nil means X-Stainless-Retry-Count. (MERGE: the config branch
+	// documents it.)
+	ClientRetryHeaders []string `yaml:"client_retry_headers"`
 }
 
 // BreakerPolicy configures the upstream's circuit breaker: after Failures
@@ -424,6 +438,14 @@ func (r router) match(u *url.URL) (int, bool) {
 		}
 	}
 	return best, bestLen >= 0
+}
+
+// coversAt reports whether the route of upstream i covers u.
+func (r router) coversAt(i int, u *url.URL) bool {
+	if u == nil || i >= len(r.routes) || !r.valid[i] {
+		return false
+	}
+	return r.routes[i].covers(route{scheme: strings.ToLower(u.Scheme), host: normalHost(u), prefix: u.Path})
 }
 
 // covers reports whether rt covers the request req, whose prefix holds the

@@ -2,11 +2,10 @@ package heed
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
-	"github.com/heedhq/heed/quota"
-	"github.com/heedhq/heed/store"
+	"github.com/heedhq/heed/breaker"
+	"github.com/heedhq/heed/store/failover"
 )
 
 // Metrics receives what a Transport does, for counting and timing
@@ -19,18 +18,26 @@ import (
 // Implementations must be safe for concurrent use and fast: heed calls them
 // on every request, from the goroutine making it. Breaker is called while
 // the upstream's breaker changes state, so it must not call back into the
-// Transport. A nil Config.Metrics means none.
+// Transport. A nil Config.Metrics means none. Implementations should embed
+// NoMetrics, so that new events do not break them.
 type Metrics interface {
 	// Request is called once per RoundTrip with how it ended: one of the
 	// Outcome words.
 	Request(upstream, outcome string)
+	// Attempt is called once per attempt sent to the upstream (a RoundTrip
+	// that retries makes several), with how it ended: one of the Outcome
+	// words, never a synthetic one. It counts what reached the API: a
+	// refusal the API sent and heed retried (GitHub's 403, say) is an
+	// Attempt with OutcomeLimited.
+	Attempt(upstream, outcome string)
 	// Waited is called when a request waited before it left (or before it
 	// gave up): the time waited, summed per reason (one of the Wait words)
 	// since the request's previous attempt, or since RoundTrip began. It is
 	// not called for a reason it did not wait for.
 	Waited(upstream, reason string, d time.Duration)
 	// Retry is called when a request is to be sent again, with the status
-	// code that failed ("429", "502", "503" or "504") or
+	// code that failed ("429", "502", "503", "504", or another a rate
+	// limit answered with, such as GitHub's "403") or
 	// OutcomeTransportError.
 	Retry(upstream, reason string)
 	// Cooldown is called when a cooldown of length d is recorded for a scope
@@ -93,114 +100,37 @@ const (
 // The states of an upstream's circuit breaker, as Metrics.Breaker receives
 // them.
 const (
-	BreakerClosed   = "closed"
-	BreakerHalfOpen = "half-open"
-	BreakerOpen     = "open"
+	BreakerClosed   = string(breaker.Closed)
+	BreakerHalfOpen = string(breaker.HalfOpen)
+	BreakerOpen     = string(breaker.Open)
 )
 
-// noMetrics is the Metrics of a Config that has none.
-type noMetrics struct{}
-
-func (noMetrics) Request(string, string)               {}
-func (noMetrics) Waited(string, string, time.Duration) {}
-func (noMetrics) Retry(string, string)                 {}
-func (noMetrics) Cooldown(string, time.Duration)       {}
-func (noMetrics) Remaining(string, string, float64)    {}
-func (noMetrics) Breaker(string, string)               {}
-func (noMetrics) StoreError(string, string)            {}
-func (noMetrics) FleetSize(string, int)                {}
-
-// waitReason indexes call.waited.
-type waitReason int
-
+// The store operations, as Metrics.StoreError receives them.
 const (
-	waitCooldown waitReason = iota
-	waitLimit
-	waitConcurrency
-	waitBackoff
-	waitReasons // how many there are
+	StoreOpAcquire   = failover.OpAcquire
+	StoreOpCooldown  = failover.OpCooldown
+	StoreOpPace      = failover.OpPace
+	StoreOpSettle    = failover.OpSettle
+	StoreOpRelease   = failover.OpRelease
+	StoreOpHeartbeat = failover.OpHeartbeat
 )
 
-// name is the reason's Wait word.
-func (r waitReason) name() string {
-	switch r {
-	case waitCooldown:
-		return WaitCooldown
-	case waitLimit:
-		return WaitLimit
-	case waitConcurrency:
-		return WaitConcurrency
-	}
-	return WaitBackoff
-}
+// NoMetrics is a Metrics that records nothing. Embed it in an
+// implementation so that events added to Metrics later break nothing: the
+// implementation then ignores them until it defines its own.
+type NoMetrics struct{}
 
-// waitReasonOf is why a refused Acquire makes the request wait.
-func waitReasonOf(r store.Reason) waitReason {
-	switch r {
-	case store.ReasonCooldown:
-		return waitCooldown
-	case store.ReasonConcurrency:
-		return waitConcurrency
-	}
-	return waitLimit
-}
+var _ Metrics = NoMetrics{}
 
-// sleep waits d like the clock's Sleep, and counts the time it took toward
-// reason until flushWaits reports it.
-func (c *call) sleep(reason waitReason, d time.Duration) error {
-	if d <= 0 {
-		return c.u.t.clock.Sleep(c.ctx, d)
-	}
-	if reason != waitBackoff {
-		w := &c.u.flight(c.scopeKey).waiting
-		w.Add(1)
-		defer w.Add(-1)
-	}
-	start := c.u.t.clock.Now()
-	err := c.u.t.clock.Sleep(c.ctx, d)
-	c.waited[reason] += c.u.t.clock.Now().Sub(start)
-	return err
-}
-
-// flushWaits reports the time waited since the last report, per reason.
-func (c *call) flushWaits() {
-	for r, d := range c.waited {
-		if d > 0 {
-			c.u.t.metrics.Waited(c.u.cfg.Name, waitReason(r).name(), d)
-			c.waited[r] = 0
-		}
-	}
-}
-
-// answer reports and builds a synthetic response.
-func (c *call) answer(syn *synthetic) *http.Response {
-	c.u.t.metrics.Request(c.u.cfg.Name, syn.outcome())
-	return syn.response(c.req)
-}
-
-// finish reports and returns an attempt that is final.
-func (c *call) finish(out outcome) (*http.Response, error) {
-	c.u.t.metrics.Request(c.u.cfg.Name, out.name())
-	return out.resp, out.err
-}
-
-// abandon reports and returns the error that ends a call before an attempt
-// was made (the request's context ended while it waited, say).
-func (c *call) abandon(err error) error {
-	c.u.t.metrics.Request(c.u.cfg.Name, OutcomeTransportError)
-	return err
-}
-
-// outcome is the synthetic response's Outcome word.
-func (s synthetic) outcome() string {
-	switch s.kind {
-	case SyntheticCooldown:
-		return OutcomeSyntheticCooldown
-	case SyntheticLimit:
-		return OutcomeSyntheticLimit
-	}
-	return OutcomeSyntheticCircuitOpen
-}
+func (NoMetrics) Request(string, string)               {}
+func (NoMetrics) Attempt(string, string)               {}
+func (NoMetrics) Waited(string, string, time.Duration) {}
+func (NoMetrics) Retry(string, string)                 {}
+func (NoMetrics) Cooldown(string, time.Duration)       {}
+func (NoMetrics) Remaining(string, string, float64)    {}
+func (NoMetrics) Breaker(string, string)               {}
+func (NoMetrics) StoreError(string, string)            {}
+func (NoMetrics) FleetSize(string, int)                {}
 
 // name is the attempt's Outcome word.
 func (o outcome) name() string {
@@ -215,31 +145,4 @@ func (o outcome) name() string {
 		return OutcomeClientError
 	}
 	return OutcomeOK
-}
-
-// retryReason is why an attempt is sent again, for Metrics.Retry.
-func retryReason(out outcome) string {
-	if out.err != nil {
-		return OutcomeTransportError
-	}
-	switch out.resp.StatusCode {
-	case http.StatusTooManyRequests:
-		return "429"
-	case http.StatusBadGateway:
-		return "502"
-	case http.StatusServiceUnavailable:
-		return "503"
-	case http.StatusGatewayTimeout:
-		return "504"
-	}
-	return strconv.Itoa(out.resp.StatusCode)
-}
-
-// reportRemaining reports each quota the response says has units left.
-func (c *call) reportRemaining(sig quota.Signal) {
-	for _, q := range sig.Quotas {
-		if q.HasRemaining {
-			c.u.t.metrics.Remaining(c.u.cfg.Name, q.Name, q.Remaining)
-		}
-	}
 }

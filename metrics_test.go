@@ -17,6 +17,7 @@ import (
 
 // recorder is a heed.Metrics that keeps every call.
 type recorder struct {
+	heed.NoMetrics
 	mu     sync.Mutex // guards events
 	events []event
 }

@@ -1,6 +1,7 @@
 package heed
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -9,18 +10,43 @@ import (
 	"github.com/heedhq/heed/store"
 )
 
-// record writes what a response said into the scope's shared state: a
-// cooldown when it says to wait, paces when its quota runs low. now is when
-// it arrived.
-func (c *call) record(resp *http.Response, sig quota.Signal, now time.Time) {
-	c.reportRemaining(sig)
-	c.u.flight(c.scopeKey).keepQuotas(sig.Quotas, now)
-	learn := c.learns()
-	if w, source, ok := c.cooldownWait(sig, learn); ok {
-		c.setCooldown(resp, now.Add(w), source)
+// recordLayer writes what each response said into the scope's shared state
+// on its way back up, and reports the attempt.
+func recordLayer(next handler) handler {
+	return func(c *call) outcome {
+		out := next(c)
+		switch {
+		case out.resp != nil:
+			c.record(&out)
+			c.u.t.metrics.Attempt(c.u.cfg.Name, out.name())
+		case out.err != nil && !out.unsent:
+			c.u.t.metrics.Attempt(c.u.cfg.Name, OutcomeTransportError)
+		}
+		return out
 	}
+}
+
+// record writes what a response said into the scope's shared state: one
+// cooldown when it says to wait (however many of its signals say so), and
+// paces when its quota runs low.
+func (c *call) record(out *outcome) {
+	sig, now := out.sig, c.now
+	c.reportRemaining(sig)
+	c.sc.keepQuotas(sig.Quotas, now)
+	c.u.learnVendor(sig.Vendor)
+	learn := c.learns()
+	cd, ok := c.cooldownOf(sig, learn)
 	if learn {
-		c.pace(resp, sig, now)
+		if until, source, empty := c.pace(sig, now); empty && until.After(cd.until) {
+			cd, ok = pause{until: until, source: source}, true
+		}
+	}
+	if !ok {
+		return
+	}
+	inForce := c.setCooldown(out.resp, cd, now)
+	if sig.Limited && sig.Cause == quota.CauseRateLimit {
+		out.refused = c.upstreamRefusal(out.resp.StatusCode, inForce.Sub(now), now)
 	}
 }
 
@@ -31,43 +57,63 @@ func (c *call) record(resp *http.Response, sig quota.Signal, now time.Time) {
 // would make a learned pace far slower than a sub-second limit allows). A
 // refusal still cools the scope down either way.
 func (c *call) learns() bool {
-	return c.u.adaptive() && len(c.u.limitsFor(c.req.URL.Path)) == 0
+	return c.u.adaptive() && !c.u.configuredFor(c.req.URL.Path)
 }
 
-// cooldownWait returns how long the scope must pause after sig: the wait it
-// names, or the configured default when a limited response names none,
-// capped by the configured maximum. When learning, it also pauses until the
-// reset of a quota a successful response spent to the last unit.
-func (c *call) cooldownWait(sig quota.Signal, learn bool) (time.Duration, string, bool) {
+// pause is a cooldown to record: until when, and what said so.
+type pause struct {
+	until  time.Time
+	source string
+}
+
+// cooldownOf returns the pause sig asks for: the wait it names, or the
+// configured default when a limited response names none, capped by the
+// configured maximum. When learning, it also pauses until the reset of a
+// quota a successful response spent to the last unit.
+func (c *call) cooldownOf(sig quota.Signal, learn bool) (pause, bool) {
 	pol := c.u.cfg.Cooldown
 	switch {
 	case sig.Limited && sig.Cause == quota.CauseRateLimit:
 		if sig.Wait == 0 {
-			return pol.Default, "default", true
+			return pause{c.now.Add(pol.Default), "default"}, true
 		}
-		return min(sig.Wait, pol.Max), sig.WaitSource, true
+		return pause{c.now.Add(min(sig.Wait, pol.Max)), sig.WaitSource}, true
 	case !sig.Limited && sig.Wait > 0 && learn:
-		return min(sig.Wait, pol.Max), sig.WaitSource, true
+		return pause{c.now.Add(min(sig.Wait, pol.Max)), sig.WaitSource}, true
 	}
-	return 0, "", false
+	return pause{}, false
 }
 
-// setCooldown records the cooldown and, the first time an anonymous scope
-// is limited, tells the developer how to give it its own credential.
-func (c *call) setCooldown(resp *http.Response, until time.Time, source string) {
-	cd := store.Cooldown{Until: until, Status: orStatus(resp.StatusCode), Header: replayHeader(resp.Header), Source: source}
-	if inForce, err := c.recordCooldown(cd); err != nil {
-		c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: recording a cooldown failed", attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
-	} else if !inForce.Until.After(until) { // not kept a longer one
-		c.u.t.metrics.Cooldown(c.u.cfg.Name, until.Sub(c.u.t.clock.Now()))
+// setCooldown records the pause for the scope and returns when the
+// cooldown in force ends. The first time an anonymous scope is limited, it
+// tells the developer how to give it its own credential.
+func (c *call) setCooldown(resp *http.Response, p pause, now time.Time) time.Time {
+	t := c.u.t
+	cd := store.Cooldown{Until: p.until, Status: orStatus(resp.StatusCode), Header: replayHeader(resp.Header), Source: p.source, At: now}
+	inForce, err := t.store.SetCooldown(context.WithoutCancel(c.ctx), c.sc.key, cd)
+	if err != nil {
+		t.log.LogAttrs(c.ctx, slogWarn, "heed: recording a cooldown failed", attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
+		inForce = cd
+	} else if !inForce.Until.After(p.until) { // not kept a longer one
+		t.metrics.Cooldown(c.u.cfg.Name, p.until.Sub(now))
 	}
-	c.u.t.log.LogAttrs(c.ctx, slogInfo, "heed: cooling down", attr("upstream", c.u.cfg.Name), attr("scope", c.key.Short()),
-		attr("status", resp.StatusCode), attr("until", until), attr("source", source))
-	if c.anonymous && c.u.anonymousWarned.CompareAndSwap(false, true) {
-		c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: rate limited with no recognized credential: every request of this upstream shares one anonymous scope; "+
+	t.log.LogAttrs(c.ctx, slogInfo, "heed: cooling down", attr("upstream", c.u.cfg.Name), attr("scope", c.sc.short),
+		attr("status", resp.StatusCode), attr("until", p.until), attr("source", p.source))
+	if c.sc.anonymous && c.u.anonymousWarned.CompareAndSwap(false, true) {
+		t.log.LogAttrs(c.ctx, slogWarn, "heed: rate limited with no recognized credential: every request of this upstream shares one anonymous scope; "+
 			"if the API key travels in another header or query parameter, name it under credentials: {headers: [...], query: [...]}",
 			attr("upstream", c.u.cfg.Name))
 	}
+	return inForce.Until
+}
+
+// orStatus returns the status a cooldown replays: the one that caused it
+// when it was a refusal, else 429.
+func orStatus(status int) int {
+	if status < 400 {
+		return http.StatusTooManyRequests
+	}
+	return status
 }
 
 // pace records a pace for each quota the response reports with units left
@@ -75,47 +121,38 @@ func (c *call) setCooldown(resp *http.Response, until time.Time, source string) 
 // replaces it. What a reset restores is unknown (all of a fixed window, one
 // unit of a sliding window or a token bucket), so after it the scope is
 // unknown again and goes one request at a time until an answer describes it
-// (see concurrency).
+// (see scopeState.known). It returns the latest reset of a quota with
+// nothing left for anyone, and empty set, when there is one: the scope
+// then pauses until it.
 //
 // The remaining quota a response reports may not count every request this
 // process let go: not those sent after it, nor those sent before it that
 // reached the server later. They spend from it too, so they are taken off
-// first (see uncounted).
-func (c *call) pace(resp *http.Response, sig quota.Signal, now time.Time) {
-	f := c.u.flight(c.scopeKey)
+// first (see scopeState.uncounted).
+func (c *call) pace(sig quota.Signal, now time.Time) (until time.Time, source string, empty bool) {
 	if len(sig.Quotas) == 0 {
-		f.knownUntil.CompareAndSwap(0, noQuotaHeaders)
-		return
+		c.sc.knownUntil.CompareAndSwap(0, noQuotaHeaders)
+		return time.Time{}, "", false
 	}
-	after := float64(c.uncounted())
+	after := float64(c.sc.uncounted(c.seq))
 	for _, q := range sig.Quotas {
 		if !q.HasRemaining || !q.Reset.After(now) {
 			continue
 		}
-		until := q.Reset.Sub(now)
-		if q.Remaining-after < 1 { // nothing left for anyone until the reset
-			c.setCooldown(resp, q.Reset, q.Source)
+		if q.Remaining-after < 1 && q.Reset.After(until) { // nothing left for anyone until the reset
+			until, source, empty = q.Reset, q.Source, true
 		}
-		p, ok := c.learnedPace(q, q.Remaining-after, until, now)
+		p, ok := c.learnedPace(q, q.Remaining-after, q.Reset.Sub(now), now)
 		if !ok {
 			continue
 		}
-		if err := c.recordPace(p); err != nil {
+		if err := c.u.t.store.SetPace(context.WithoutCancel(c.ctx), c.sc.key, p); err != nil {
 			c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: recording a pace failed", attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
-			return
+			return until, source, empty
 		}
-		f.knownUntil.Store(p.Until.UnixMicro())
+		c.sc.knownUntil.Store(p.Until.UnixMicro())
 	}
-}
-
-// uncounted bounds from above how many of the scope's requests this process
-// let go that the server may not have counted in this call's answer: those
-// let go after it, plus those still unanswered (some are counted twice,
-// which errs on the safe side).
-func (c *call) uncounted() int64 {
-	f := c.u.flight(c.scopeKey)
-	admitted := f.admitted.Load()
-	return max(admitted-c.seq, 0) + max(admitted-f.answered.Load(), 0)
+	return until, source, empty
 }
 
 // learnedPace returns the pace a quota teaches. When the response states
@@ -140,4 +177,13 @@ func maxTime(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// reportRemaining reports each quota the response says has units left.
+func (c *call) reportRemaining(sig quota.Signal) {
+	for _, q := range sig.Quotas {
+		if q.HasRemaining {
+			c.u.t.metrics.Remaining(c.u.cfg.Name, q.Name, q.Remaining)
+		}
+	}
 }

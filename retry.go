@@ -13,6 +13,34 @@ import (
 	"github.com/heedhq/heed/quota"
 )
 
+// retryLayer makes attempts until one is final: heed's own answers are,
+// and so is whatever the retry policy does not retry (see retryDelay).
+// Between attempts it waits the backoff; a server-given wait is the
+// scope's cooldown, which the next admission waits out.
+func retryLayer(next handler) handler {
+	return func(c *call) outcome {
+		for {
+			c.attempt++
+			out := next(c)
+			if out.syn != nil || out.unsent {
+				return out
+			}
+			delay, again := c.retryDelay(out)
+			if !again {
+				return out
+			}
+			c.u.t.metrics.Retry(c.u.cfg.Name, retryReason(out))
+			c.u.t.log.LogAttrs(c.ctx, slogInfo, "heed: retrying",
+				attr("upstream", c.u.cfg.Name), attr("scope", c.sc.short), attr("attempt", c.attempt+1),
+				attr("delay", delay), attr("reason", reasonOf(out)))
+			discard(out.resp)
+			if err := c.sleep(waitBackoff, delay); err != nil {
+				return abandon(err)
+			}
+		}
+	}
+}
+
 // retryableStatus reports the statuses worth retrying: 429 and the
 // gateway-ish 5xx. Never another 4xx: a request that is wrong stays wrong.
 func retryableStatus(code int) bool {
@@ -62,12 +90,14 @@ func replayable(req *http.Request) bool {
 // how long to wait first. A 429's wait is the scope's cooldown, which the
 // next admission waits for; a retry that cannot happen within max_wait,
 // max_elapsed or the deadline is not made, and the response is returned.
-func (c *call) retryDelay(attempt int, out outcome) (time.Duration, bool) {
+// A client that retries on its own gets every answer as it is: its retries
+// and heed's would multiply.
+func (c *call) retryDelay(out outcome) (time.Duration, bool) {
 	pol := c.u.cfg.Retry
-	if attempt >= pol.Attempts || !c.retryable(out) {
+	if c.attempt >= pol.Attempts || c.clientRetries || !c.retryable(out) {
 		return 0, false
 	}
-	delay := c.u.backoff.Delay(attempt, c.u.t.rand.Float64())
+	delay := c.u.backoff.Delay(c.attempt, c.u.t.rand.Float64())
 	if out.sig.Wait > 0 {
 		// The server's wait wins: it is the scope's cooldown now. In fail
 		// mode, or when it would pass max_wait or the deadline, the caller
@@ -103,4 +133,13 @@ func reasonOf(out outcome) string {
 		return "transport error: " + out.err.Error()
 	}
 	return "status " + strconv.Itoa(out.resp.StatusCode)
+}
+
+// retryReason is why an attempt is sent again, for Metrics.Retry: the
+// status code that failed, or OutcomeTransportError.
+func retryReason(out outcome) string {
+	if out.err != nil {
+		return OutcomeTransportError
+	}
+	return strconv.Itoa(out.resp.StatusCode)
 }

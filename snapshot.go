@@ -5,9 +5,6 @@ import (
 	"context"
 	"slices"
 	"time"
-
-	"github.com/heedhq/heed/quota"
-	"github.com/heedhq/heed/scope"
 )
 
 // Snapshot is what a Transport knows at one moment, for dashboards and
@@ -87,92 +84,56 @@ const (
 func (t *Transport) Snapshot(ctx context.Context) Snapshot {
 	now := t.clock.Now()
 	s := Snapshot{Time: now, Store: "memory"}
-	if t.fleet.local != nil {
+	if t.fleet != nil {
 		s.Store = "shared"
-		s.StoreDown = t.fleet.downUntil.Load() != 0
+		s.StoreDown = t.fleet.Down()
 	}
 	for _, u := range t.ups {
 		us := UpstreamState{Name: u.cfg.Name, BaseURL: u.cfg.BaseURL, Concurrency: u.cfg.Concurrency,
-			Breaker: BreakerClosed, Processes: int(u.live.Load()), Scopes: []ScopeState{}}
+			Breaker: BreakerClosed, Scopes: []ScopeState{}}
+		if t.fleet != nil {
+			us.Processes = t.fleet.Live(u.cfg.Name)
+		}
 		for _, l := range u.cfg.Limits {
 			us.Limits = append(us.Limits, LimitState{Requests: l.Requests, Per: l.Per.Seconds(), Burst: l.Burst, Path: l.Path})
 		}
 		if u.breaker != nil {
-			us.Breaker = u.breaker.current()
+			us.Breaker = string(u.breaker.State())
 		}
-		us.Scopes = u.scopeStates(ctx, now, &s.StoreDown)
+		var failed bool
+		us.Scopes = u.scopeStates(ctx, now, &failed)
+		s.StoreDown = s.StoreDown || failed
 		s.Upstreams = append(s.Upstreams, us)
 	}
 	return s
 }
 
-// scopeStates lists the upstream's recent scopes, most recent first.
-func (u *upstream) scopeStates(ctx context.Context, now time.Time, storeDown *bool) []ScopeState {
-	type seen struct {
-		key string
-		f   *flight
-	}
-	var all []seen
-	u.flights.Range(func(k, v any) bool {
-		f := v.(*flight)
-		if f.inFlight() > 0 || f.waiting.Load() > 0 || now.UnixMicro()-f.lastSeen.Load() < snapshotRecent.Microseconds() {
-			all = append(all, seen{k.(string), f})
+// scopeStates lists the upstream's recent scopes, most recent first, with
+// the cooldown of each from the store; after the store fails once it
+// sets failed and asks no more.
+func (u *upstream) scopeStates(ctx context.Context, now time.Time, failed *bool) []ScopeState {
+	var recent []*scopeState
+	u.scopes.each(func(st *scopeState) {
+		if st.inFlight() > 0 || st.waiting.Load() > 0 || now.UnixMicro()-st.lastSeen.Load() < snapshotRecent.Microseconds() {
+			recent = append(recent, st)
 		}
-		return true
 	})
-	slices.SortFunc(all, func(a, b seen) int { return cmp.Compare(b.f.lastSeen.Load(), a.f.lastSeen.Load()) })
-	all = all[:min(len(all), snapshotScopes)]
-	out := make([]ScopeState, 0, len(all))
-	for _, s := range all {
-		st := ScopeState{Scope: s.f.short, InFlight: s.f.inFlight(), Waiting: s.f.waiting.Load(), LastSeen: time.UnixMicro(s.f.lastSeen.Load())}
-		if q := s.f.quotas.Load(); q != nil {
-			st.Quotas = *q
-		}
-		if !*storeDown {
-			cd, ok, err := u.t.store.Cooldown(ctx, s.key)
+	slices.SortFunc(recent, func(a, b *scopeState) int { return cmp.Compare(b.lastSeen.Load(), a.lastSeen.Load()) })
+	recent = recent[:min(len(recent), snapshotScopes)]
+	out := make([]ScopeState, 0, len(recent))
+	for _, st := range recent {
+		ss := ScopeState{Scope: st.short, InFlight: st.inFlight(), Waiting: st.waiting.Load(), LastSeen: time.UnixMicro(st.lastSeen.Load()),
+			Quotas: st.keptQuotas()}
+		if !*failed {
+			cd, ok, err := u.t.store.Cooldown(ctx, st.key)
 			switch {
 			case err != nil:
-				*storeDown = true
+				*failed = true
 			case ok && cd.Until.After(now):
-				st.Cooldown = &CooldownState{Until: cd.Until, RemainingSeconds: cd.Until.Sub(now).Seconds(), Status: cd.Status, Source: cd.Source}
+				ss.Cooldown = &CooldownState{Until: cd.Until, RemainingSeconds: cd.Until.Sub(now).Seconds(), Status: cd.Status, Source: cd.Source}
 			}
 		}
-		out = append(out, st)
+		out = append(out, ss)
 	}
 	return out
-}
-
-// inFlight is how many of the scope's requests were let go and have not
-// been answered.
-func (f *flight) inFlight() int64 { return max(f.admitted.Load()-f.answered.Load(), 0) }
-
-// flightOf returns the scope's flight, made with the scope's short name
-// (for snapshots) if it is new, and notes a call of the scope at now.
-func (u *upstream) flightOf(key scope.Key, scopeKey string, now time.Time) *flight {
-	f, ok := u.flights.Load(scopeKey)
-	if !ok {
-		f, _ = u.flights.LoadOrStore(scopeKey, &flight{short: key.Short()})
-	}
-	fl := f.(*flight)
-	fl.lastSeen.Store(now.UnixMicro())
-	return fl
-}
-
-// keepQuotas remembers the quotas an answer reported, for snapshots.
-func (f *flight) keepQuotas(qs []quota.Quota, now time.Time) {
-	if len(qs) == 0 {
-		return
-	}
-	out := make([]QuotaState, 0, len(qs))
-	for _, q := range qs {
-		s := QuotaState{Name: q.Name, Reset: q.Reset, Seen: now}
-		if q.HasLimit {
-			s.Limit = &q.Limit
-		}
-		if q.HasRemaining {
-			s.Remaining = &q.Remaining
-		}
-		out = append(out, s)
-	}
-	f.quotas.Store(&out)
 }

@@ -6,41 +6,48 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 
 	"github.com/heedhq/heed/scope"
 	"github.com/heedhq/heed/store"
+	"github.com/heedhq/heed/store/failover"
 	"github.com/heedhq/heed/store/memory"
-	redisstore "github.com/heedhq/heed/store/redis"
 )
 
 // Transport is an http.RoundTripper that makes every request of a
 // configured upstream a good API citizen. For each request it:
 //
 //  1. matches the URL to an upstream (no match: the request passes through
-//     to the base transport untouched);
-//  2. derives the scope: tenant + upstream + a keyed fingerprint of the
-//     credential the request carries;
+//     to the base transport untouched), or takes the one WithUpstream names;
+//  2. derives the scope: the upstream + a keyed fingerprint of the
+//     credential the request carries; the tenant (WithTenant, else
+//     Config.Tenant) keys per-tenant limits;
 //  3. refuses at once with a synthetic circuit-open response while the
 //     upstream's breaker is open;
 //  4. in one atomic store call, checks the scope's cooldown, every limit that
-//     matches, every pace learned from quota headers and the concurrency
-//     cap, and waits until they all have room (on_limit: fail answers a
-//     cooldown with a synthetic response instead; a wait past max_wait or the
-//     request's deadline is answered with one at once);
+//     matches (each charged in its own unit), every pace learned from quota
+//     headers and the concurrency cap, and waits until they all have room
+//     (on_limit: fail answers a cooldown with a synthetic response instead;
+//     a wait past max_wait or the request's deadline is answered with one at
+//     once);
 //  5. sends the request through the base transport;
 //  6. reads the response's rate-limit signals (package quota) and records a
 //     cooldown for the whole scope when told to wait, a pace when the quota
 //     runs low, and the outcome for the breaker;
 //  7. retries 429, 502, 503, 504 and transport errors with backoff (a
 //     server-given wait wins) when the method is idempotent or carries an
-//     Idempotency-Key, or else returns the response.
+//     Idempotency-Key, and the client does not retry on its own
+//     (RetryPolicy.ClientRetryHeaders); or else returns the response.
+//
+// call.go lists the files that hold each step, in that order.
 //
 // Where it departs from the http.RoundTripper contract: it retries, so one
 // RoundTrip may send a request several times (the body replayed through
 // GetBody); it may wait before sending; and it may answer with a synthetic
-// response (header Heed-Synthetic) without sending anything. It never
-// modifies the caller's request.
+// response (header Heed-Synthetic, a body in the vendor's error shape; see
+// RefusalOf) without sending anything. It never modifies the caller's
+// request.
 //
 // A Transport is safe for concurrent use. Close it when done.
 type Transport struct {
@@ -48,14 +55,17 @@ type Transport struct {
 	base       http.RoundTripper
 	store      store.Store
 	closeStore bool
-	secret     []byte
-	clock      Clock
-	log        *slog.Logger
-	metrics    Metrics
-	ups        []*upstream
-	router     router
-	rand       *lockedRand
-	fleet      fleet
+	// fleet is the store's outage wrapper when the store is shared, else
+	// nil.
+	fleet   *failover.Store
+	secret  []byte
+	clock   Clock
+	log     *slog.Logger
+	metrics Metrics
+	ups     []*upstream
+	byName  map[string]*upstream
+	router  router
+	rand    *lockedRand
 
 	closeOnce sync.Once
 }
@@ -69,8 +79,8 @@ func New(cfg Config) (*Transport, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	t := &Transport{cfg: cfg, base: cfg.Base, store: cfg.StoreImpl, clock: cfg.Clock, log: cfg.Logger,
-		metrics: cfg.Metrics, rand: newLockedRand(), router: newRouter(cfg.Upstreams)}
+	t := &Transport{cfg: cfg, base: cfg.Base, clock: cfg.Clock, log: cfg.Logger, metrics: cfg.Metrics,
+		rand: newLockedRand(), router: newRouter(cfg.Upstreams), byName: make(map[string]*upstream)}
 	if err := t.fill(); err != nil {
 		return nil, err
 	}
@@ -80,8 +90,11 @@ func New(cfg Config) (*Transport, error) {
 			return nil, err
 		}
 		t.ups = append(t.ups, u)
+		t.byName[u.cfg.Name] = u
 	}
-	t.startFleet()
+	if err := t.openStore(); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -97,14 +110,7 @@ func (t *Transport) fill() error {
 		t.log = slog.New(slog.DiscardHandler)
 	}
 	if t.metrics == nil {
-		t.metrics = noMetrics{}
-	}
-	if t.store == nil {
-		s, err := openStore(t.cfg.Store, t.clock)
-		if err != nil {
-			return err
-		}
-		t.store, t.closeStore = s, true
+		t.metrics = NoMetrics{}
 	}
 	t.secret = []byte(t.cfg.FingerprintSecret)
 	if len(t.secret) == 0 {
@@ -113,16 +119,61 @@ func (t *Transport) fill() error {
 	return nil
 }
 
+// openStore opens the store the Config names (or takes StoreImpl) and,
+// when it is shared, wraps it for its outages (package store/failover).
+func (t *Transport) openStore() error {
+	s, owned := t.cfg.StoreImpl, false
+	if s == nil {
+		var err error
+		if s, err = openStore(t.cfg.Store, t.clock); err != nil {
+			return err
+		}
+		owned = true
+	}
+	t.store, t.closeStore = s, owned
+	if _, inProcess := s.(*memory.Store); inProcess {
+		return nil
+	}
+	groups := make([]string, len(t.ups))
+	for i, u := range t.ups {
+		groups[i] = u.cfg.Name
+	}
+	t.fleet = failover.New(s, failover.Options{
+		Closed: t.cfg.OnStoreError == StoreErrorClosed, Groups: groups, GroupOf: upstreamOfScope,
+		Now: t.clock.Now, Sleep: t.clock.Sleep, OnError: t.storeFailed, OnLive: t.metrics.FleetSize,
+		LeaveOpen: !owned,
+	})
+	t.store, t.closeStore = t.fleet, true
+	return nil
+}
+
+// upstreamOfScope returns the upstream a store scope key names: its second
+// part (see scope.Key.String).
+func upstreamOfScope(key string) string {
+	_, rest, _ := strings.Cut(key, "/")
+	name, _, _ := strings.Cut(rest, "/")
+	return name
+}
+
 // openStore opens the store a Config names: the memory store, or Redis.
 func openStore(name string, clock Clock) (store.Store, error) {
 	if name == "" || name == storeMemory {
 		return memory.New(memory.Options{Now: clock.Now}), nil
 	}
-	s, err := redisstore.Open(name, redisstore.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("heed: store: %w", err)
+	return openSharedStore(name)
+}
+
+// storeFailed counts a failure of the shared store and, at most every
+// storeWarnEvery per upstream, warns that requests go on with this
+// process's share.
+func (t *Transport) storeFailed(group, op string, err error) {
+	t.metrics.StoreError(group, op)
+	u := t.byName[group]
+	if u == nil || op == failover.OpRelease || t.cfg.OnStoreError != StoreErrorOpen || !u.storeWarning(t.clock.Now()) {
+		return
 	}
-	return s, nil
+	t.log.Warn("heed: store unavailable; limiting this process to its share of each limit until it is back (repeats at most every 10s)",
+		"upstream", group, "operation", op, "share", fmt.Sprintf("1/%d", max(t.fleet.Live(group), 1)), "error", err.Error())
 }
 
 // RoundTrip implements http.RoundTripper; see Transport for what it does.
@@ -130,12 +181,15 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL == nil {
 		return nil, errors.New("heed: request has no URL")
 	}
-	i, ok := t.router.match(req.URL)
-	if !ok {
+	opts := optionsOf(req.Context())
+	u, err := t.route(req.URL, opts.upstream)
+	if err != nil {
+		return nil, err
+	}
+	if u == nil {
 		return t.base.RoundTrip(req)
 	}
-	c := t.ups[i].newCall(req)
-	return c.run()
+	return u.newCall(req, opts).run()
 }
 
 // Close releases the Transport's resources: the store it made itself and
@@ -143,7 +197,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 func (t *Transport) Close() error {
 	var err error
 	t.closeOnce.Do(func() {
-		t.stopFleet()
 		if t.closeStore {
 			err = t.store.Close()
 		}

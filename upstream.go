@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/heedhq/heed/breaker"
 	"github.com/heedhq/heed/limit"
 	"github.com/heedhq/heed/quota"
 	"github.com/heedhq/heed/scope"
@@ -18,64 +20,36 @@ import (
 )
 
 // upstream is an Upstream compiled for use: its limits as GCRAs, its
-// backoff and its breaker.
+// backoff, its breaker, its pipeline of layers and what it learns of each
+// scope.
 type upstream struct {
 	t   *Transport
 	cfg Upstream
 	fp  *scope.Fingerprinter
-	// vendor is the API the base URL's host names, given to the signal
-	// parser instead of each request's host (the same host).
-	vendor string
-	limits []compiledLimit
-	// allLimits holds every limit for the store; pathFree is set when no
-	// limit has a path, so that every request uses allLimits as it is.
+	// vendor is the API the config or the base URL's host names, given to
+	// the signal parser instead of each request's host (the same host);
+	// "" when neither says, and then answers may teach it (learnedVendor).
+	vendor        string
+	learnedVendor atomic.Pointer[string]
+	limits        []compiledLimit
+	// allLimits holds every limit for the store; shared is set when no
+	// limit has a path or is per tenant, so that every request uses
+	// allLimits as it is.
 	allLimits []store.Limit
-	pathFree  bool
+	shared    bool
 	backoff   limit.Backoff
-	breaker   *breaker
+	breaker   *breaker.Breaker
+	// clientRetry lists the canonical names of the headers that mark a
+	// client retrying on its own.
+	clientRetry []string
+	// handle runs an attempt's way down the layers (see pipeline).
+	handle handler
+	scopes *scopes
 
 	anonymousWarned atomic.Bool
 	// storeWarnedAt is when the last store-unavailable warning was logged,
 	// in Unix nanoseconds.
 	storeWarnedAt atomic.Int64
-	// live is how many processes share the upstream, as the shared store's
-	// heartbeats last counted them; 0 before the first count.
-	live atomic.Int64
-	// flights holds each scope's *flight, so that a response's remaining
-	// quota can be lowered by the requests it may not have counted (see
-	// call.uncounted).
-	flights sync.Map
-}
-
-// flight counts a scope's requests this process let go and those whose
-// answer (or error) came back, and says until when this process knows the
-// scope's quota: Unix microseconds until which a learned pace holds, 0
-// before any answer, noQuotaHeaders when answers describe no quota.
-type flight struct {
-	admitted, answered atomic.Int64
-	knownUntil         atomic.Int64
-	probe              atomic.Bool // a request is out to learn the quota
-
-	// For snapshots: the scope's short name (set when the flight is made,
-	// then only read), its calls waiting to leave, its last call (Unix µs)
-	// and the quotas of its last answer with any.
-	short    string
-	waiting  atomic.Int64
-	lastSeen atomic.Int64
-	quotas   atomic.Pointer[[]QuotaState]
-}
-
-// noQuotaHeaders marks a scope whose answers carry no quota headers: there
-// is nothing to learn, so nothing to wait for.
-const noQuotaHeaders = -1
-
-// flight returns the scope's counters.
-func (u *upstream) flight(scopeKey string) *flight {
-	if f, ok := u.flights.Load(scopeKey); ok {
-		return f.(*flight)
-	}
-	f, _ := u.flights.LoadOrStore(scopeKey, new(flight))
-	return f.(*flight)
 }
 
 // ArrivalJitter is added to the window of every limit heed paces under, on
@@ -91,13 +65,18 @@ type compiledLimit struct {
 	store store.Limit
 }
 
+// defaultClientRetryHeaders is RetryPolicy.ClientRetryHeaders' default:
+// the Stainless-generated SDKs (OpenAI's and Anthropic's, in every
+// language) send it on every attempt.
+var defaultClientRetryHeaders = []string{"X-Stainless-Retry-Count"}
+
 // newUpstream compiles u.
 func newUpstream(u Upstream, t *Transport) (*upstream, error) {
 	fp, err := scope.NewFingerprinter(t.secret, u.Credentials.Headers, u.Credentials.Query)
 	if err != nil {
 		return nil, fmt.Errorf("heed: upstream %q: %w", u.Name, err)
 	}
-	up := &upstream{t: t, cfg: u, fp: fp, vendor: vendorOfURL(u.BaseURL), backoff: limit.Backoff{
+	up := &upstream{t: t, cfg: u, fp: fp, vendor: vendorOf(u), scopes: newScopes(u.Name), backoff: limit.Backoff{
 		Kind: limit.BackoffKind(u.Retry.Backoff), Base: u.Retry.Base, Max: u.Retry.Max,
 	}}
 	for i, l := range u.Limits {
@@ -105,41 +84,114 @@ func newUpstream(u Upstream, t *Transport) (*upstream, error) {
 		if err != nil {
 			return nil, fmt.Errorf("heed: upstream %q: limits[%d]: %w", u.Name, i, err)
 		}
-		up.limits = append(up.limits, compiledLimit{cfg: l, store: store.Limit{Key: strconv.Itoa(i), GCRA: g}})
-		up.allLimits = append(up.allLimits, store.Limit{Key: strconv.Itoa(i), GCRA: g})
+		sl := store.Limit{Key: strconv.Itoa(i), GCRA: g}
+		up.limits = append(up.limits, compiledLimit{cfg: l, store: sl})
+		up.allLimits = append(up.allLimits, sl)
 	}
-	up.pathFree = !slices.ContainsFunc(u.Limits, func(l Limit) bool { return l.Path != "" })
+	up.shared = !slices.ContainsFunc(u.Limits, func(l Limit) bool { return l.Path != "" || l.PerTenant })
+	headers := u.Retry.ClientRetryHeaders
+	if headers == nil {
+		headers = defaultClientRetryHeaders
+	}
+	for _, h := range headers {
+		up.clientRetry = append(up.clientRetry, textproto.CanonicalMIMEHeaderKey(h))
+	}
 	if !u.Breaker.Disabled {
-		up.breaker = newBreaker(u.Breaker.Failures, u.Breaker.Probes, u.Breaker.OpenFor, t.clock,
-			func(state string) { t.metrics.Breaker(u.Name, state) })
+		up.breaker = breaker.New(breaker.Options{Failures: u.Breaker.Failures, Probes: u.Breaker.Probes, OpenFor: u.Breaker.OpenFor,
+			Now: t.clock.Now, OnChange: func(s breaker.State) { t.metrics.Breaker(u.Name, string(s)) }})
 		t.metrics.Breaker(u.Name, BreakerClosed)
 	}
+	up.handle = compose(pipeline(), up.send)
 	return up, nil
 }
 
-// limitsFor returns the store limits that apply to a request's path.
-func (u *upstream) limitsFor(path string) []store.Limit {
-	if u.pathFree {
+// limitsFor returns the store limits that apply to a request of tenant
+// for path: a per-tenant limit is keyed by the tenant too.
+func (u *upstream) limitsFor(path, tenant string) []store.Limit {
+	if u.shared {
 		return u.allLimits
 	}
 	var out []store.Limit
 	for _, l := range u.limits {
-		if l.cfg.Matches(path) {
-			out = append(out, l.store)
+		if !l.cfg.Matches(path) {
+			continue
 		}
+		sl := l.store
+		if l.cfg.PerTenant {
+			sl.Key = "t:" + url.PathEscape(tenant) + ":" + sl.Key
+		}
+		out = append(out, sl)
 	}
 	return out
 }
 
-// scopeOf returns the scope key of req, and whether it carries no
-// recognizable credential.
-func (u *upstream) scopeOf(req *http.Request) (scope.Key, bool) {
-	fp, _, ok := u.fp.Fingerprint(req)
-	return scope.Key{Tenant: u.t.cfg.Tenant, Upstream: u.cfg.Name, Fingerprint: fp}, !ok
+// configuredFor reports whether a configured limit covers path.
+func (u *upstream) configuredFor(path string) bool {
+	if u.shared {
+		return len(u.allLimits) > 0
+	}
+	for _, l := range u.limits {
+		if l.cfg.Matches(path) {
+			return true
+		}
+	}
+	return false
 }
 
 // adaptive reports whether the upstream learns from quota headers.
 func (u *upstream) adaptive() bool { return u.cfg.Adaptive == nil || *u.cfg.Adaptive }
+
+// clientRetries reports whether req comes from a client that retries on
+// its own.
+func (u *upstream) clientRetries(h http.Header) bool {
+	for _, name := range u.clientRetry {
+		if _, ok := h[name]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// vendorOf returns the vendor an upstream's config or base URL's host
+// names, or "".
+func vendorOf(u Upstream) string {
+	switch u.Vendor {
+	case "generic":
+		return ""
+	case "":
+	default:
+		return u.Vendor
+	}
+	parsed, err := url.Parse(u.BaseURL)
+	if err != nil {
+		return ""
+	}
+	return quota.VendorOf(parsed.Hostname())
+}
+
+// answersVendor returns the vendor whose shape heed's own answers take:
+// the configured or host's one, else one the upstream's answers showed,
+// else "".
+func (u *upstream) answersVendor() string {
+	if u.vendor != "" || u.cfg.Vendor == "generic" {
+		return u.vendor
+	}
+	if v := u.learnedVendor.Load(); v != nil {
+		return *v
+	}
+	return ""
+}
+
+// learnVendor remembers the vendor an answer showed, when neither the
+// config nor the host named one.
+func (u *upstream) learnVendor(v string) {
+	if v == "" || u.vendor != "" || u.cfg.Vendor == "generic" {
+		return
+	}
+	if old := u.learnedVendor.Load(); old == nil || *old != v {
+		u.learnedVendor.Store(&v)
+	}
+}
 
 // lockedRand is a random source safe for concurrent use, for jitter.
 type lockedRand struct {
@@ -156,15 +208,6 @@ func (l *lockedRand) Float64() float64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.r.Float64()
-}
-
-// vendorOfURL returns the vendor a base URL's host names, or "".
-func vendorOfURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	return quota.VendorOf(u.Hostname())
 }
 
 // storeWarnEvery spaces the warnings of an unavailable store.

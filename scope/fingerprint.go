@@ -42,10 +42,9 @@ type place struct {
 // macState is the per-call scratch space: a keyed HMAC and buffers, reused
 // through the pool so that a fingerprint costs one allocation.
 type macState struct {
-	mac hash.Hash
-	buf []byte // the canonical encoding of the credentials found
-	sum [sha256.Size]byte
-	hex [FingerprintLen]byte
+	mac    hash.Hash
+	buf    []byte // the canonical encoding of the credentials found
+	mac256 [sha256.Size]byte
 }
 
 // maxPooledBuf bounds the buffer a pooled state keeps, so that one huge
@@ -172,7 +171,34 @@ func (f *Fingerprinter) Fingerprint(r *http.Request) (fp, source string, ok bool
 	if len(s.buf) == 0 {
 		return "", "", false
 	}
-	return s.fingerprint(), sources.String(), true
+	return s.sum().String(), sources.String(), true
+}
+
+// Sum is a fingerprint in binary: the FingerprintLen/2 bytes whose hex
+// digits Fingerprint returns. The zero Sum stands for no credential.
+type Sum [FingerprintLen / 2]byte
+
+// String returns the fingerprint's FingerprintLen lowercase hex digits, or
+// "" for the zero Sum.
+func (s Sum) String() string {
+	if s == (Sum{}) {
+		return ""
+	}
+	return hex.EncodeToString(s[:])
+}
+
+// Sum returns the fingerprint of every credential r carries, as
+// Fingerprint does, in binary and without allocating: a hot path can use
+// it as a map key. ok is false, with the zero Sum, when r carries no
+// credential.
+func (f *Fingerprinter) Sum(r *http.Request) (sum Sum, ok bool) {
+	s := f.pool.Get().(*macState)
+	defer f.put(s)
+	f.encode(s, r)
+	if len(s.buf) == 0 {
+		return Sum{}, false
+	}
+	return s.sum(), true
 }
 
 // encode writes the canonical encoding of r's credentials into s.buf and
@@ -311,13 +337,13 @@ func (s *macState) addValue(v string) {
 	s.buf = append(s.buf, v...)
 }
 
-// fingerprint returns the truncated hex HMAC of the encoding in buf.
-func (s *macState) fingerprint() string {
+// sum returns the truncated HMAC of the encoding in buf.
+func (s *macState) sum() Sum {
 	s.mac.Reset()
 	s.mac.Write(s.buf)
-	sum := s.mac.Sum(s.sum[:0])
-	hex.Encode(s.hex[:], sum[:FingerprintLen/2])
-	return string(s.hex[:])
+	var out Sum
+	copy(out[:], s.mac.Sum(s.mac256[:0]))
+	return out
 }
 
 // anyNonEmpty reports whether some value is not empty.

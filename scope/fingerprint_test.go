@@ -355,3 +355,33 @@ func BenchmarkFingerprint(b *testing.B) {
 		})
 	}
 }
+
+// TestSumAgreesWithFingerprint: Sum is Fingerprint in binary, with the
+// same answer for a request without a credential.
+func TestSumAgreesWithFingerprint(t *testing.T) {
+	t.Parallel()
+	f := newFingerprinter(t)
+	for _, r := range []*http.Request{
+		newRequest(t, "https://api.github.com/x", "Authorization", "Bearer ghp_one"),
+		newRequest(t, "https://api.github.com/x", "X-Api-Key", "two", "Dd-Api-Key", "three"),
+		newRequest(t, "https://api.github.com/x"),
+	} {
+		fp, _, ok := f.Fingerprint(r)
+		sum, sumOK := f.Sum(r)
+		if sum.String() != fp || sumOK != ok {
+			t.Errorf("Sum = %s, %v; want %q, %v as Fingerprint says", sum, sumOK, fp, ok)
+		}
+	}
+	if got := (Sum{}).String(); got != "" {
+		t.Errorf("zero Sum = %q, want \"\"", got)
+	}
+}
+
+func BenchmarkSum(b *testing.B) {
+	f := newFingerprinter(b)
+	r := newRequest(b, "https://api.github.com/repos/x/y", "Authorization", "Bearer ghp_0123456789abcdefghijklmnopqrstuvwxyz", "Accept", "application/json")
+	b.ReportAllocs()
+	for b.Loop() {
+		f.Sum(r)
+	}
+}
