@@ -10,6 +10,23 @@
 // {scope}, so a Cluster keeps them in one slot, and every write sets a TTL.
 // No key or value holds a credential: scope keys carry only fingerprints.
 //
+// # Units and Settle
+//
+// Each limit and pace is charged the request's cost in its own unit
+// (requests, tokens, input or output tokens; store.Cost.Charge), in the
+// same script. A pace's record keeps its unit as a fifth field, written
+// only when it is not requests, so a record of four fields (as earlier
+// versions wrote) is a requests pace; while a fleet runs both versions, an
+// earlier one drops a five-field record as unreadable, and the pace is
+// learned again from the next quota headers. Likewise a cooldown's arrival
+// time (cda) names the cooldown it belongs to, so one that an earlier
+// version replaced has no At.
+//
+// Settle is one more script: it moves every limit it is given, and every
+// pace in force, by the delta in its unit (limit.GCRA.Adjust), and makes
+// the scope's key live at least until the debt it leaves is paid. A zero
+// delta makes no round trip.
+//
 // The Store is also a store.Presence: processes beat per group (heed's
 // Transport: per upstream) into prefix{presence:group}, a sorted set scored
 // by expiry, so each knows how many share a limit.
@@ -21,7 +38,8 @@
 // lets an Acquire that goes to Redis take up to Batch admissions of the
 // scope at once, charged to the shared limits in the same script, and the
 // following Acquires of this process for the same scope, limits and cost
-// spend them without a round trip.
+// (in every unit: a pace of any unit was charged for them) spend them
+// without a round trip.
 //
 // The cost, with A = Options.BatchAhead (default 10ms) and I the interval of
 // the fastest limit (1s / rate): an extra admission is taken only while it
@@ -34,13 +52,19 @@
 // batched beyond its burst, so it keeps its exact bound. Admissions taken
 // ahead do not see a cooldown another process records: for at most A after
 // it, each process may still send the few it holds (this process drops its
-// own when it records one). Requests under a concurrency cap are never
-// batched: each needs its own lease.
+// own when it records one). The same holds for a Settle that charges more:
+// admissions taken ahead were taken before the debt, and this process drops
+// its own when it settles one, other processes spend theirs within A.
+// Requests under a concurrency cap are never batched: each needs its own
+// lease.
 //
 // With leasing on, a process also remembers each refusal until its wait
 // ends and answers the same request itself meanwhile: nothing another
-// process does can end a cooldown or free a limit sooner, so this never
-// lets a request go early. A remembered wait can only be shorter than the
-// truth (others may spend meanwhile), and an admission of the scope from
-// Redis makes the process forget the scope's refusals.
+// process does can end a cooldown sooner, and only a Settle that gives
+// units back can free a limit sooner, so this never lets a request go
+// early. A remembered wait can be shorter than the truth (others may spend
+// meanwhile) or, after another process gave units back, longer: then this
+// process waits more than it had to, never less. An admission of the scope
+// from Redis, or a Settle of it by this process, makes the process forget
+// the scope's refusals.
 package redis

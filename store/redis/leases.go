@@ -10,7 +10,7 @@ import (
 )
 
 // leases holds what a process knows ahead (local leasing): per scope,
-// limits and cost, the admissions it took ahead and until when they may be
+// limits and costs, the admissions it took ahead and until when they may be
 // spent, or the refusal Redis last gave and until when it holds. It is safe
 // for concurrent use.
 type leases struct {
@@ -34,11 +34,18 @@ const maxLeaseKeys = 4096
 func newLeases() *leases { return &leases{m: make(map[string]map[string]*batch)} }
 
 // leaseKey names, within a scope, what a batch may be spent on: the same
-// limits (keys and rates) and the same cost. Paces are the server's; a
-// batch was taken under those in force when it was taken.
+// limits (keys, rates and units) and the same charge in every unit, so that
+// each limit, and each pace whatever its unit, was charged for the
+// admissions taken ahead what the request spending one costs it. Paces are
+// the server's; a batch was taken under those in force when it was taken.
 func leaseKey(req store.Request) string {
 	var b strings.Builder
-	b.WriteString(strconv.FormatInt(max(req.Cost, 1), 10))
+	for u := store.UnitRequests; u <= store.UnitOutputTokens; u++ {
+		if u > store.UnitRequests {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.FormatInt(req.Cost.Charge(u), 10))
+	}
 	for _, l := range req.Limits {
 		b.WriteByte(0)
 		b.WriteString(l.Key)
@@ -46,6 +53,8 @@ func leaseKey(req store.Request) string {
 		b.WriteString(strconv.FormatInt(l.GCRA.Interval, 10))
 		b.WriteByte(' ')
 		b.WriteString(strconv.FormatInt(l.GCRA.Tolerance, 10))
+		b.WriteByte(' ')
+		b.WriteString(strconv.Itoa(int(l.Unit)))
 	}
 	return b.String()
 }
@@ -92,13 +101,33 @@ func (l *leases) refuse(scope, key string, g store.Grant, now int64) {
 func (l *leases) admitted(scope, key string, n int, now, expires int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.forgetRefusals(scope)
+	if n > 0 {
+		l.keep(scope, key, &batch{left: n, expires: expires}, now)
+	}
+}
+
+// settled notes that a charge of scope was settled. When it charged more,
+// everything held for scope is dropped: the admissions were taken ahead
+// before the debt and may no longer fit. When it only gave back, the
+// scope's refusals are forgotten: their waits may now be too long, and the
+// admissions held still fit.
+func (l *leases) settled(scope string, more bool) {
+	if more {
+		l.drop(scope)
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.forgetRefusals(scope)
+}
+
+// forgetRefusals removes the refusals held for scope. l.mu is held.
+func (l *leases) forgetRefusals(scope string) {
 	for k, b := range l.m[scope] {
 		if b.refused != nil {
 			l.remove(scope, k)
 		}
-	}
-	if n > 0 {
-		l.keep(scope, key, &batch{left: n, expires: expires}, now)
 	}
 }
 

@@ -73,9 +73,11 @@ func TestLeaseKeySeparatesLimitsAndCost(t *testing.T) {
 	g := limit.GCRA{Interval: 1000}
 	base := store.Request{Scope: "s", Limits: []store.Limit{{Key: "0", GCRA: g}}}
 	other := []store.Request{
-		{Scope: "s", Limits: base.Limits, Cost: 2},
+		{Scope: "s", Limits: base.Limits, Cost: store.Cost{Requests: 2}},
+		{Scope: "s", Limits: base.Limits, Cost: store.Cost{Tokens: 2}}, // a tokens pace would be charged 2
 		{Scope: "s", Limits: []store.Limit{{Key: "1", GCRA: g}}},
 		{Scope: "s", Limits: []store.Limit{{Key: "0", GCRA: limit.GCRA{Interval: 999}}}},
+		{Scope: "s", Limits: []store.Limit{{Key: "0", GCRA: g, Unit: store.UnitTokens}}},
 		{Scope: "s"},
 	}
 	for _, o := range other {
@@ -83,7 +85,37 @@ func TestLeaseKeySeparatesLimitsAndCost(t *testing.T) {
 			t.Errorf("%+v and %+v share a lease key", o, base)
 		}
 	}
-	if leaseKey(store.Request{Scope: "s", Limits: base.Limits, Cost: 1}) != leaseKey(base) {
-		t.Error("cost 0 and cost 1 differ")
+	if leaseKey(store.Request{Scope: "s", Limits: base.Limits, Cost: store.Cost{Requests: 1, Tokens: 1}}) != leaseKey(base) {
+		t.Error("amounts 0 and 1 differ, though both charge 1")
+	}
+}
+
+func TestLeasesSettled(t *testing.T) {
+	refusal := store.Grant{Reason: store.ReasonLimit, Wait: time.Second, Limit: "0"}
+	tests := []struct {
+		name                   string
+		more                   bool
+		wantBatch, wantRefusal bool
+	}{
+		{"ChargedMoreDropsAll", true, false, false},
+		{"GaveBackForgetsRefusals", false, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLeases()
+			l.admitted("a", "batch", 2, 0, 100)
+			l.refuse("a", "refused", refusal, 0)
+			l.admitted("b", "batch", 2, 0, 100)
+			l.settled("a", tt.more)
+			if _, ok := l.take("a", "batch", 10); ok != tt.wantBatch {
+				t.Errorf("batch held: got %v, want %v", ok, tt.wantBatch)
+			}
+			if _, ok := l.take("a", "refused", 10); ok != tt.wantRefusal {
+				t.Errorf("refusal held: got %v, want %v", ok, tt.wantRefusal)
+			}
+			if _, ok := l.take("b", "batch", 10); !ok {
+				t.Error("another scope's batch was dropped")
+			}
+		})
 	}
 }

@@ -18,7 +18,9 @@ import (
 
 // TestContractWithLeasing: local leasing keeps every promise of the store
 // contract (its limits have bursts of a few units and rates far below one
-// per BatchAhead, so leasing only ever takes burst room that fits now).
+// per BatchAhead, so leasing only ever takes burst room that fits now; the
+// steps of units and Settle charge first more than half a burst, so it takes
+// none there).
 func TestContractWithLeasing(t *testing.T) {
 	addr := testenv.Redis(t)
 	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) store.Store {
@@ -137,6 +139,42 @@ func TestLeasingStopsAtOwnCooldown(t *testing.T) {
 	}
 	if gr, err := s.Acquire(t.Context(), req); err != nil || gr.Reason != store.ReasonCooldown {
 		t.Fatalf("after the cooldown: %+v %v, want refused for the cooldown", gr, err)
+	}
+}
+
+// TestLeasingStopsAtOwnSettle: a process that settles a charge upward drops
+// the admissions it holds, so its next Acquire sees the debt; one that only
+// gives back keeps them, and spends the next without a round trip.
+func TestLeasingStopsAtOwnSettle(t *testing.T) {
+	addr := testenv.Redis(t)
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	client := goredis.NewClient(&goredis.Options{Addr: addr})
+	var rt roundTrips
+	client.AddHook(&rt)
+	s := redis.New(client, redis.Options{Prefix: "settle:", Now: func() time.Time { return now }, Batch: 10})
+	t.Cleanup(func() { _ = s.Close() })
+	l := store.Limit{Key: "tpm", GCRA: limit.GCRA{Interval: 100, Tolerance: 900}, Unit: store.UnitTokens} // 10 per ms: a batch of 10 fits
+	req := store.Request{Scope: "acme/api/ffff", Limits: []store.Limit{l}, Cost: store.Cost{Tokens: 1}}
+	settle := func(delta int64) {
+		t.Helper()
+		if err := s.Settle(t.Context(), store.Settlement{Scope: req.Scope, Limits: req.Limits, Delta: store.Cost{Tokens: delta}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if gr, err := s.Acquire(t.Context(), req); err != nil || !gr.Allowed {
+		t.Fatalf("first: %+v %v", gr, err)
+	}
+	settle(-1)
+	before := rt.n.Load()
+	if gr, err := s.Acquire(t.Context(), req); err != nil || !gr.Allowed {
+		t.Fatalf("after giving back: %+v %v, want allowed", gr, err)
+	}
+	if trips := rt.n.Load() - before; trips != 0 {
+		t.Errorf("after giving back: %d round trips, want the batch held spent locally", trips)
+	}
+	settle(1_000)
+	if gr, err := s.Acquire(t.Context(), req); err != nil || gr.Reason != store.ReasonLimit {
+		t.Fatalf("after charging 1000 more: %+v %v, want refused by the limit", gr, err)
 	}
 }
 

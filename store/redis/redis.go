@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -25,6 +26,8 @@ var (
 	getCooldownSrc string
 	//go:embed lua/set_pace.lua
 	setPaceSrc string
+	//go:embed lua/settle.lua
+	settleSrc string
 	//go:embed lua/heartbeat.lua
 	heartbeatSrc string
 )
@@ -65,7 +68,7 @@ type Store struct {
 	prefix string
 	now    func() time.Time
 
-	acquire, setCooldown, getCooldown, setPace, heartbeat *goredis.Script
+	acquire, setCooldown, getCooldown, setPace, settle, heartbeat *goredis.Script
 
 	// batch is Options.Batch and ahead Options.BatchAhead in µs; leases
 	// holds the admissions taken ahead, when batch > 1.
@@ -96,6 +99,7 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 		setCooldown: goredis.NewScript(setCooldownSrc),
 		getCooldown: goredis.NewScript(getCooldownSrc),
 		setPace:     goredis.NewScript(setPaceSrc),
+		settle:      goredis.NewScript(settleSrc),
 		heartbeat:   goredis.NewScript(heartbeatSrc),
 	}
 }
@@ -131,12 +135,17 @@ func (s *Store) Acquire(ctx context.Context, req store.Request) (store.Grant, er
 			return g, nil
 		}
 	}
-	args := []any{s.nowArg(), max(req.Cost, 1), req.Concurrency, limit.Micros(ttl), 0, s.ahead, len(req.Limits)}
+	extra := 0
 	if batched {
-		args[4] = s.batch - 1
+		extra = s.batch - 1
 	}
+	// acquire.lua's ARGV: see its header.
+	args := make([]any, 0, 10+4*len(req.Limits))
+	args = append(args, s.nowArg(), req.Concurrency, limit.Micros(ttl), extra, s.ahead)
+	args = appendPerUnit(args, req.Cost.Charge) // what each pace is charged, by its unit
+	args = append(args, len(req.Limits))
 	for _, l := range req.Limits {
-		args = append(args, l.Key, l.GCRA.Interval, l.GCRA.Tolerance)
+		args = append(args, l.Key, l.GCRA.Interval, l.GCRA.Tolerance, req.Cost.Charge(l.Unit))
 	}
 	keys := s.keys(req.Scope)
 	if req.Concurrency <= 0 {
@@ -156,6 +165,16 @@ func (s *Store) Acquire(ctx context.Context, req store.Request) (store.Grant, er
 		s.leases.refuse(req.Scope, lkey, g, s.clock())
 	}
 	return g, err
+}
+
+// appendPerUnit appends amount(u) for every unit, in the order of their
+// numbers (requests, tokens, input_tokens, output_tokens): the scripts
+// number a pace's unit the same way, as store.Unit does.
+func appendPerUnit(args []any, amount func(store.Unit) int64) []any {
+	for u := store.UnitRequests; u <= store.UnitOutputTokens; u++ {
+		args = append(args, amount(u))
+	}
+	return args
 }
 
 // clock is the time leases are kept by, in µs: the injected clock, or this
@@ -200,13 +219,15 @@ func parseGrant(r []any) (store.Grant, int, error) {
 	return store.Grant{}, 0, fmt.Errorf("redis store: acquire: unknown reason %q", reason)
 }
 
-// parseCooldown reads {until, status, source, headers}.
+// parseCooldown reads {until, status, source, headers, at}, every field a
+// string; at is the hash's cda field as stored, "at until" in µs (see
+// acquire.lua).
 func parseCooldown(v any) (store.Cooldown, error) {
 	f, ok := v.([]any)
-	if !ok || len(f) != 4 {
+	if !ok || len(f) != 5 {
 		return store.Cooldown{}, fmt.Errorf("redis store: cooldown: unexpected reply %v", v)
 	}
-	var s [4]string
+	var s [5]string
 	for i := range f {
 		if s[i], ok = f[i].(string); !ok {
 			return store.Cooldown{}, fmt.Errorf("redis store: cooldown: field %d is %T, want a string", i, f[i])
@@ -219,10 +240,30 @@ func parseCooldown(v any) (store.Cooldown, error) {
 	if s[3] != "" {
 		err3 = json.Unmarshal([]byte(s[3]), &h)
 	}
-	if err := errors.Join(err1, err2, err3); err != nil {
+	at, err4 := parseAt(s[4], until)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return store.Cooldown{}, fmt.Errorf("redis store: cooldown: %w", err)
 	}
-	return store.Cooldown{Until: time.UnixMicro(until), Status: status, Source: s[2], Header: h}, nil
+	return store.Cooldown{Until: time.UnixMicro(until), Status: status, Source: s[2], Header: h, At: at}, nil
+}
+
+// parseAt reads a cda field, "at until" in µs, for the cooldown ending at
+// until: the zero Time when it is missing ("" or "0"), at is 0, or it
+// belongs to another cooldown (one that a version without cda replaced).
+func parseAt(field string, until int64) (time.Time, error) {
+	if field == "" || field == "0" {
+		return time.Time{}, nil
+	}
+	a, u, ok := strings.Cut(field, " ")
+	at, err1 := strconv.ParseInt(a, 10, 64)
+	of, err2 := strconv.ParseInt(u, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return time.Time{}, fmt.Errorf("arrival %q, want \"at until\"", field)
+	}
+	if at == 0 || of != until {
+		return time.Time{}, nil
+	}
+	return time.UnixMicro(at), nil
 }
 
 // Release implements store.Store.
@@ -246,7 +287,11 @@ func (s *Store) SetCooldown(ctx context.Context, scope string, c store.Cooldown)
 	if err != nil {
 		return store.Cooldown{}, fmt.Errorf("redis store: cooldown headers: %w", err)
 	}
-	reply, err := s.setCooldown.Run(ctx, s.client, s.keys(scope)[:1], s.nowArg(), c.Until.UnixMicro(), c.Status, c.Source, string(h)).Result()
+	var at int64 // 0: unknown
+	if !c.At.IsZero() {
+		at = c.At.UnixMicro()
+	}
+	reply, err := s.setCooldown.Run(ctx, s.client, s.keys(scope)[:1], s.nowArg(), c.Until.UnixMicro(), c.Status, c.Source, string(h), at).Result()
 	if err != nil {
 		return store.Cooldown{}, wrap("set cooldown", err)
 	}
@@ -271,11 +316,64 @@ func (s *Store) SetPace(ctx context.Context, scope string, p store.Pace) error {
 	if scope == "" || p.Key == "" {
 		return fmt.Errorf("%w: empty scope or pace key", store.ErrInvalid)
 	}
-	err := s.setPace.Run(ctx, s.client, s.keys(scope)[:1], s.nowArg(), p.Key, p.GCRA.Interval, p.GCRA.Tolerance, p.Until.UnixMicro()).Err()
+	err := s.setPace.Run(ctx, s.client, s.keys(scope)[:1], s.nowArg(), p.Key, p.GCRA.Interval, p.GCRA.Tolerance, p.Until.UnixMicro(), int64(p.Unit)).Err()
 	if err != nil {
 		return wrap("set pace", err)
 	}
 	return nil
+}
+
+// Settle implements store.Store. A zero Delta returns at once. With local
+// leasing, a Delta that charges more drops the admissions this process
+// holds for the scope, as SetCooldown does: they were taken before the
+// debt and may no longer fit. One that only gives back forgets the scope's
+// remembered refusals, whose waits may now be too long.
+func (s *Store) Settle(ctx context.Context, set store.Settlement) error {
+	if set.Scope == "" {
+		return fmt.Errorf("%w: empty scope", store.ErrInvalid)
+	}
+	if set.Delta.IsZero() {
+		return nil
+	}
+	s.leases.settled(set.Scope, chargesMore(set.Delta))
+	n := 0
+	for _, l := range set.Limits {
+		if _, ok := limitDelta(set, l); ok {
+			n++
+		}
+	}
+	// settle.lua's ARGV: see its header.
+	args := make([]any, 0, 6+3*n)
+	args = append(args, s.nowArg())
+	args = appendPerUnit(args, set.Delta.Of) // what each pace is adjusted by, by its unit
+	args = append(args, n)
+	for _, l := range set.Limits {
+		if d, ok := limitDelta(set, l); ok {
+			args = append(args, l.Key, l.GCRA.Interval, d)
+		}
+	}
+	if err := s.settle.Run(ctx, s.client, s.keys(set.Scope)[:1], args...).Err(); err != nil {
+		return wrap("settle", err)
+	}
+	return nil
+}
+
+// limitDelta returns what set adjusts l by, and false when l would not
+// change (no delta in its unit, or a limit of nothing): settle.lua is not
+// told of it.
+func limitDelta(set store.Settlement, l store.Limit) (int64, bool) {
+	d := set.Delta.Of(l.Unit)
+	return d, d != 0 && l.GCRA.Interval > 0
+}
+
+// chargesMore reports whether c charges more in some unit.
+func chargesMore(c store.Cost) bool {
+	for u := store.UnitRequests; u <= store.UnitOutputTokens; u++ {
+		if c.Of(u) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Heartbeat implements store.Presence. A group's members are one sorted set,

@@ -46,12 +46,16 @@ func TestEveryKeyExpiresAndServerTime(t *testing.T) {
 	if err := s.SetPace(ctx, "acme/openai/1234abcd", store.Pace{Key: "tokens", GCRA: limit.GCRA{Interval: 1000}, Until: time.Now().Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
+	tpm := store.Limit{Key: "tpm", GCRA: limit.GCRA{Interval: 1000, Tolerance: 9000}, Unit: store.UnitTokens}
+	if err := s.Settle(ctx, store.Settlement{Scope: "acme/openai/5678abcd", Limits: []store.Limit{tpm}, Delta: store.Cost{Tokens: 50}}); err != nil {
+		t.Fatal(err) // a fresh scope: Settle makes its hash
+	}
 	g2, err := s.Acquire(ctx, store.Request{Scope: "acme/github/ffff0000"})
 	if err != nil || g2.Reason != store.ReasonCooldown || g2.Wait <= time.Second || g2.Wait > 2*time.Second {
 		t.Fatalf("with the server's clock: got %+v %v, want a cooldown of about 2s", g2, err)
 	}
 	keys, err := client.Keys(ctx, "*").Result()
-	if err != nil || len(keys) < 4 {
+	if err != nil || len(keys) < 5 {
 		t.Fatalf("keys %v (%v), want the scopes' hashes and lease set", keys, err)
 	}
 	for _, k := range keys {
@@ -61,6 +65,100 @@ func TestEveryKeyExpiresAndServerTime(t *testing.T) {
 		if ttl := client.PTTL(ctx, k).Val(); ttl <= 0 {
 			t.Errorf("key %q has no TTL (%v)", k, ttl)
 		}
+	}
+}
+
+// TestSettleKeepsTheKeyForItsDebt: a debt that Settle charges lives as long
+// as the TAT it leaves, on the server's clock.
+func TestSettleKeepsTheKeyForItsDebt(t *testing.T) {
+	addr := testenv.Redis(t)
+	client := goredis.NewClient(&goredis.Options{Addr: addr})
+	s := redis.New(client, redis.Options{Prefix: "debt:"})
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := t.Context()
+	l := store.Limit{Key: "tpm", GCRA: limit.GCRA{Interval: 1_000_000}, Unit: store.UnitTokens} // one token a second
+	req := store.Request{Scope: "acme/openai/1234abcd", Limits: []store.Limit{l}, Cost: store.Cost{Tokens: 1}}
+	if g, err := s.Acquire(ctx, req); err != nil || !g.Allowed {
+		t.Fatalf("Acquire: %+v %v", g, err)
+	}
+	if err := s.Settle(ctx, store.Settlement{Scope: req.Scope, Limits: req.Limits, Delta: store.Cost{Tokens: 3600}}); err != nil {
+		t.Fatal(err)
+	}
+	if ttl := client.PTTL(ctx, "debt:{acme/openai/1234abcd}:s").Val(); ttl < time.Hour {
+		t.Errorf("TTL %v after an hour of debt, want at least an hour", ttl)
+	}
+	g, err := s.Acquire(ctx, req)
+	if err != nil || g.Allowed || g.Wait < time.Hour || g.Wait > time.Hour+time.Second {
+		t.Errorf("after the debt: got %+v %v, want refused for about an hour", g, err)
+	}
+}
+
+// TestPaceRecords: a pace's unit is a fifth field of its record, written
+// only when it is not requests, so that a requests pace reads as it did
+// before units, and a record of four fields is a requests pace.
+func TestPaceRecords(t *testing.T) {
+	addr := testenv.Redis(t)
+	client := goredis.NewClient(&goredis.Options{Addr: addr})
+	now := time.UnixMicro(1_800_000_000_000_000)
+	s := redis.New(client, redis.Options{Prefix: "rec:", Now: func() time.Time { return now }})
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := t.Context()
+	const scope, hash = "acme/openai/1234abcd", "rec:{acme/openai/1234abcd}:s"
+	until := now.Add(time.Minute)
+	for _, p := range []store.Pace{
+		{Key: "rpm", GCRA: limit.GCRA{Interval: 1000, Tolerance: 2000}, Until: until},
+		{Key: "tpm", GCRA: limit.GCRA{Interval: 10, Tolerance: 90}, Until: until, Unit: store.UnitTokens},
+	} {
+		if err := s.SetPace(ctx, scope, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for field, want := range map[string]string{
+		"p:rpm": "1000 2000 1800000060000000 0",
+		"p:tpm": "10 90 1800000060000000 0 1",
+	} {
+		if got := client.HGet(ctx, hash, field).Val(); got != want {
+			t.Errorf("%s: got %q, want %q", field, got, want)
+		}
+	}
+	// A record as the store wrote it before units: charged 1 per request,
+	// whatever its tokens.
+	if err := client.HSet(ctx, hash, "P", "old", "p:old", "1000000 0 1800000060000000 0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	req := store.Request{Scope: scope, Cost: store.Cost{Tokens: 5}}
+	if g, err := s.Acquire(ctx, req); err != nil || !g.Allowed {
+		t.Fatalf("first: %+v %v", g, err)
+	}
+	if got, want := client.HGet(ctx, hash, "p:old").Val(), "1000000 0 1800000060000000 1800000001000000"; got != want {
+		t.Errorf("the old record after an Acquire: got %q, want %q (charged 1, still four fields)", got, want)
+	}
+	if g, err := s.Acquire(ctx, req); err != nil || g.Limit != "old" || g.Wait != time.Second {
+		t.Errorf("second: got %+v %v, want refused by the old pace for 1s", g, err)
+	}
+}
+
+// TestCooldownAtOfAnOlderWriter: a version of the store that did not know
+// At replaces a cooldown's other fields and leaves cda; the cooldown it
+// wrote has no At, not the one before it.
+func TestCooldownAtOfAnOlderWriter(t *testing.T) {
+	addr := testenv.Redis(t)
+	client := goredis.NewClient(&goredis.Options{Addr: addr})
+	now := time.UnixMicro(1_800_000_000_000_000)
+	s := redis.New(client, redis.Options{Prefix: "older:", Now: func() time.Time { return now }})
+	t.Cleanup(func() { _ = s.Close() })
+	ctx := t.Context()
+	const scope, hash = "acme/github/3fa9c0de", "older:{acme/github/3fa9c0de}:s"
+	if _, err := s.SetCooldown(ctx, scope, store.Cooldown{Until: now.Add(time.Second), Status: 429, At: now}); err != nil {
+		t.Fatal(err)
+	}
+	// What the older set_cooldown.lua wrote for a later cooldown.
+	if err := client.HSet(ctx, hash, "cd", "1800000060000000", "cds", "503", "cdsrc", "", "cdh", "null").Err(); err != nil {
+		t.Fatal(err)
+	}
+	cd, ok, err := s.Cooldown(ctx, scope)
+	if err != nil || !ok || cd.Status != 503 || !cd.At.IsZero() {
+		t.Fatalf("got %+v ok=%v err=%v, want the 503 without an At", cd, ok, err)
 	}
 }
 

@@ -115,7 +115,7 @@ func testScopesAreIndependent(t *testing.T, s store.Store, _ *Clock) {
 }
 
 func testCostChargesUnits(t *testing.T, s store.Store, c *Clock) {
-	req := store.Request{Scope: "t/api/a", Limits: []store.Limit{perSecond(t, "tokens", 10, 5)}, Cost: 4}
+	req := store.Request{Scope: "t/api/a", Limits: []store.Limit{perSecond(t, "tokens", 10, 5)}, Cost: store.Cost{Requests: 4}}
 	runSteps(t, s, c, req, []step{
 		{0, true, store.ReasonNone, 0},
 		{0, false, store.ReasonLimit, 300 * time.Millisecond},
@@ -165,6 +165,43 @@ func testCooldownKeepsLater(t *testing.T, s store.Store, c *Clock) {
 	if got := set(c.Now().Add(time.Second), 429); got.Status != 429 {
 		t.Fatalf("after the old cooldown ended, a new one must replace it: %+v", got)
 	}
+}
+
+// testCooldownKeepsItsTime: At, when the response arrived, comes back from
+// SetCooldown, Cooldown and a refusal, to the microsecond; a cooldown that
+// does not say has the zero At.
+func testCooldownKeepsItsTime(t *testing.T, s store.Store, c *Clock) {
+	at := c.Now().Add(-1500*time.Microsecond - 300*time.Nanosecond) // stores may keep only µs
+	until := c.Now().Add(time.Minute)
+	check := func(what string, got store.Cooldown, want time.Time) {
+		t.Helper()
+		if !got.At.Truncate(time.Microsecond).Equal(want.Truncate(time.Microsecond)) || got.At.IsZero() != want.IsZero() {
+			t.Fatalf("%s: got At %v, want %v", what, got.At, want)
+		}
+	}
+	set := func(cd store.Cooldown) store.Cooldown {
+		t.Helper()
+		got, err := s.SetCooldown(ctx, "t/api/a", cd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	check("SetCooldown", set(store.Cooldown{Until: until, Status: 429, At: at}), at)
+	check("SetCooldown of a shorter one", set(store.Cooldown{Until: until.Add(-time.Second), Status: 503, At: c.Now()}), at)
+	got, ok, err := s.Cooldown(ctx, "t/api/a")
+	if err != nil || !ok {
+		t.Fatalf("Cooldown: ok=%v err=%v, want the cooldown", ok, err)
+	}
+	check("Cooldown", got, at)
+	g := acquire(t, s, store.Request{Scope: "t/api/a"})
+	if g.Reason != store.ReasonCooldown {
+		t.Fatalf("got %+v, want refused for the cooldown", g)
+	}
+	check("Acquire's refusal", g.Cooldown, at)
+	check("a later cooldown without At", set(store.Cooldown{Until: until.Add(time.Second), Status: 429}), time.Time{})
+	got, _, _ = s.Cooldown(ctx, "t/api/a")
+	check("Cooldown without At", got, time.Time{})
 }
 
 func testCooldownReplayIsACopy(t *testing.T, s store.Store, c *Clock) {
@@ -314,6 +351,11 @@ func testInvalid(t *testing.T, s store.Store, c *Clock) {
 	if err := s.SetPace(ctx, "t/api/a", store.Pace{}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("SetPace with no key: got %v, want ErrInvalid", err)
 	}
+	for _, d := range []store.Cost{{}, {Tokens: 5}} {
+		if err := s.Settle(ctx, store.Settlement{Delta: d}); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("Settle of %+v with no scope: got %v, want ErrInvalid", d, err)
+		}
+	}
 }
 
 func testClosed(t *testing.T, s store.Store, _ *Clock) {
@@ -322,5 +364,8 @@ func testClosed(t *testing.T, s store.Store, _ *Clock) {
 	}
 	if _, err := s.Acquire(ctx, store.Request{Scope: "t/api/" + strconv.Itoa(1)}); !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Acquire after Close: got %v, want ErrClosed", err)
+	}
+	if err := s.Settle(ctx, store.Settlement{Scope: "t/api/a", Delta: store.Cost{Tokens: 1}}); !errors.Is(err, store.ErrClosed) {
+		t.Errorf("Settle after Close: got %v, want ErrClosed", err)
 	}
 }

@@ -2,7 +2,8 @@
 -- spent (limit.Reprice).
 -- KEYS[1] the scope's hash (fields: see acquire.lua).
 -- ARGV[1] now (µs) or "", ARGV[2] key, ARGV[3] interval, ARGV[4] tolerance,
--- ARGV[5] until (µs).
+-- ARGV[5] until (µs), ARGV[6] unit (0 requests, 1 tokens, 2 input_tokens,
+-- 3 output_tokens).
 local now = tonumber(ARGV[1])
 if not now then
   local t = redis.call('TIME')
@@ -12,7 +13,7 @@ end
 -- 16, so every number written goes through int.
 local function int(n) return string.format('%d', n) end
 local field = 'p:' .. ARGV[2]
-local interval, tol, untilUs = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local interval, tol, untilUs, unit = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local tat = 0
 local f = redis.call('HMGET', KEYS[1], field, 'x', 'P')
 -- P lists the keys of the paces, one per line (see acquire.lua)
@@ -27,7 +28,7 @@ if not listed then
 end
 local old = f[1]
 if old then
-  local oi, _, _, ot = string.match(old, '^(%-?%d+) (%-?%d+) (%-?%d+) (%-?%d+)$')
+  local oi, _, _, ot = string.match(old, '^(%-?%d+) (%-?%d+) (%-?%d+) (%-?%d+) ?(%d*)$')
   oi, ot = tonumber(oi), tonumber(ot)
   if ot and oi and ot > now and oi > 0 then
     tat = now + math.ceil(((ot - now) / oi) * math.max(interval, 0))
@@ -35,7 +36,11 @@ if old then
     tat = ot or 0
   end
 end
-redis.call('HSET', KEYS[1], field, int(interval) .. ' ' .. int(tol) .. ' ' .. int(untilUs) .. ' ' .. int(tat))
+-- "interval tolerance until tat", then " unit" unless requests, so that a
+-- requests pace reads the same as before units existed
+local v = int(interval) .. ' ' .. int(tol) .. ' ' .. int(untilUs) .. ' ' .. int(tat)
+if unit ~= 0 then v = v .. ' ' .. int(unit) end
+redis.call('HSET', KEYS[1], field, v)
 local x = tonumber(f[2] or '0')
 local live = math.max(untilUs, tat)
 if live > x or redis.call('PTTL', KEYS[1]) < 0 then
