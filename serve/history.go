@@ -12,8 +12,10 @@ import (
 const historyLen = 300
 
 // history counts, per upstream and per second, what the dashboard charts:
-// requests that ended, refusals the upstream sent, synthetic answers and
-// waits. It implements heed.Metrics, beside the Prometheus metrics.
+// requests that reached the API (every attempt, retries included),
+// refusals the upstream sent, synthetic answers (apart: they never reached
+// the API) and waits. It implements heed.Metrics, beside the Prometheus
+// metrics.
 type history struct {
 	now func() time.Time
 
@@ -92,14 +94,20 @@ func limitedOf(s *series) *[historyLen]int64   { return &s.limited }
 func syntheticOf(s *series) *[historyLen]int64 { return &s.synthetic }
 func waitsOf(s *series) *[historyLen]int64     { return &s.waits }
 
-// Request implements heed.Metrics.
+// Request implements heed.Metrics: a synthetic answer, which never
+// reached the API.
 func (h *history) Request(upstream, outcome string) {
-	h.count(upstream, requestsOf)
-	switch {
-	case outcome == heed.OutcomeLimited:
-		h.count(upstream, limitedOf)
-	case strings.HasPrefix(outcome, "synthetic_"):
+	if strings.HasPrefix(outcome, "synthetic_") {
 		h.count(upstream, syntheticOf)
+	}
+}
+
+// Attempt implements heed.Metrics: a request that reached the API, and
+// the refusal it may have met, final or retried.
+func (h *history) Attempt(upstream, outcome string) {
+	h.count(upstream, requestsOf)
+	if outcome == heed.OutcomeLimited {
+		h.count(upstream, limitedOf)
 	}
 }
 
@@ -110,14 +118,7 @@ func (h *history) Waited(upstream, reason string, _ time.Duration) {
 	}
 }
 
-// Retry implements heed.Metrics: a retried 429 is a refusal the upstream
-// sent.
-func (h *history) Retry(upstream, reason string) {
-	if reason == "429" {
-		h.count(upstream, limitedOf)
-	}
-}
-
+func (h *history) Retry(string, string)              {}
 func (h *history) Cooldown(string, time.Duration)    {}
 func (h *history) Remaining(string, string, float64) {}
 func (h *history) Breaker(string, string)            {}
@@ -130,6 +131,11 @@ type tee []heed.Metrics
 func (t tee) Request(u, o string) {
 	for _, m := range t {
 		m.Request(u, o)
+	}
+}
+func (t tee) Attempt(u, o string) {
+	for _, m := range t {
+		m.Attempt(u, o)
 	}
 }
 func (t tee) Waited(u, r string, d time.Duration) {

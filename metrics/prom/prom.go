@@ -19,6 +19,9 @@ const namespace = "heed"
 type Metrics struct {
 	// requests counts RoundTrips by upstream and outcome (heed.Outcome*).
 	requests *prometheus.CounterVec
+	// attempts counts the attempts sent to the upstream, by upstream and
+	// outcome: what reached the API, retries included.
+	attempts *prometheus.CounterVec
 	// waits observes, in seconds, the time a request waited before it left
 	// or gave up, by upstream and reason (heed.Wait*): one observation per
 	// reason it waited for, per attempt.
@@ -30,8 +33,8 @@ type Metrics struct {
 	// without its "synthetic_" prefix ("cooldown", "limit", "circuit_open").
 	synthetic *prometheus.CounterVec
 	// limited counts the refusals for a limit the upstream sent, by
-	// upstream: the RoundTrips that ended with one (outcome "limited") and
-	// the 429s that were retried.
+	// upstream: every attempt that ended with one (outcome "limited"),
+	// final or retried, whatever its status (a 429, GitHub's 403).
 	limited *prometheus.CounterVec
 	// cooldowns counts the cooldowns recorded, by upstream.
 	cooldowns *prometheus.CounterVec
@@ -93,6 +96,7 @@ func registerError(name string, err error) error {
 func newMetrics() *Metrics {
 	return &Metrics{
 		requests: counter("requests_total", "RoundTrips of requests that matched an upstream, by how they ended.", "outcome"),
+		attempts: counter("attempts_total", "Attempts sent to the upstream (what reached the API, retries included), by how they ended.", "outcome"),
 		waits: histogram("wait_seconds", "Seconds a request waited before it left or gave up, by reason (cooldown, limit, concurrency, backoff).",
 			prometheus.ExponentialBucketsRange(0.001, 300, 20), "reason"),
 		retries: counter("retries_total", "Attempts sent again, by the status code that failed or transport_error.", "reason"),
@@ -135,6 +139,7 @@ type named struct {
 func (m *Metrics) collectors() []named {
 	return []named{
 		{"heed_requests_total", m.requests},
+		{"heed_attempts_total", m.attempts},
 		{"heed_wait_seconds", m.waits},
 		{"heed_retries_total", m.retries},
 		{"heed_synthetic_responses_total", m.synthetic},
@@ -153,8 +158,7 @@ func (m *Metrics) collectors() []named {
 // observation is dropped rather than let a metric panic inside a request.
 // Only a quota's name, which the upstream chooses, can be one.
 
-// Request counts a RoundTrip, and the synthetic or limited answer it ended
-// with.
+// Request counts a RoundTrip, and the synthetic answer it ended with.
 func (m *Metrics) Request(upstream, outcome string) {
 	if c, err := m.requests.GetMetricWithLabelValues(upstream, outcome); err == nil {
 		c.Inc()
@@ -164,8 +168,19 @@ func (m *Metrics) Request(upstream, outcome string) {
 			c.Inc()
 		}
 	}
-	if outcome == heed.OutcomeLimited {
-		m.limitedInc(upstream)
+}
+
+// Attempt counts an attempt sent, and the refusal for a limit it ended
+// with.
+func (m *Metrics) Attempt(upstream, outcome string) {
+	if c, err := m.attempts.GetMetricWithLabelValues(upstream, outcome); err == nil {
+		c.Inc()
+	}
+	if outcome != heed.OutcomeLimited {
+		return
+	}
+	if c, err := m.limited.GetMetricWithLabelValues(upstream); err == nil {
+		c.Inc()
 	}
 }
 
@@ -176,18 +191,9 @@ func (m *Metrics) Waited(upstream, reason string, d time.Duration) {
 	}
 }
 
-// Retry counts a retry, and the 429 that caused it.
+// Retry counts a retry.
 func (m *Metrics) Retry(upstream, reason string) {
 	if c, err := m.retries.GetMetricWithLabelValues(upstream, reason); err == nil {
-		c.Inc()
-	}
-	if reason == "429" {
-		m.limitedInc(upstream)
-	}
-}
-
-func (m *Metrics) limitedInc(upstream string) {
-	if c, err := m.limited.GetMetricWithLabelValues(upstream); err == nil {
 		c.Inc()
 	}
 }

@@ -39,6 +39,11 @@ func TestRequestCountsOutcomesSyntheticAndLimited(t *testing.T) {
 		m.Request("api", o)
 	}
 	m.Request("other", heed.OutcomeOK)
+	// What reached the API: the final limited answer above, a 429 that was
+	// retried, a 503 that was retried.
+	m.Attempt("api", heed.OutcomeLimited)
+	m.Attempt("api", heed.OutcomeLimited)
+	m.Attempt("api", heed.OutcomeServerError)
 	m.Retry("api", "429")
 	m.Retry("api", "503")
 	m.Retry("api", heed.OutcomeTransportError)
