@@ -41,6 +41,9 @@ func (r *recorder) add(e event) {
 func (r *recorder) Request(up, outcome string) {
 	r.add(event{method: "Request", upstream: up, word: outcome})
 }
+func (r *recorder) Attempt(up, outcome string) {
+	r.add(event{method: "Attempt", upstream: up, word: outcome})
+}
 func (r *recorder) Waited(up, reason string, d time.Duration) {
 	r.add(event{method: "Waited", upstream: up, word: reason, d: d})
 }

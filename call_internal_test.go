@@ -1,0 +1,129 @@
+package heed
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/heedhq/heed/store"
+	"github.com/heedhq/heed/store/memory"
+)
+
+// names lists the layers' names.
+func names(layers []layer) []string {
+	out := make([]string, len(layers))
+	for i, l := range layers {
+		out[i] = l.name
+	}
+	return out
+}
+
+// TestPipelineOrder pins the order of the layers, and shows that a new one
+// goes in at a named position and runs there, the others untouched.
+func TestPipelineOrder(t *testing.T) {
+	want := []string{layerRetry, layerBreaker, layerAdmit, layerRecord, layerRead}
+	if got := names(pipeline()); !slices.Equal(got, want) {
+		t.Fatalf("pipeline %v, want %v", got, want)
+	}
+	var trail []string
+	trace := func(name string) layer {
+		return layer{name: name, wrap: func(next handler) handler {
+			return func(c *call) outcome {
+				trail = append(trail, name+" down")
+				out := next(c)
+				trail = append(trail, name+" up")
+				return out
+			}
+		}}
+	}
+	layers := []layer{trace("a"), trace("b")}
+	withCache := withLayer(layers, "a", trace("cache"))
+	withInner := withLayer(layers, "b", trace("inner"))
+	if got := names(layers); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("withLayer changed its argument: %v", got)
+	}
+	if got := names(withCache); !slices.Equal(got, []string{"cache", "a", "b"}) {
+		t.Fatalf("above a: %v", got)
+	}
+	if got := names(withInner); !slices.Equal(got, []string{"a", "inner", "b"}) {
+		t.Fatalf("above b: %v", got)
+	}
+	h := compose(withInner, func(*call) outcome { trail = append(trail, "send"); return outcome{} })
+	h(&call{})
+	if want := []string{"a down", "inner down", "b down", "send", "b up", "inner up", "a up"}; !slices.Equal(trail, want) {
+		t.Fatalf("trail %v, want %v", trail, want)
+	}
+}
+
+// TestSettleOnce: the settle seam corrects the admission's charge in the
+// store once, however often it is called.
+func TestSettleOnce(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	st := memory.New(memory.Options{Now: func() time.Time { return now }})
+	tr, err := New(Config{StoreImpl: st, Upstreams: []Upstream{{Name: "api", BaseURL: "https://api.test",
+		Limits: []Limit{{Requests: 10, Per: time.Second, Burst: 10}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	req, _ := http.NewRequest(http.MethodGet, "https://api.test/x", nil)
+	c := tr.ups[0].newCall(req, requestOptions{})
+	if _, syn, err := c.admit(); syn != nil || err != nil {
+		t.Fatalf("admit: %v %v", syn, err)
+	}
+	for range 3 {
+		c.settle(store.Cost{Requests: 8})
+	}
+	// 1 charged + 8 settled of a burst of 10: one left, then a wait.
+	lim := tr.ups[0].limitsFor("/x", "")
+	ask := store.Request{Scope: c.sc.key, Limits: lim}
+	if g, _ := st.Acquire(context.Background(), ask); !g.Allowed {
+		t.Fatalf("the tenth unit: %+v, want allowed", g)
+	}
+	if g, _ := st.Acquire(context.Background(), ask); g.Allowed {
+		t.Fatalf("an eleventh unit was allowed: the settlement was not made, or made more than once")
+	}
+}
+
+// TestReplayedHeadersCountFromNow: a cooldown's replayed headers that
+// count time from their response say the time left when replayed.
+func TestReplayedHeadersCountFromNow(t *testing.T) {
+	orig := http.Header{
+		"Retry-After":                      {"30"},
+		"Retry-After-Ms":                   {"30000"},
+		"X-Ratelimit-Reset-Requests":       {"6m0s"},
+		"X-Ratelimit-Reset-Tokens":         {"1.5s"},
+		"Ratelimit-Reset":                  {"30"},
+		"X-Ratelimit-Reset":                {"1795350000"}, // a Unix time: as it is
+		"X-Ms-Retry-After-Ms":              {"30000"},
+		"X-Ratelimit-Reset-After":          {"29.5"},
+		"X-Ratelimit-Remaining-Requests":   {"0"},
+		"Anthropic-Ratelimit-Tokens-Reset": {"2026-12-02T12:00:30Z"},
+	}
+	got := replayed(orig, 10*time.Second, false)
+	want := map[string]string{
+		"Retry-After": "", "Retry-After-Ms": "", // set from the cooldown's time left
+		"X-Ratelimit-Reset-Requests":       "5m50s",
+		"X-Ratelimit-Reset-Tokens":         "0s",
+		"Ratelimit-Reset":                  "20",
+		"X-Ratelimit-Reset":                "1795350000",
+		"X-Ms-Retry-After-Ms":              "20000",
+		"X-Ratelimit-Reset-After":          "19.500",
+		"X-Ratelimit-Remaining-Requests":   "0",
+		"Anthropic-Ratelimit-Tokens-Reset": "2026-12-02T12:00:30Z",
+	}
+	for k, v := range want {
+		if g := got.Get(k); g != v {
+			t.Errorf("%s: got %q, want %q", k, g, v)
+		}
+	}
+	if unknown := replayed(orig, 0, true); unknown.Get("X-Ratelimit-Reset-Requests") != "" || unknown.Get("X-Ratelimit-Remaining-Requests") != "0" {
+		t.Errorf("with no receipt time: %v, want the relative headers dropped and the others kept", unknown)
+	}
+	orig.Set("X-Ratelimit-Remaining-Requests", "changed")
+	if got.Get("X-Ratelimit-Remaining-Requests") != "0" {
+		t.Error("the replayed headers share the original's slices")
+	}
+}
