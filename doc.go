@@ -7,16 +7,45 @@
 // A Config says which APIs (upstreams) heed governs and how: matched by
 // scheme, host and path prefix, each upstream has its limits, concurrency
 // cap, cooldown bounds, retry and breaker policies. Requests that match no
-// upstream pass through untouched. LoadConfig reads the same Config from a
-// YAML file; Validate reports every problem at once.
+// upstream pass through untouched. Package config reads the same Config
+// from a YAML file; Validate reports every problem at once.
 //
-// Every request belongs to a scope: the tenant, the upstream and a keyed
-// fingerprint of the credential the request carries (package scope). Scopes
-// are the unit of shared state, so two tokens never share a cooldown, and a
-// credential never leaves the process in plain text.
+// Every request belongs to a scope: the upstream and a keyed fingerprint
+// of the credential the request carries (package scope). Scopes are the
+// unit of shared state, so two tokens never share a cooldown, and a
+// credential never leaves the process in plain text. A request also has a
+// tenant (WithTenant, else Config.Tenant), which keys per-tenant limits; a
+// cooldown binds the credential for every tenant, since the quota is the
+// credential's.
 //
-// The Transport's doc lists the steps of one request in order. The state
-// scopes share lives in a store.Store (the memory store by default);
-// Config.Metrics receives what happens (metrics/prom exports it to
-// Prometheus); Config.Logger receives cooldowns, retries and warnings.
+// # The way of one request
+//
+// Each step is one file, in this order (call.go says it once more):
+//
+//	RoundTrip ─▶ route (route.go) ─▶ scope (scope.go, scopestate.go)
+//	   │
+//	   ▼           layers (call.go: pipeline), each around the ones below
+//	 ┌─────────────────────────────────────────────────────────────────┐
+//	 │ retry    retry.go    again after backoff, or return             │
+//	 │ breaker  circuit.go  open: answer circuit-open ─────────────┐   │
+//	 │ admit    admit.go    store.Acquire: cooldown, limits (each  │   │
+//	 │                      in its unit), paces, concurrency; wait │   │
+//	 │                      (wait.go) or answer cooldown/limit ───┤   │
+//	 │ record   record.go   ▲ cooldown, paces, quotas, Attempt     │   │
+//	 │ read     send.go     ▲ quota.Parse of status, headers, body │   │
+//	 │ send     send.go     base transport, timeout ─▶ the API     │   │
+//	 └────────────────────────────────────────────────────────────┼───┘
+//	                                                               ▼
+//	                        synthetic.go, refusal.go: heed's own answer,
+//	                        in the vendor's error shape; RefusalOf
+//
+// An attempt goes down the layers and its outcome comes back up; a layer
+// may answer without calling the ones below. The layers are data, so that
+// a new one (a response cache, a coalescer) goes in at a named position.
+//
+// The state scopes share lives in a store.Store (the memory store by
+// default; a shared one, such as Redis, is wrapped by store/failover for
+// its outages); Config.Metrics receives what happens (metrics/prom
+// exports it to Prometheus; embed NoMetrics in your own); Config.Logger
+// receives cooldowns, retries and warnings.
 package heed
