@@ -70,9 +70,8 @@ type Options struct {
 type Engine struct {
 	opts   Options
 	client riverClient
-	// count runs a query returning (state, count) rows; close closes the
-	// database.
-	count     func(ctx context.Context, query string, args ...any) (map[string]int, error)
+	// count runs Counts' query on the engine's database; close closes it.
+	count     func(ctx context.Context) (map[string]int, error)
 	close     func()
 	upstreams atomic.Pointer[map[string]string] // name → base URL
 	// callbackClient posts callbacks; it follows no redirect, which could
@@ -174,7 +173,8 @@ func (e *Engine) openSQLite(ctx context.Context, path string, cfg *river.Config)
 		return fmt.Errorf("jobs: %w", err)
 	}
 	e.client, e.close = client, func() { db.Close() }
-	e.count = func(ctx context.Context, query string, args ...any) (map[string]int, error) {
+	query, args := countQuery(sqliteLastError, func(int) string { return "?" })
+	e.count = func(ctx context.Context) (map[string]int, error) {
 		rows, err := db.QueryContext(ctx, query, args...)
 		if err != nil {
 			return nil, err
@@ -202,8 +202,9 @@ func (e *Engine) openPostgres(ctx context.Context, dsn string, cfg *river.Config
 		return fmt.Errorf("jobs: %w", err)
 	}
 	e.client, e.close = client, pool.Close
-	e.count = func(ctx context.Context, query string, args ...any) (map[string]int, error) {
-		rows, err := pool.Query(ctx, strings.ReplaceAll(query, "?", "$1"), args...)
+	query, args := countQuery(postgresLastError, func(n int) string { return "$" + strconv.Itoa(n) })
+	e.count = func(ctx context.Context) (map[string]int, error) {
+		rows, err := pool.Query(ctx, query, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -213,16 +214,50 @@ func (e *Engine) openPostgres(ctx context.Context, dsn string, cfg *river.Config
 	return nil
 }
 
-// scanCounts reads (state, count) rows.
+// The SQL expressions of a job's last error, the error of the last element
+// of river_job.errors, as jobOf reads it. SQLite keeps the errors as a JSON
+// array (JSONB since River's migration 7; the guard against text that is
+// not JSON is River's own, and such text counts as no error), PostgreSQL as
+// jsonb[].
+const (
+	sqliteLastError   = `CASE WHEN typeof(errors) = 'text' AND NOT json_valid(errors) THEN NULL ELSE json_extract(errors, '$[#-1].error') END`
+	postgresLastError = `errors[cardinality(errors)]->>'error'`
+)
+
+// countQuery is Counts' query, with its arguments, for a driver whose
+// expression of a job's last error is lastError and whose n-th placeholder
+// (from 1) is mark(n). Its rows are (River state, cause, count), the cause
+// being what causeOf reads in the last error, or empty.
+func countQuery(lastError string, mark func(n int) string) (string, []any) {
+	var args []any
+	arg := func(v string) string {
+		args = append(args, v)
+		return mark(len(args))
+	}
+	var when strings.Builder
+	for _, c := range cancelCauses {
+		for _, p := range []string{c.prefix, riverCancelPrefix + c.prefix} { // ASCII, so len(p) counts characters as substr does
+			fmt.Fprintf(&when, " WHEN substr(last_error, 1, %d) = %s THEN %s", len(p), arg(p), arg(c.state))
+		}
+	}
+	kind := arg(requestArgs{}.Kind())
+	return "SELECT state, cause, count(*) FROM (SELECT state, CASE" + when.String() + " ELSE '' END AS cause" +
+		" FROM (SELECT state, " + lastError + " AS last_error FROM river_job WHERE kind = " + kind + ") AS l) AS c" +
+		" GROUP BY state, cause", args
+}
+
+// scanCounts reads countQuery's rows into the API's states, every state
+// present.
 func scanCounts(next func() bool, scan func(...any) error, rowsErr func() error) (map[string]int, error) {
-	out := map[string]int{StateQueued: 0, StateWaitingQuota: 0, StateRunning: 0, StateSucceeded: 0, StateFailed: 0, StateCancelled: 0}
+	out := map[string]int{StateQueued: 0, StateWaitingQuota: 0, StateRunning: 0, StateSucceeded: 0,
+		StateFailed: 0, StateCancelled: 0, StateExpired: 0}
 	for next() {
-		var state string
+		var state, cause string
 		var n int
-		if err := scan(&state, &n); err != nil {
+		if err := scan(&state, &cause, &n); err != nil {
 			return nil, err
 		}
-		out[apiState(rivertype.JobState(state))] += n
+		out[stateOf(rivertype.JobState(state), cause)] += n
 	}
 	return out, rowsErr()
 }
@@ -290,25 +325,30 @@ func (e *Engine) SetUpstreams(m map[string]string) {
 	e.upstreams.Store(&c)
 }
 
-// Counts returns how many jobs are in each state (the API's names).
+// Counts returns how many jobs are in each state, every state of the API
+// present and each job counted in the state Get reports for it.
 func (e *Engine) Counts(ctx context.Context) (map[string]int, error) {
-	out, err := e.count(ctx, "SELECT state, count(*) FROM river_job WHERE kind = ? GROUP BY state", requestArgs{}.Kind())
+	out, err := e.count(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: counts: %w", err)
 	}
 	return out, nil
 }
 
-// apiState is the API's name of a River state, before the finer reading
-// of cancelled jobs (failed, expired) that needs the job's errors.
-func apiState(s rivertype.JobState) string {
+// stateOf is the API's name of a job in River state s whose last error
+// gives cause (see causeOf): a cancelled job the worker failed or expired
+// is failed or expired.
+func stateOf(s rivertype.JobState, cause string) string {
 	switch s {
+	case rivertype.JobStateCancelled:
+		if cause != "" {
+			return cause
+		}
+		return StateCancelled
 	case rivertype.JobStateCompleted:
 		return StateSucceeded
 	case rivertype.JobStateDiscarded:
 		return StateFailed
-	case rivertype.JobStateCancelled:
-		return StateCancelled
 	case rivertype.JobStateRunning:
 		return StateRunning
 	case rivertype.JobStateScheduled:
@@ -398,14 +438,39 @@ type worker struct {
 
 // errExpired cancels a job past its deadline; errFailed one whose answer
 // is final and not a success. The API tells them from a cancellation by
-// these words at the start of the job's last error.
+// these words at the start of the job's last error (see cancelCauses).
 var (
 	errExpired = errors.New("expired: the job's deadline passed")
 	errFailed  = errors.New("failed")
 )
 
-// Work sends the job's request through the Transport. A wait for the quota
-// longer than SnoozeAfter snoozes the job (no attempt spent); 429s, 5xx and
+// cancelCauses are the starts of a cancelled job's last error that make
+// the job expired or failed rather than cancelled. River records the error
+// of river.JobCancel after riverCancelPrefix.
+var cancelCauses = []struct{ prefix, state string }{
+	{errExpired.Error(), StateExpired},
+	{errFailed.Error() + ":", StateFailed},
+}
+
+// riverCancelPrefix starts the error River records for river.JobCancel.
+const riverCancelPrefix = "JobCancelError: "
+
+// causeOf is the state a cancelled job's last error gives it (expired,
+// failed), or "" for a plain cancellation.
+func causeOf(lastError string) string {
+	why := strings.TrimPrefix(lastError, riverCancelPrefix)
+	for _, c := range cancelCauses {
+		if strings.HasPrefix(why, c.prefix) {
+			return c.state
+		}
+	}
+	return ""
+}
+
+// Work sends the job's request through the Transport. A refusal for a rate
+// limit (heed's, when the wait for the quota is longer than SnoozeAfter, or
+// the API's own in any form heed reads) snoozes the job until the wait ends,
+// no attempt spent; other 429s, 5xx (a circuit-open answer among them) and
 // transport errors are retried by River with backoff; other answers are
 // final and kept.
 func (w *worker) Work(ctx context.Context, job *river.Job[requestArgs]) error {
@@ -435,12 +500,9 @@ func (w *worker) attempt(ctx context.Context, job *river.Job[requestArgs]) error
 		return fmt.Errorf("send: %w", err)
 	}
 	defer resp.Body.Close()
-	if kind := resp.Header.Get(heed.SyntheticHeader); kind == heed.SyntheticCooldown || kind == heed.SyntheticLimit {
-		wait := retryAfter(resp.Header.Get("Retry-After"))
-		if a.Deadline != nil && time.Now().Add(wait).After(*a.Deadline) {
-			return river.JobCancel(errExpired)
-		}
-		return river.JobSnooze(wait)
+	if r, ok := heed.RefusalOf(resp); ok && !errors.Is(r, heed.ErrCircuitOpen) {
+		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10) // the connection may serve again
+		return putAside(a, r)
 	}
 	out := w.e.response(resp)
 	if err := river.RecordOutput(ctx, out); err != nil {
@@ -467,14 +529,15 @@ func (e *Engine) callback(ctx context.Context, id int64, url string) error {
 	return nil
 }
 
-// retryAfter reads a synthetic answer's Retry-After (whole seconds), at
-// least one second.
-func retryAfter(v string) time.Duration {
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 {
-		return time.Second
+// putAside snoozes a job refused for a rate limit for exactly the
+// refusal's wait, or expires it when its deadline comes first. A wait of 0
+// makes the job available again at once (river.JobSnooze takes 0; its doc
+// says it panics below).
+func putAside(a Request, r *heed.Refusal) error {
+	if a.Deadline != nil && r.Until().After(*a.Deadline) {
+		return river.JobCancel(errExpired)
 	}
-	return time.Duration(n) * time.Second
+	return river.JobSnooze(max(r.Wait, 0))
 }
 
 // build makes the job's HTTP request.
@@ -588,15 +651,6 @@ func jobOf(row *rivertype.JobRow) Job {
 	if n := len(row.Errors); n > 0 {
 		j.Error = row.Errors[n-1].Error
 	}
-	j.State = apiState(row.State)
-	if row.State == rivertype.JobStateCancelled {
-		why := strings.TrimPrefix(j.Error, "JobCancelError: ") // how River records river.JobCancel
-		switch {
-		case strings.HasPrefix(why, errExpired.Error()):
-			j.State = StateExpired
-		case strings.HasPrefix(why, errFailed.Error()+":"):
-			j.State = StateFailed
-		}
-	}
+	j.State = stateOf(row.State, causeOf(j.Error))
 	return j
 }

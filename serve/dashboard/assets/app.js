@@ -193,8 +193,8 @@ function showJobs(jobs) {
     el.hidden = true;
     return;
   }
-  const order = ["queued", "waiting_quota", "running", "succeeded", "failed", "cancelled"];
-  const label = { queued: "queued", waiting_quota: "waiting for quota", running: "running", succeeded: "succeeded", failed: "failed", cancelled: "cancelled" };
+  const order = ["queued", "waiting_quota", "running", "succeeded", "failed", "cancelled", "expired"];
+  const label = { queued: "queued", waiting_quota: "waiting for quota", running: "running", succeeded: "succeeded", failed: "failed", cancelled: "cancelled", expired: "expired" };
   el.textContent = "jobs: " + order.map((k) => fmtCount(num(jobs[k])) + " " + label[k]).join(" · ");
   el.hidden = false;
 }
