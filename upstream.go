@@ -189,9 +189,13 @@ func (u *upstream) learnVendor(v string) {
 		return
 	}
 	if old := u.learnedVendor.Load(); old == nil || *old != v {
-		u.learnedVendor.Store(&v)
+		u.keepVendor(v)
 	}
 }
+
+// keepVendor stores v; apart from learnVendor so that only a change
+// allocates.
+func (u *upstream) keepVendor(v string) { u.learnedVendor.Store(&v) }
 
 // lockedRand is a random source safe for concurrent use, for jitter.
 type lockedRand struct {
