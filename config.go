@@ -82,13 +82,14 @@ type Config struct {
 	// the Transport does not close it.
 	StoreImpl store.Store `yaml:"-"`
 
-	// src is where ParseConfig read the Config from, so that Validate can
-	// name the file and line of a problem.
-	src *configSource
 	// Metrics receives what the Transport does: requests by outcome, waits,
 	// retries, cooldowns, remaining quota, breaker states (package
 	// metrics/prom exports them to Prometheus). nil means none.
 	Metrics Metrics `yaml:"-"`
+	// Source is where the Config was read from (package config sets it),
+	// so that Validate names the file and line of each problem; nil means
+	// a Config built in code, whose problems name their field only.
+	Source *Source `yaml:"-"`
 }
 
 // Upstream is the policy for one API: the requests it covers and how they

@@ -46,15 +46,8 @@ func ParseConfig(data []byte, name string) (Config, error) {
 	if len(d.errs) > 0 {
 		return Config{}, errors.Join(d.errs...)
 	}
-	c.src = &configSource{file: name, lines: d.lines}
+	c.Source = &Source{File: name, Lines: d.lines}
 	return c, nil
-}
-
-// configSource is where a Config was read from: the file's name and the
-// line of each value, by YAML path ("upstreams[0].retry.attempts").
-type configSource struct {
-	file  string
-	lines map[string]int
 }
 
 // parseDocument parses data, which must hold exactly one YAML document

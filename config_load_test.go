@@ -91,10 +91,10 @@ upstreams:
 			if err != nil {
 				t.Fatalf("got %v, want no error", err)
 			}
-			if got.src == nil || got.src.file != "heed.yaml" {
-				t.Errorf("src %+v, want the file's name and lines", got.src)
+			if got.Source == nil || got.Source.File != "heed.yaml" {
+				t.Errorf("Source %+v, want the file's name and lines", got.Source)
 			}
-			got.src = nil // where it came from, compared in TestValidateNamesTheLine
+			got.Source = nil // where it came from, compared in TestValidateNamesTheLine
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}

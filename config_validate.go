@@ -40,35 +40,30 @@ func (c Config) Validate() error {
 	if d.Jobs != nil {
 		checkJobs(&p, d.Jobs, d.Upstreams)
 	}
-	return p.located(c.src)
+	return c.Source.Locate(errors.Join(p...))
 }
 
-// problems collects what Validate finds: each problem and the YAML path
-// of the field it is about ("" when none), so that a Config read from a
-// file can name the line (see located).
-type problems []problem
+// problems collects what Validate finds: each a *ConfigError with the
+// YAML path of the field it is about ("" when none), so that a Config read
+// from a file can name the line (see Source.Locate).
+type problems []error
 
-type problem struct {
-	path string
-	err  error
-}
-
-// addf adds one problem, prefixed with "heed: ". When an argument is a
-// loc, the problem is about the field it names.
+// addf adds one problem. When an argument is a loc, the problem is about
+// the field it names.
 func (p *problems) addf(format string, args ...any) {
-	pr := problem{err: fmt.Errorf("heed: "+format, args...)}
+	path := ""
 	for _, a := range args {
 		if w, ok := a.(loc); ok {
-			pr.path = w.path
+			path = w.path
 			break
 		}
 	}
-	*p = append(*p, pr)
+	*p = append(*p, NewConfigError(path, format, args...))
 }
 
 // addAt adds one problem about the field at the YAML path.
 func (p *problems) addAt(path, format string, args ...any) {
-	*p = append(*p, problem{path: path, err: fmt.Errorf("heed: "+format, args...)})
+	*p = append(*p, NewConfigError(path, format, args...))
 }
 
 // loc names a field in a problem: label as messages show it
@@ -82,50 +77,6 @@ func (w loc) String() string { return w.label }
 func (w loc) field(name string) loc {
 	return loc{label: w.label + ": " + name, path: w.path + "." + name}
 }
-
-// located returns the problems as errors, with the file and line of their
-// field when the Config was read from a file (ParseConfig) and the field
-// (or the nearest enclosing one) was written there.
-func (p problems) located(src *configSource) error {
-	errs := make([]error, len(p))
-	for i, pr := range p {
-		errs[i] = pr.err
-		if src == nil || pr.path == "" {
-			continue
-		}
-		for path := pr.path; path != ""; path = parentPath(path) {
-			if line, ok := src.lines[path]; ok {
-				msg := strings.TrimPrefix(pr.err.Error(), "heed: ")
-				errs[i] = &lineError{msg: fmt.Sprintf("heed: %s:%d: %s", src.file, line, msg), err: pr.err}
-				break
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// parentPath returns the path that encloses path: a.b[1].c → a.b[1] →
-// a.b → a → "".
-func parentPath(path string) string {
-	if strings.HasSuffix(path, "]") {
-		if i := strings.LastIndexByte(path, '['); i >= 0 {
-			return path[:i]
-		}
-	}
-	if i := strings.LastIndexByte(path, '.'); i >= 0 {
-		return path[:i]
-	}
-	return ""
-}
-
-// lineError is a problem with its file and line; it unwraps to the problem.
-type lineError struct {
-	msg string
-	err error
-}
-
-func (e *lineError) Error() string { return e.msg }
-func (e *lineError) Unwrap() error { return e.err }
 
 // checkStore checks the store and the fingerprint secret it needs.
 func checkStore(p *problems, c Config) {

@@ -199,7 +199,7 @@ upstreams:
 		}
 	}
 	// A Config built in code has no file: the same problems, no lines.
-	c.src = nil
+	c.Source = nil
 	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "heed.yaml") || !strings.Contains(err.Error(), "retry.attempts") {
 		t.Errorf("without a file: %v", err)
 	}
