@@ -13,8 +13,8 @@ import (
 )
 
 // Config is everything heed needs to know: where shared state lives and the
-// policy of every upstream API. A YAML file (see LoadConfig) and a Config
-// literal express the same things. The zero value of every field means its
+// policy of every upstream API. A YAML file (package config reads it) and a
+// Config literal express the same things. The zero value of every field means its
 // documented default; WithDefaults fills them in and Validate reports what
 // cannot work. A Config is a plain value: it is safe to share between
 // goroutines as long as nobody modifies it.

@@ -179,3 +179,6 @@ func TestLimitMatches(t *testing.T) {
 		})
 	}
 }
+
+// ptr returns a pointer to v.
+func ptr[T any](v T) *T { return &v }

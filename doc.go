@@ -7,8 +7,8 @@
 // A Config says which APIs (upstreams) heed governs and how: matched by
 // scheme, host and path prefix, each upstream has its limits, concurrency
 // cap, cooldown bounds, retry and breaker policies. Requests that match no
-// upstream pass through untouched. LoadConfig reads the same Config from a
-// YAML file; Validate reports every problem at once.
+// upstream pass through untouched. Package config reads the same Config
+// from a YAML file (config.Load); Validate reports every problem at once.
 //
 // Every request belongs to a scope: the tenant, the upstream and a keyed
 // fingerprint of the credential the request carries (package scope). Scopes

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/heedhq/heed"
+	"github.com/heedhq/heed/config"
 	"github.com/heedhq/heed/serve"
 )
 
@@ -76,7 +77,7 @@ func runServe(ctx context.Context, s streams, args []string) int {
 
 // load reads the config file, with --listen applied.
 func (o serveOptions) load() (heed.Config, error) {
-	cfg, err := heed.LoadConfig(o.config)
+	cfg, err := config.Load(o.config)
 	if err != nil {
 		return cfg, err
 	}

@@ -1,4 +1,4 @@
-package heed
+package config
 
 import (
 	"errors"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heedhq/heed"
 )
 
 // issueExample is the configuration from issue 3, verbatim.
@@ -33,29 +35,29 @@ upstreams:
 // ptr returns a pointer to v.
 func ptr[T any](v T) *T { return &v }
 
-func TestParseConfig(t *testing.T) {
+func TestParse(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
 		yaml string
-		want Config
+		want heed.Config
 	}{
-		{"IssueExample", issueExample, Config{
+		{"IssueExample", issueExample, heed.Config{
 			Store:  "memory",
 			Tenant: "acme",
-			Upstreams: []Upstream{{
+			Upstreams: []heed.Upstream{{
 				Name:    "github",
 				BaseURL: "https://api.github.com",
-				Limits: []Limit{
+				Limits: []heed.Limit{
 					{Requests: 5000, Per: time.Hour},
 					{Requests: 30, Per: time.Minute, Path: "/search/*"},
 				},
 				Concurrency: 10,
-				OnLimit:     OnLimitWait,
+				OnLimit:     heed.OnLimitWait,
 				MaxWait:     2 * time.Minute,
-				Cooldown:    CooldownPolicy{Default: 5 * time.Second, Max: time.Hour},
-				Retry:       RetryPolicy{Attempts: 4, Backoff: "exponential", Base: 250 * time.Millisecond, Max: 30 * time.Second},
-				Breaker:     BreakerPolicy{Failures: 5, OpenFor: 30 * time.Second},
+				Cooldown:    heed.CooldownPolicy{Default: 5 * time.Second, Max: time.Hour},
+				Retry:       heed.RetryPolicy{Attempts: 4, Backoff: "exponential", Base: 250 * time.Millisecond, Max: 30 * time.Second},
+				Breaker:     heed.BreakerPolicy{Failures: 5, OpenFor: 30 * time.Second},
 				Adaptive:    ptr(true),
 			}},
 		}},
@@ -68,26 +70,26 @@ upstreams:
     adaptive: false
     limits: [{requests: 1, per: 1s, burst: 3}]
     credentials: {headers: [X-Token], query: [api_key, key]}
-`, Config{
+`, heed.Config{
 			FingerprintSecret: "0123456789abcdef",
-			Upstreams: []Upstream{{
+			Upstreams: []heed.Upstream{{
 				Name:        "x",
 				Headroom:    0.1,
-				Retry:       RetryPolicy{MaxElapsed: time.Minute, NonIdempotent: true},
-				Breaker:     BreakerPolicy{Probes: 2, Disabled: true},
+				Retry:       heed.RetryPolicy{MaxElapsed: time.Minute, NonIdempotent: true},
+				Breaker:     heed.BreakerPolicy{Probes: 2, Disabled: true},
 				Adaptive:    ptr(false),
-				Limits:      []Limit{{Requests: 1, Per: time.Second, Burst: 3}},
-				Credentials: CredentialPolicy{Headers: []string{"X-Token"}, Query: []string{"api_key", "key"}},
+				Limits:      []heed.Limit{{Requests: 1, Per: time.Second, Burst: 3}},
+				Credentials: heed.CredentialPolicy{Headers: []string{"X-Token"}, Query: []string{"api_key", "key"}},
 			}},
 		}},
-		{"NullsLeaveZero", "store: ~\ntenant:\nupstreams:\n  - name: x\n    adaptive: null\n    retry:\n", Config{
-			Upstreams: []Upstream{{Name: "x"}},
+		{"NullsLeaveZero", "store: ~\ntenant:\nupstreams:\n  - name: x\n    adaptive: null\n    retry:\n", heed.Config{
+			Upstreams: []heed.Upstream{{Name: "x"}},
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := ParseConfig([]byte(tt.yaml), "heed.yaml")
+			got, err := Parse([]byte(tt.yaml), "heed.yaml")
 			if err != nil {
 				t.Fatalf("got %v, want no error", err)
 			}
@@ -102,7 +104,7 @@ upstreams:
 	}
 }
 
-func TestParseConfigMerge(t *testing.T) {
+func TestParseMerge(t *testing.T) {
 	t.Parallel()
 	const doc = `upstreams:
   - &base
@@ -115,12 +117,12 @@ func TestParseConfigMerge(t *testing.T) {
     retry: *retry
   - <<: [{name: c, max_wait: 3s}, *base]
 `
-	got, err := ParseConfig([]byte(doc), "heed.yaml")
+	got, err := Parse([]byte(doc), "heed.yaml")
 	if err != nil {
 		t.Fatalf("got %v, want no error", err)
 	}
-	retry := RetryPolicy{Attempts: 2, Base: time.Second}
-	want := []Upstream{
+	retry := heed.RetryPolicy{Attempts: 2, Base: time.Second}
+	want := []heed.Upstream{
 		{Name: "a", BaseURL: "https://a.example.com", Retry: retry, MaxWait: time.Minute},
 		{Name: "b", BaseURL: "https://a.example.com", Retry: retry, MaxWait: time.Minute},
 		{Name: "c", BaseURL: "https://a.example.com", Retry: retry, MaxWait: 3 * time.Second},
@@ -130,7 +132,7 @@ func TestParseConfigMerge(t *testing.T) {
 	}
 }
 
-func TestParseConfigErrors(t *testing.T) {
+func TestParseErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
@@ -189,7 +191,7 @@ func TestParseConfigErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := ParseConfig([]byte(tt.yaml), "heed.yaml")
+			_, err := Parse([]byte(tt.yaml), "heed.yaml")
 			if got, want := errorLines(err), strings.Join(tt.want, "\n"); got != want {
 				t.Errorf("got\n%s\nwant\n%s", got, want)
 			}
@@ -205,7 +207,7 @@ func errorLines(err error) string {
 	return err.Error()
 }
 
-func TestParseConfigAliasExpansion(t *testing.T) {
+func TestParseAliasExpansion(t *testing.T) {
 	t.Parallel()
 	// Each anchor merges the previous one twice: 2^40 mappings if expanded.
 	var b strings.Builder
@@ -213,34 +215,34 @@ func TestParseConfigAliasExpansion(t *testing.T) {
 	for i := 1; i < 40; i++ {
 		fmt.Fprintf(&b, "  - &a%d {<<: [*a%d, *a%d]}\n", i, i-1, i-1)
 	}
-	_, err := ParseConfig([]byte(b.String()), "heed.yaml")
+	_, err := Parse([]byte(b.String()), "heed.yaml")
 	if want := "the document expands to too many values (through aliases)"; !strings.Contains(errorLines(err), want) {
 		t.Errorf("got %v, want an error containing %q", err, want)
 	}
 }
 
-func TestParseConfigName(t *testing.T) {
+func TestParseName(t *testing.T) {
 	t.Parallel()
-	_, err := ParseConfig(nil, "")
+	_, err := Parse(nil, "")
 	if got, want := errorLines(err), "heed: config: empty config file"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
 
-func TestParseConfigSyntaxErrorUnwraps(t *testing.T) {
+func TestParseSyntaxErrorUnwraps(t *testing.T) {
 	t.Parallel()
-	_, err := ParseConfig([]byte("a: [\n"), "heed.yaml")
+	_, err := Parse([]byte("a: [\n"), "heed.yaml")
 	var syntax *syntaxError
 	if !errors.As(err, &syntax) || errors.Unwrap(err) == nil {
 		t.Errorf("got %v (%T), want a *syntaxError wrapping the parser's error", err, err)
 	}
 }
 
-func TestLoadConfig(t *testing.T) {
+func TestLoad(t *testing.T) {
 	t.Parallel()
 	t.Run("Example", func(t *testing.T) {
 		t.Parallel()
-		c, err := LoadConfig("examples/heed.yaml")
+		c, err := Load("../examples/heed.yaml")
 		if err != nil {
 			t.Fatalf("got %v, want no error", err)
 		}
@@ -253,7 +255,7 @@ func TestLoadConfig(t *testing.T) {
 	})
 	t.Run("Missing", func(t *testing.T) {
 		t.Parallel()
-		_, err := LoadConfig("testdata/no-such-file.yaml")
+		_, err := Load("testdata/no-such-file.yaml")
 		if !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(errorLines(err), "heed: read config: ") {
 			t.Errorf("got %v, want a heed: read config error wrapping fs.ErrNotExist", err)
 		}
@@ -264,19 +266,19 @@ func TestLoadConfig(t *testing.T) {
 		if err := os.WriteFile(path, []byte("upstreams:\n  - name: a\n    limts: []\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := LoadConfig(path)
+		_, err := Load(path)
 		if want := path + `:3: unknown key "limts" in upstreams[0]`; !strings.Contains(errorLines(err), want) {
 			t.Errorf("got %v, want it to contain %q", err, want)
 		}
 	})
 }
 
-func FuzzParseConfig(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, seed := range []string{issueExample, "", "store: memory\n", "upstreams: [{name: a, <<: {name: b}}]\n"} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := ParseConfig(data, "fuzz.yaml")
+		c, err := Parse(data, "fuzz.yaml")
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "heed: fuzz.yaml") {
 				t.Errorf("got %q, want every error to start with the file name", err)

@@ -1,0 +1,40 @@
+package config
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/heedhq/heed"
+)
+
+// Load reads the YAML configuration file at path; see Parse.
+func Load(path string) (heed.Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return heed.Config{}, fmt.Errorf("heed: read config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse parses a YAML configuration of the library (see Decode for the
+// syntax); name (a file name, "config" when empty) starts every error
+// message, followed by the line. Keys are the yaml tags of heed.Config and
+// its parts; an unknown or repeated key is an error. Every problem found
+// is reported, joined with errors.Join.
+//
+// The Config it returns carries where it was read from (Config.Source), so
+// that Validate names the file and line of each problem. Parse neither
+// fills defaults nor validates: the Config says exactly what the file
+// says. Call Validate to check it.
+func Parse(data []byte, name string) (heed.Config, error) {
+	var c heed.Config
+	src, err := Decode(data, name, &c)
+	if err != nil {
+		return heed.Config{}, err
+	}
+	c.Source = src
+	return c, nil
+}
+
+// ignored is the type of a field whose value Decode skips, whatever it is.
+type ignored struct{}
