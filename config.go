@@ -20,11 +20,12 @@ import (
 // goroutines as long as nobody modifies it.
 type Config struct {
 	// Store names where shared state (cooldowns, pacing) lives. "" and
-	// "memory" mean the in-process memory store; a Redis URL
-	// (redis://host:port/db, rediss://, redis-cluster://h:p,h:p,
-	// redis-sentinel://h:p,h:p/master, see store/redis.ParseURL) shares it
-	// with every process using the same Redis, which then requires
-	// FingerprintSecret.
+	// "memory" mean the in-process memory store; any other name is opened
+	// by Stores (or ignored for StoreImpl). Package config's Stores opens a
+	// Redis URL (redis://host:port/db, rediss://, redis-cluster://h:p,h:p,
+	// redis-sentinel://h:p,h:p/master, see store/redis.ParseURL), which
+	// shares the state with every process using the same Redis. A store
+	// other than memory requires FingerprintSecret.
 	Store string `yaml:"store"`
 
 	// OnStoreError says what a request does when a shared store cannot be
@@ -81,6 +82,14 @@ type Config struct {
 	// StoreImpl, when set, is the Store used instead of the one Store names;
 	// the Transport does not close it.
 	StoreImpl store.Store `yaml:"-"`
+	// Stores opens the store Store names when it is not memory and
+	// StoreImpl is nil; Validate asks it whether it can (Check) and New
+	// opens it (Open). nil means none: such a Config is invalid. Package
+	// config sets it (config.Stores, which opens Redis URLs) in the Configs
+	// it reads; a Config built in code that names a Redis store sets
+	// Stores: config.Stores{}. The root package itself opens only the
+	// memory store, so that a program that needs no other links none.
+	Stores StoreOpener `yaml:"-"`
 
 	// Metrics receives what the Transport does: requests by outcome, waits,
 	// retries, cooldowns, remaining quota, breaker states (package
@@ -90,6 +99,19 @@ type Config struct {
 	// so that Validate names the file and line of each problem; nil means
 	// a Config built in code, whose problems name their field only.
 	Source *Source `yaml:"-"`
+}
+
+// StoreOpener opens the stores a Config's Store may name besides memory,
+// which the Transport opens itself. Its methods may be called from several
+// goroutines at once.
+type StoreOpener interface {
+	// Check reports whether name is a store Open can open, without opening
+	// or reaching it; Validate calls it. Its error must not quote name,
+	// which may hold a password: Validate quotes it, redacted.
+	Check(name string) error
+	// Open opens the store name names, which Check accepted; the Transport
+	// closes it.
+	Open(name string) (store.Store, error)
 }
 
 // Upstream is the policy for one API: the requests it covers and how they

@@ -3,7 +3,6 @@ package heed
 import (
 	"errors"
 	"fmt"
-	redisstore "github.com/heedhq/heed/store/redis"
 	"net"
 	"net/url"
 	"path"
@@ -86,8 +85,14 @@ func checkStore(p *problems, c Config) {
 	if c.Store == storeMemory {
 		return
 	}
-	if _, _, err := redisstore.ParseURL(c.Store); err != nil {
-		p.addAt("store", "store %q: %v (want memory or a redis://, rediss://, redis-cluster:// or redis-sentinel:// URL)", redactStore(c.Store), err)
+	switch {
+	case c.Stores != nil:
+		if err := c.Stores.Check(c.Store); err != nil {
+			p.addAt("store", "store %q: %v", redactStore(c.Store), err)
+		}
+	case c.StoreImpl == nil:
+		p.addAt("store", "store %q: nothing to open it with: read the config with package config (config.Load or config.Parse), "+
+			"or set Config.Stores (config.Stores{} opens Redis URLs) or Config.StoreImpl", redactStore(c.Store))
 	}
 	if c.FingerprintSecret == "" {
 		p.addAt("store", "store %q: fingerprint_secret is required: every process sharing the store must use the same one", redactStore(c.Store))

@@ -1,10 +1,14 @@
 package heed
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heedhq/heed/store"
+	"github.com/heedhq/heed/store/memory"
 )
 
 // validConfig returns a minimal valid Config with two upstreams.
@@ -33,13 +37,20 @@ func TestValidate(t *testing.T) {
 				Retry:       RetryPolicy{Attempts: 20, Backoff: "fibonacci"},
 				Credentials: CredentialPolicy{Headers: []string{"X-Token"}, Query: []string{"key"}}}
 		}, nil},
-		{"RedisStoreNeedsSecret", func(c *Config) { c.Store = "redis://:hunter2@cache:6379/0" }, []string{
-			`heed: store "redis://REDACTED@cache:6379/0": fingerprint_secret is required: every process sharing the store must use the same one`}},
-		{"UnknownStore", func(c *Config) { c.Store, c.FingerprintSecret = "memcached://cache:11211", "0123456789abcdef" }, []string{
-			`heed: store "memcached://cache:11211": redis store: invalid URL: scheme "memcached": want redis, rediss, redis-cluster or redis-sentinel (want memory or a redis://, rediss://, redis-cluster:// or redis-sentinel:// URL)`}},
-		{"MalformedStore", func(c *Config) { c.Store = "redis://a b:%zz@h" }, []string{
-			`heed: store "(malformed URL)": redis store: invalid URL: does not parse (want memory or a redis://, rediss://, redis-cluster:// or redis-sentinel:// URL)`,
-			`heed: store "(malformed URL)": fingerprint_secret is required: every process sharing the store must use the same one`}},
+		{"StoreWithoutOpener", func(c *Config) { c.Store, c.FingerprintSecret = "redis://:hunter2@cache:6379/0", "0123456789abcdef" }, []string{
+			`heed: store "redis://REDACTED@cache:6379/0": nothing to open it with: read the config with package config (config.Load or config.Parse), ` +
+				`or set Config.Stores (config.Stores{} opens Redis URLs) or Config.StoreImpl`}},
+		{"StoreOpenerRefuses", func(c *Config) {
+			c.Store, c.FingerprintSecret, c.Stores = "tape://bob:hunter2@drive", "0123456789abcdef", refusingOpener{}
+		}, []string{`heed: store "tape://REDACTED@drive": cannot open tapes`}},
+		{"StoreOpenerAccepts", func(c *Config) {
+			c.Store, c.FingerprintSecret, c.Stores = "tape://drive", "0123456789abcdef", acceptingOpener{}
+		}, nil},
+		{"StoreImplNeedsNoOpener", func(c *Config) {
+			c.Store, c.FingerprintSecret, c.StoreImpl = "redis://cache:6379/0", "0123456789abcdef", memory.New(memory.Options{})
+		}, nil},
+		{"SharedStoreNeedsSecret", func(c *Config) { c.Store, c.Stores = "tape://drive", acceptingOpener{} }, []string{
+			`heed: store "tape://drive": fingerprint_secret is required: every process sharing the store must use the same one`}},
 		{"OnStoreError", func(c *Config) { c.OnStoreError = "maybe" }, []string{
 			`heed: on_store_error "maybe": want open or closed`}},
 		{"ShortSecret", func(c *Config) { c.FingerprintSecret = "hunter2" }, []string{
@@ -158,6 +169,20 @@ func TestValidateServeFieldsAndTimeout(t *testing.T) {
 			t.Errorf("the error quotes the token: %v", err)
 		}
 	}
+}
+
+// acceptingOpener accepts every store name.
+type acceptingOpener struct{}
+
+func (acceptingOpener) Check(string) error               { return nil }
+func (acceptingOpener) Open(string) (store.Store, error) { return memory.New(memory.Options{}), nil }
+
+// refusingOpener refuses every store name.
+type refusingOpener struct{}
+
+func (refusingOpener) Check(string) error { return errors.New("cannot open tapes") }
+func (refusingOpener) Open(string) (store.Store, error) {
+	return nil, errors.New("cannot open tapes")
 }
 
 // errorLines returns err's message, "" for nil.

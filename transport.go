@@ -11,7 +11,6 @@ import (
 	"github.com/heedhq/heed/scope"
 	"github.com/heedhq/heed/store"
 	"github.com/heedhq/heed/store/memory"
-	redisstore "github.com/heedhq/heed/store/redis"
 )
 
 // Transport is an http.RoundTripper that makes every request of a
@@ -100,7 +99,7 @@ func (t *Transport) fill() error {
 		t.metrics = noMetrics{}
 	}
 	if t.store == nil {
-		s, err := openStore(t.cfg.Store, t.clock)
+		s, err := openStore(t.cfg, t.clock)
 		if err != nil {
 			return err
 		}
@@ -113,12 +112,13 @@ func (t *Transport) fill() error {
 	return nil
 }
 
-// openStore opens the store a Config names: the memory store, or Redis.
-func openStore(name string, clock Clock) (store.Store, error) {
-	if name == "" || name == storeMemory {
+// openStore opens the store cfg names: the memory store, or one that
+// cfg.Stores opens (Validate made sure there is one).
+func openStore(cfg Config, clock Clock) (store.Store, error) {
+	if cfg.Store == "" || cfg.Store == storeMemory {
 		return memory.New(memory.Options{Now: clock.Now}), nil
 	}
-	s, err := redisstore.Open(name, redisstore.Options{})
+	s, err := cfg.Stores.Open(cfg.Store)
 	if err != nil {
 		return nil, fmt.Errorf("heed: store: %w", err)
 	}

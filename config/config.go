@@ -23,7 +23,9 @@ func Load(path string) (heed.Config, error) {
 // is reported, joined with errors.Join.
 //
 // The Config it returns carries where it was read from (Config.Source), so
-// that Validate names the file and line of each problem. Parse neither
+// that Validate names the file and line of each problem, and opens the
+// stores a file may name (Config.Stores is Stores), so that heed.New opens
+// store: redis://... Parse neither
 // fills defaults nor validates: the Config says exactly what the file
 // says. Call Validate to check it.
 func Parse(data []byte, name string) (heed.Config, error) {
@@ -32,7 +34,7 @@ func Parse(data []byte, name string) (heed.Config, error) {
 	if err != nil {
 		return heed.Config{}, err
 	}
-	c.Source = src
+	c.Source, c.Stores = src, Stores{}
 	return c, nil
 }
 

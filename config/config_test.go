@@ -96,7 +96,10 @@ upstreams:
 			if got.Source == nil || got.Source.File != "heed.yaml" {
 				t.Errorf("Source %+v, want the file's name and lines", got.Source)
 			}
-			got.Source = nil // where it came from, compared in TestValidateNamesTheLine
+			if got.Stores != (Stores{}) {
+				t.Errorf("Stores %#v, want config.Stores", got.Stores)
+			}
+			got.Source, got.Stores = nil, nil // where it came from, compared in TestValidateNamesTheLine; what opens stores
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}
