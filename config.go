@@ -53,21 +53,6 @@ type Config struct {
 	// Requests that match none pass through untouched.
 	Upstreams []Upstream `yaml:"upstreams"`
 
-	// Listen is the address heed serve listens on, host:port; "" means
-	// 127.0.0.1:8700. Only heed serve reads it.
-	Listen string `yaml:"listen"`
-
-	// AdminToken is the bearer token heed serve's admin surface (/-/)
-	// requires; heed serve refuses to listen on an address that is not
-	// loopback without one. At least 16 bytes. Only heed serve reads it, and
-	// it never appears in an error or a log line.
-	AdminToken string `yaml:"admin_token"`
-
-	// Jobs, when set, turns on heed serve's job API (/v1/jobs): requests
-	// taken as durable jobs and run when the quota allows. Only heed serve
-	// reads it.
-	Jobs *JobsConfig `yaml:"jobs"`
-
 	// The fields below are for programs, not files: a YAML file cannot set
 	// them.
 
@@ -472,39 +457,4 @@ func normalHost(u *url.URL) string {
 		return host
 	}
 	return host + ":" + port
-}
-
-// JobsConfig configures heed serve's jobs (package jobs).
-type JobsConfig struct {
-	// Database holds the jobs: sqlite://path/to/heed-jobs.db (one
-	// machine), or postgres://user@host/db, where several heed serve
-	// processes work one queue.
-	Database string `yaml:"database"`
-	// CallbackAllow lists the URL patterns a job's callback_url may match:
-	// scheme://host:port with * wildcards in the host and port
-	// ("http://127.0.0.1:*", "https://*.example.com:443"), optionally
-	// followed by a path prefix. None means no callbacks.
-	CallbackAllow []string `yaml:"callback_allow"`
-	// CallbackSecret signs callbacks (Heed-Signature); at least 16 bytes;
-	// required with CallbackAllow.
-	CallbackSecret string `yaml:"callback_secret"`
-	// CallbackRetryFor is how long a callback is retried; 0 means 24h.
-	CallbackRetryFor time.Duration `yaml:"callback_retry_for"`
-	// Workers is how many jobs run at once; 0 means 4.
-	Workers int `yaml:"workers"`
-	// SnoozeAfter is the longest a job waits in a worker for the quota
-	// before it is put aside; 0 means 2s.
-	SnoozeAfter time.Duration `yaml:"snooze_after"`
-	// MaxRequestBytes bounds a submitted job (and each job of a batch);
-	// 0 means 1 MiB.
-	MaxRequestBytes int `yaml:"max_request_bytes"`
-	// MaxResponseBytes bounds the response body kept; longer ones are cut
-	// and flagged truncated. 0 means 1 MiB.
-	MaxResponseBytes int `yaml:"max_response_bytes"`
-	// Retention is how long finished jobs are kept; 0 means 7 days.
-	Retention time.Duration `yaml:"retention"`
-	// JobTimeout bounds one run of a job; 0 means 2m. A job whose process
-	// died while running it runs again no sooner than job_timeout + 15s
-	// later, and up to about 45s after that (River's rescuer).
-	JobTimeout time.Duration `yaml:"job_timeout"`
 }

@@ -3,7 +3,6 @@ package heed
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"path"
 	"strings"
@@ -24,21 +23,10 @@ func (c Config) Validate() error {
 	if d.Tenant != "" && !validName(d.Tenant, true) {
 		p.addAt("tenant", "tenant %q must match [A-Za-z0-9][A-Za-z0-9_.-]*", d.Tenant)
 	}
-	if d.Listen != "" {
-		if _, port, err := net.SplitHostPort(d.Listen); err != nil || port == "" {
-			p.addAt("listen", "listen %q: want host:port, such as 127.0.0.1:8700", d.Listen)
-		}
-	}
-	if d.AdminToken != "" && len(d.AdminToken) < 16 {
-		p.addAt("admin_token", "admin_token: at least 16 bytes, got %d", len(d.AdminToken))
-	}
 	for i, u := range d.Upstreams {
 		checkUpstream(&p, loc{label: fmt.Sprintf("upstreams[%d] %q", i, u.Name), path: fmt.Sprintf("upstreams[%d]", i)}, u)
 	}
 	checkUnique(&p, d.Upstreams)
-	if d.Jobs != nil {
-		checkJobs(&p, d.Jobs, d.Upstreams)
-	}
 	return c.Source.Locate(errors.Join(p...))
 }
 
@@ -311,37 +299,4 @@ func validToken(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// checkJobs checks the jobs section.
-func checkJobs(p *problems, j *JobsConfig, ups []Upstream) {
-	switch db := j.Database; {
-	case strings.HasPrefix(db, "sqlite://") && len(db) > len("sqlite://"):
-	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-	default:
-		p.addAt("jobs.database", "jobs.database: want sqlite://path/to/heed-jobs.db or postgres://user@host/db")
-	}
-	for i, pat := range j.CallbackAllow {
-		if _, err := ParseURLPattern(pat); err != nil {
-			p.addAt(fmt.Sprintf("jobs.callback_allow[%d]", i), "jobs.callback_allow[%d]: %v", i, err)
-		}
-	}
-	if len(j.CallbackAllow) > 0 && len(j.CallbackSecret) < minFingerprintSecret {
-		p.addAt("jobs.callback_secret", "jobs.callback_secret: at least %d bytes, required with callback_allow (callbacks are signed)", minFingerprintSecret)
-	}
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{{"workers", int64(j.Workers)}, {"max_request_bytes", int64(j.MaxRequestBytes)}, {"max_response_bytes", int64(j.MaxResponseBytes)},
-		{"callback_retry_for", int64(j.CallbackRetryFor)}, {"snooze_after", int64(j.SnoozeAfter)}, {"retention", int64(j.Retention)},
-		{"job_timeout", int64(j.JobTimeout)}} {
-		if f.v < 0 {
-			p.addAt("jobs."+f.name, "jobs.%s must not be negative", f.name)
-		}
-	}
-	for i, u := range ups {
-		if u.Name == "v1" {
-			p.addAt(fmt.Sprintf("upstreams[%d].name", i), "upstreams[%d]: the name v1 is taken by the job API (/v1/jobs) when jobs are on", i)
-		}
-	}
 }

@@ -301,3 +301,35 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseSkipsServeKeys: the keys only heed serve reads may be in the
+// library's file, whatever their values; unknown keys elsewhere are still
+// errors.
+func TestParseSkipsServeKeys(t *testing.T) {
+	t.Parallel()
+	const doc = `listen: 127.0.0.1:8700
+admin_token: a-token-of-sixteen-bytes
+tenant_header: X-Tenant
+jobs:
+  database: sqlite://heed-jobs.db
+  not_a_jobs_key: [1, 2]
+upstreams:
+  - name: a
+    base_url: https://a.example.com
+`
+	c, err := Parse([]byte(doc), "heed.yaml")
+	if err != nil {
+		t.Fatalf("got %v, want no error", err)
+	}
+	if len(c.Upstreams) != 1 || c.Upstreams[0].Name != "a" {
+		t.Errorf("got upstreams %+v, want the one written", c.Upstreams)
+	}
+	_, err = Parse([]byte(doc+"    limts: []\n"), "heed.yaml")
+	if got, want := errorLines(err), `heed: heed.yaml:10: unknown key "limts" in upstreams[0] (did you mean "limits"?)`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	_, err = Parse([]byte("lisen: 127.0.0.1:8700\n"), "heed.yaml")
+	if got, want := errorLines(err), `heed: heed.yaml:1: unknown key "lisen" at top level (did you mean "listen"?)`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
