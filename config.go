@@ -113,6 +113,13 @@ type Upstream struct {
 	// or fragment.
 	BaseURL string `yaml:"base_url"`
 
+	// Vendor names the API whose error shape heed's synthetic answers take
+	// and whose rate-limit signals it reads: openai, anthropic, github or
+	// generic. "" (the default) means the one the base URL's host names
+	// (api.openai.com: openai), or else the one the upstream's answers
+	// show. Set it for proxies, gateways and tests whose host says nothing.
+	Vendor string `yaml:"vendor"`
+
 	// Limits are enforced before a request leaves; a request must fit under
 	// every limit whose Path matches. None means no configured pacing (see
 	// Adaptive).
@@ -179,7 +186,17 @@ type Limit struct {
 	// trailing "/*" matches any depth: "/search/*" matches "/search/code"
 	// and "/search/code/x" but not "/search".
 	Path string `yaml:"path"`
+
+	// PerTenant, when true, counts each tenant's requests with a
+	// credential apart, so that each tenant may send Requests per Per with
+	// it. false (the default) counts every request of the credential,
+	// whatever its tenant: the quota belongs to the credential.
+	PerTenant bool `yaml:"per_tenant"`
 }
+
+// vendorGeneric is the Vendor of an API whose errors have no shape heed
+// knows: synthetic answers take heed's own.
+const vendorGeneric = "generic"
 
 // OnStoreError says what a request does when the store is unavailable.
 type OnStoreError string
@@ -235,6 +252,13 @@ type RetryPolicy struct {
 	// NonIdempotent allows retrying POST and PATCH requests that carry no
 	// Idempotency-Key header. false (the default) sends them once.
 	NonIdempotent bool `yaml:"non_idempotent"`
+	// ClientRetryHeaders are header names (case-insensitive) that mark a
+	// request from a client that retries on its own. heed sends such a
+	// request once, after waiting for its scope as usual, and leaves its
+	// retries to the client, so that attempts do not multiply. nil means
+	// the default, [X-Stainless-Retry-Count], which the OpenAI and
+	// Anthropic SDKs send; an empty list ([] in YAML) means none.
+	ClientRetryHeaders []string `yaml:"client_retry_headers"`
 }
 
 // BreakerPolicy configures the upstream's circuit breaker: after Failures
@@ -280,6 +304,7 @@ const (
 	defaultBurst         = 1
 	defaultAdaptive      = true
 	defaultOnLimit       = OnLimitWait
+	defaultClientRetry   = "X-Stainless-Retry-Count"
 	storeMemory          = "memory"
 	maxRetryAttempts     = 20
 	minFingerprintSecret = 16
@@ -332,13 +357,20 @@ func (u Upstream) withDefaults() Upstream {
 	return u
 }
 
-// withDefaults returns r with its defaults filled in.
+// withDefaults returns r with its defaults filled in and its own copy of
+// its slice. A nil ClientRetryHeaders takes the default; an empty one stays
+// empty.
 func (r RetryPolicy) withDefaults() RetryPolicy {
 	r.Attempts = orDefault(r.Attempts, defaultAttempts)
 	r.Backoff = orDefault(r.Backoff, defaultBackoff)
 	r.Base = orDefault(r.Base, defaultRetryBase)
 	r.Max = orDefault(r.Max, defaultRetryMax)
 	r.MaxElapsed = orDefault(r.MaxElapsed, defaultRetryElapsed)
+	if r.ClientRetryHeaders == nil {
+		r.ClientRetryHeaders = []string{defaultClientRetry}
+	} else {
+		r.ClientRetryHeaders = slices.Clone(r.ClientRetryHeaders)
+	}
 	return r
 }
 

@@ -7,6 +7,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/heedhq/heed/quota"
 )
 
 // Validate reports every problem of c, each naming the upstream and field,
@@ -111,6 +113,11 @@ func checkUpstream(p *problems, at loc, u Upstream) {
 	if _, err := parseRoute(u.BaseURL); err != nil {
 		p.addf("%s: %w", loc{label: at.label, path: at.path + ".base_url"}, err)
 	}
+	switch u.Vendor {
+	case "", quota.VendorOpenAI, quota.VendorAnthropic, quota.VendorGitHub, vendorGeneric:
+	default:
+		p.addf("%s %q: want openai, anthropic, github or generic (or none: by the host, or learned from the answers)", at.field("vendor"), u.Vendor)
+	}
 	for j, l := range u.Limits {
 		checkLimit(p, loc{label: fmt.Sprintf("%s: limits[%d]", at, j), path: fmt.Sprintf("%s.limits[%d]", at.path, j)}, l)
 	}
@@ -183,6 +190,11 @@ func checkRetry(p *problems, at loc, r RetryPolicy) {
 	checkDuration(p, at, "retry.max_elapsed", r.MaxElapsed)
 	if r.Max >= 0 && r.Base > r.Max {
 		p.addf("%s (%v) must not exceed retry.max (%v)", at.field("retry.base"), r.Base, r.Max)
+	}
+	for i, h := range r.ClientRetryHeaders {
+		if !validToken(h) {
+			p.addf("%s[%d] %q is not a valid header name", at.field("retry.client_retry_headers"), i, h)
+		}
 	}
 }
 

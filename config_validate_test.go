@@ -33,7 +33,7 @@ func TestValidate(t *testing.T) {
 			c.Upstreams[1] = Upstream{Name: "gh_2.x-y", BaseURL: "http://h:8080/v1/", Concurrency: 4, OnLimit: OnLimitFail,
 				Limits:      []Limit{{Requests: 1, Per: time.Second, Burst: 3, Path: "/search/*"}},
 				Headroom:    0.49,
-				Retry:       RetryPolicy{Attempts: 20, Backoff: "fibonacci"},
+				Retry:       RetryPolicy{Attempts: 20, Backoff: "fibonacci", ClientRetryHeaders: []string{"X-Stainless-Retry-Count", "X-Retry-Attempt"}},
 				Credentials: CredentialPolicy{Headers: []string{"X-Token"}, Query: []string{"key"}}}
 		}, nil},
 		{"StoreWithoutOpener", func(c *Config) { c.Store, c.FingerprintSecret = "redis://:hunter2@cache:6379/0", "0123456789abcdef" }, []string{
@@ -61,6 +61,17 @@ func TestValidate(t *testing.T) {
 		{"NameLeadingDash", func(c *Config) { c.Upstreams[1].Name = "-gh" }, []string{
 			`heed: upstreams[1] "-gh": name must match [a-z0-9][a-z0-9_.-]*`}},
 		{"NameDuplicate", func(c *Config) { c.Upstreams[1].Name = "api" }, []string{`heed: upstreams[1] "api": name duplicates upstreams[0]`}},
+		{"VendorOpenAI", func(c *Config) { c.Upstreams[1].Vendor = "openai" }, nil},
+		{"VendorAnthropic", func(c *Config) { c.Upstreams[1].Vendor = "anthropic" }, nil},
+		{"VendorGitHub", func(c *Config) { c.Upstreams[1].Vendor = "github" }, nil},
+		{"VendorGeneric", func(c *Config) { c.Upstreams[1].Vendor = "generic" }, nil},
+		{"VendorUnknown", func(c *Config) { c.Upstreams[1].Vendor = "OpenAI" }, []string{
+			gh + `vendor "OpenAI": want openai, anthropic, github or generic (or none: by the host, or learned from the answers)`}},
+		{"PerTenant", func(c *Config) { c.Upstreams[1].Limits[0].PerTenant = true }, nil},
+		{"ClientRetryHeadersNone", func(c *Config) { c.Upstreams[1].Retry.ClientRetryHeaders = []string{} }, nil},
+		{"ClientRetryHeaderInvalid", func(c *Config) { c.Upstreams[1].Retry.ClientRetryHeaders = []string{"X-Ok", "X Retry", ""} }, []string{
+			gh + `retry.client_retry_headers[1] "X Retry" is not a valid header name`,
+			gh + `retry.client_retry_headers[2] "" is not a valid header name`}},
 		{"BaseURLMissing", func(c *Config) { c.Upstreams[1].BaseURL = "" }, []string{gh + "base_url is required"}},
 		{"BaseURLUnparsable", func(c *Config) { c.Upstreams[1].BaseURL = "https://h:port/" }, []string{
 			gh + `base_url is not a valid URL: invalid port ":port" after host`}},

@@ -82,6 +82,24 @@ upstreams:
 				Credentials: heed.CredentialPolicy{Headers: []string{"X-Token"}, Query: []string{"api_key", "key"}},
 			}},
 		}},
+		{"VendorPerTenantClientRetries", `upstreams:
+  - name: x
+    vendor: anthropic
+    limits: [{requests: 1, per: 1s, per_tenant: true}]
+    retry: {client_retry_headers: [X-Stainless-Retry-Count, X-Retry]}
+  - name: "y"
+    retry: {client_retry_headers: []}
+`, heed.Config{
+			Upstreams: []heed.Upstream{{
+				Name:   "x",
+				Vendor: "anthropic",
+				Limits: []heed.Limit{{Requests: 1, Per: time.Second, PerTenant: true}},
+				Retry:  heed.RetryPolicy{ClientRetryHeaders: []string{"X-Stainless-Retry-Count", "X-Retry"}},
+			}, {
+				Name:  "y",
+				Retry: heed.RetryPolicy{ClientRetryHeaders: []string{}}, // none, not the default
+			}},
+		}},
 		{"NullsLeaveZero", "store: ~\ntenant:\nupstreams:\n  - name: x\n    adaptive: null\n    retry:\n", heed.Config{
 			Upstreams: []heed.Upstream{{Name: "x"}},
 		}},
@@ -176,6 +194,10 @@ func TestParseErrors(t *testing.T) {
 		{"IntegerOverflow", "upstreams:\n  - name: a\n    concurrency: 99999999999999999999\n",
 			[]string{`heed: heed.yaml:3: upstreams[0].concurrency: want an integer, got "99999999999999999999"`}},
 		{"IntegerQuoted", "upstreams:\n  - name: a\n    concurrency: \"10\"\n", []string{`heed: heed.yaml:3: upstreams[0].concurrency: want an integer, got "10"`}},
+		{"PerTenantWord", "upstreams:\n  - name: a\n    limits: [{requests: 1, per: 1s, per_tenant: yes}]\n",
+			[]string{`heed: heed.yaml:3: upstreams[0].limits[0].per_tenant: want true or false, got "yes"`}},
+		{"ClientRetryHeadersScalar", "upstreams:\n  - name: a\n    retry: {client_retry_headers: X-Retry}\n",
+			[]string{`heed: heed.yaml:3: upstreams[0].retry.client_retry_headers: want a list, got "X-Retry"`}},
 		{"BoolYes", "upstreams:\n  - name: a\n    adaptive: yes\n", []string{`heed: heed.yaml:3: upstreams[0].adaptive: want true or false, got "yes"`}},
 		{"NumberWord", "upstreams:\n  - name: a\n    headroom: lots\n", []string{`heed: heed.yaml:3: upstreams[0].headroom: want a number, got "lots"`}},
 		{"Bool", "upstreams:\n  - name: a\n    adaptive: maybe\n", []string{`heed: heed.yaml:3: upstreams[0].adaptive: want true or false, got "maybe"`}},
