@@ -14,9 +14,9 @@ import (
 
 // Config is everything heed needs to know: where shared state lives and the
 // policy of every upstream API. A YAML file (package config reads it) and a
-// Config literal express the same things. The zero value of every field means its
-// documented default; WithDefaults fills them in and Validate reports what
-// cannot work. A Config is a plain value: it is safe to share between
+// Config literal express the same things. The zero value of every field
+// means its documented default; WithDefaults fills them in and Validate
+// reports what cannot work. A Config is a plain value: it is safe to share between
 // goroutines as long as nobody modifies it.
 type Config struct {
 	// Store names where shared state (cooldowns, pacing) lives. "" and
@@ -68,12 +68,13 @@ type Config struct {
 	// the Transport does not close it.
 	StoreImpl store.Store `yaml:"-"`
 	// Stores opens the store Store names when it is not memory and
-	// StoreImpl is nil; Validate asks it whether it can (Check) and New
-	// opens it (Open). nil means none: such a Config is invalid. Package
-	// config sets it (config.Stores, which opens Redis URLs) in the Configs
-	// it reads; a Config built in code that names a Redis store sets
-	// Stores: config.Stores{}. The root package itself opens only the
-	// memory store, so that a program that needs no other links none.
+	// StoreImpl is nil: Validate asks it whether it can (Check) and New
+	// opens it (Open). With neither Stores nor StoreImpl, a Store other
+	// than memory is invalid. Package config sets it (config.Stores, which
+	// opens Redis URLs) in the Configs it reads; a Config built in code that
+	// names a Redis store sets Stores: config.Stores{}. The root package
+	// opens only the memory store itself, so that a program that needs no
+	// other links none.
 	Stores StoreOpener `yaml:"-"`
 
 	// Metrics receives what the Transport does: requests by outcome, waits,

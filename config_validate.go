@@ -11,10 +11,12 @@ import (
 	"github.com/heedhq/heed/quota"
 )
 
-// Validate reports every problem of c, each naming the upstream and field,
-// joined with errors.Join; nil means c can be used. It checks c with its
-// defaults filled in (see WithDefaults), so zero fields are valid. No error
-// quotes a credential, a fingerprint secret or a base URL.
+// Validate reports every problem of c, each a *ConfigError naming the
+// upstream and field (and, when c.Source says where c was read from, the
+// file and line), joined with errors.Join; nil means c can be used. It
+// checks c with its defaults filled in (see WithDefaults), so zero fields
+// are valid. No error quotes a credential, a fingerprint secret or a base
+// URL.
 func (c Config) Validate() error {
 	d := c.WithDefaults()
 	var p problems
