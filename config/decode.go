@@ -26,10 +26,12 @@ import (
 // Go duration strings such as "250ms" or "1h"; a bool takes only true or
 // false, an integer only an integer. YAML anchors, aliases and merge keys
 // ("<<") work, within a bound on how far aliases expand. Every problem
-// found is reported, each a *heed.ConfigError, joined with errors.Join.
+// with a key or a value is reported, each a *heed.ConfigError, joined with
+// errors.Join; data that is not one YAML document is one error.
 //
 // Decode neither fills defaults nor validates: v says exactly what the
-// file says, and fields the file leaves out keep their values.
+// file says, and fields the file leaves out keep their values. On error, v
+// may have been partly filled.
 func Decode(data []byte, name string, v any) (*heed.Source, error) {
 	if name == "" {
 		name = "config"
