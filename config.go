@@ -3,7 +3,6 @@ package heed
 import (
 	"log/slog"
 	"net/http"
-	"net/url"
 	"path"
 	"slices"
 	"strings"
@@ -13,18 +12,19 @@ import (
 )
 
 // Config is everything heed needs to know: where shared state lives and the
-// policy of every upstream API. A YAML file (see LoadConfig) and a Config
-// literal express the same things. The zero value of every field means its
-// documented default; WithDefaults fills them in and Validate reports what
-// cannot work. A Config is a plain value: it is safe to share between
+// policy of every upstream API. A YAML file (package config reads it) and a
+// Config literal express the same things. The zero value of every field
+// means its documented default; WithDefaults fills them in and Validate
+// reports what cannot work. A Config is a plain value: it is safe to share between
 // goroutines as long as nobody modifies it.
 type Config struct {
 	// Store names where shared state (cooldowns, pacing) lives. "" and
-	// "memory" mean the in-process memory store; a Redis URL
-	// (redis://host:port/db, rediss://, redis-cluster://h:p,h:p,
-	// redis-sentinel://h:p,h:p/master, see store/redis.ParseURL) shares it
-	// with every process using the same Redis, which then requires
-	// FingerprintSecret.
+	// "memory" mean the in-process memory store; any other name is opened
+	// by Stores (or ignored for StoreImpl). Package config's Stores opens a
+	// Redis URL (redis://host:port/db, rediss://, redis-cluster://h:p,h:p,
+	// redis-sentinel://h:p,h:p/master, see store/redis.ParseURL), which
+	// shares the state with every process using the same Redis. A store
+	// other than memory requires FingerprintSecret.
 	Store string `yaml:"store"`
 
 	// OnStoreError says what a request does when a shared store cannot be
@@ -52,21 +52,6 @@ type Config struct {
 	// Requests that match none pass through untouched.
 	Upstreams []Upstream `yaml:"upstreams"`
 
-	// Listen is the address heed serve listens on, host:port; "" means
-	// 127.0.0.1:8700. Only heed serve reads it.
-	Listen string `yaml:"listen"`
-
-	// AdminToken is the bearer token heed serve's admin surface (/-/)
-	// requires; heed serve refuses to listen on an address that is not
-	// loopback without one. At least 16 bytes. Only heed serve reads it, and
-	// it never appears in an error or a log line.
-	AdminToken string `yaml:"admin_token"`
-
-	// Jobs, when set, turns on heed serve's job API (/v1/jobs): requests
-	// taken as durable jobs and run when the quota allows. Only heed serve
-	// reads it.
-	Jobs *JobsConfig `yaml:"jobs"`
-
 	// The fields below are for programs, not files: a YAML file cannot set
 	// them.
 
@@ -81,14 +66,37 @@ type Config struct {
 	// StoreImpl, when set, is the Store used instead of the one Store names;
 	// the Transport does not close it.
 	StoreImpl store.Store `yaml:"-"`
+	// Stores opens the store Store names when it is not memory and
+	// StoreImpl is nil: Validate asks it whether it can (Check) and New
+	// opens it (Open). With neither Stores nor StoreImpl, a Store other
+	// than memory is invalid. Package config sets it (config.Stores, which
+	// opens Redis URLs) in the Configs it reads; a Config built in code that
+	// names a Redis store sets Stores: config.Stores{}. The root package
+	// opens only the memory store itself, so that a program that needs no
+	// other links none.
+	Stores StoreOpener `yaml:"-"`
 
-	// src is where ParseConfig read the Config from, so that Validate can
-	// name the file and line of a problem.
-	src *configSource
 	// Metrics receives what the Transport does: requests by outcome, waits,
 	// retries, cooldowns, remaining quota, breaker states (package
 	// metrics/prom exports them to Prometheus). nil means none.
 	Metrics Metrics `yaml:"-"`
+	// Source is where the Config was read from (package config sets it),
+	// so that Validate names the file and line of each problem; nil means
+	// a Config built in code, whose problems name their field only.
+	Source *Source `yaml:"-"`
+}
+
+// StoreOpener opens the stores a Config's Store may name besides memory,
+// which the Transport opens itself. Its methods may be called from several
+// goroutines at once.
+type StoreOpener interface {
+	// Check reports whether name is a store Open can open, without opening
+	// or reaching it; Validate calls it. Its error must not quote name,
+	// which may hold a password: Validate quotes it, redacted.
+	Check(name string) error
+	// Open opens the store name names, which Check accepted; the Transport
+	// closes it.
+	Open(name string) (store.Store, error)
 }
 
 // Upstream is the policy for one API: the requests it covers and how they
@@ -104,6 +112,13 @@ type Upstream struct {
 	// several match, the longest prefix wins. It carries no user info, query
 	// or fragment.
 	BaseURL string `yaml:"base_url"`
+
+	// Vendor names the API whose error shape heed's synthetic answers take
+	// and whose rate-limit signals it reads: openai, anthropic, github or
+	// generic. "" (the default) means the one the base URL's host names
+	// (api.openai.com: openai), or else the one the upstream's answers
+	// show. Set it for proxies, gateways and tests whose host says nothing.
+	Vendor string `yaml:"vendor"`
 
 	// Limits are enforced before a request leaves; a request must fit under
 	// every limit whose Path matches. None means no configured pacing (see
@@ -149,11 +164,6 @@ type Upstream struct {
 	// Credentials names places a credential may be besides the ones heed
 	// knows (Authorization, X-Api-Key and the like).
 	Credentials CredentialPolicy `yaml:"credentials"`
-
-	// Vendor names the API (openai, anthropic, github, generic) whose error
-	// shape heed's synthetic answers take; "" means from the base URL's host
-	// or the upstream's answers. (MERGE: the config branch documents it.)
-	Vendor string `yaml:"vendor"`
 }
 
 // Limit is one rate limit: no window of length Per, wherever it starts, may
@@ -177,10 +187,16 @@ type Limit struct {
 	// and "/search/code/x" but not "/search".
 	Path string `yaml:"path"`
 
-	// PerTenant counts each tenant's requests apart. (MERGE: the config
-	// branch documents it.)
+	// PerTenant, when true, counts each tenant's requests with a
+	// credential apart, so that each tenant may send Requests per Per with
+	// it. false (the default) counts every request of the credential,
+	// whatever its tenant: the quota belongs to the credential.
 	PerTenant bool `yaml:"per_tenant"`
 }
+
+// vendorGeneric is the Vendor of an API whose errors have no shape heed
+// knows: synthetic answers take heed's own.
+const vendorGeneric = "generic"
 
 // OnStoreError says what a request does when the store is unavailable.
 type OnStoreError string
@@ -236,10 +252,12 @@ type RetryPolicy struct {
 	// NonIdempotent allows retrying POST and PATCH requests that carry no
 	// Idempotency-Key header. false (the default) sends them once.
 	NonIdempotent bool `yaml:"non_idempotent"`
-
-	// ClientRetryHeaders mark requests of clients that retry on their own;
-	// nil means X-Stainless-Retry-Count. (MERGE: the config branch
-	// documents it.)
+	// ClientRetryHeaders are header names (case-insensitive) that mark a
+	// request from a client that retries on its own. heed sends such a
+	// request once, after waiting for its scope as usual, and leaves its
+	// retries to the client, so that attempts do not multiply. nil means
+	// the default, [X-Stainless-Retry-Count], which the OpenAI and
+	// Anthropic SDKs send; an empty list ([] in YAML) means none.
 	ClientRetryHeaders []string `yaml:"client_retry_headers"`
 }
 
@@ -286,6 +304,7 @@ const (
 	defaultBurst         = 1
 	defaultAdaptive      = true
 	defaultOnLimit       = OnLimitWait
+	defaultClientRetry   = "X-Stainless-Retry-Count"
 	storeMemory          = "memory"
 	maxRetryAttempts     = 20
 	minFingerprintSecret = 16
@@ -338,13 +357,20 @@ func (u Upstream) withDefaults() Upstream {
 	return u
 }
 
-// withDefaults returns r with its defaults filled in.
+// withDefaults returns r with its defaults filled in and its own copy of
+// its slice. A nil ClientRetryHeaders takes the default; an empty one stays
+// empty.
 func (r RetryPolicy) withDefaults() RetryPolicy {
 	r.Attempts = orDefault(r.Attempts, defaultAttempts)
 	r.Backoff = orDefault(r.Backoff, defaultBackoff)
 	r.Base = orDefault(r.Base, defaultRetryBase)
 	r.Max = orDefault(r.Max, defaultRetryMax)
 	r.MaxElapsed = orDefault(r.MaxElapsed, defaultRetryElapsed)
+	if r.ClientRetryHeaders == nil {
+		r.ClientRetryHeaders = []string{defaultClientRetry}
+	} else {
+		r.ClientRetryHeaders = slices.Clone(r.ClientRetryHeaders)
+	}
 	return r
 }
 
@@ -355,16 +381,6 @@ func orDefault[T comparable](v, def T) T {
 		return def
 	}
 	return v
-}
-
-// Match returns the index of the upstream whose BaseURL covers u: same
-// scheme, same host and port (case-insensitive, default ports normalized)
-// and a path at or below the BaseURL's path prefix on a segment boundary
-// ("/v1" covers "/v1" and "/v1/x", not "/v10"). When several cover u, the
-// longest prefix wins, then the first. ok is false when none does; upstreams
-// whose BaseURL is invalid never match.
-func (c Config) Match(u *url.URL) (i int, ok bool) {
-	return newRouter(c.Upstreams).match(u)
 }
 
 // Matches reports whether the limit applies to a request for the URL path p
@@ -399,111 +415,4 @@ func leadingSegments(p string, n int) (string, bool) {
 		end += next + 1
 	}
 	return p[:end], true
-}
-
-// route is an upstream's BaseURL reduced to what matching compares.
-type route struct {
-	scheme string // "http" or "https"
-	host   string // lowercase host, with the port unless it is the default
-	prefix string // path prefix without a trailing slash; "" covers every path
-}
-
-// router matches request URLs to upstreams; build it once with newRouter
-// and reuse it, it does not change.
-type router struct {
-	routes []route
-	valid  []bool // whether routes[i] came from a valid BaseURL
-}
-
-// newRouter parses the BaseURL of every upstream.
-func newRouter(ups []Upstream) router {
-	r := router{routes: make([]route, len(ups)), valid: make([]bool, len(ups))}
-	for i, u := range ups {
-		rt, err := parseRoute(u.BaseURL)
-		r.routes[i], r.valid[i] = rt, err == nil
-	}
-	return r
-}
-
-// match returns the index of the upstream covering u; see Config.Match.
-func (r router) match(u *url.URL) (int, bool) {
-	if u == nil {
-		return 0, false
-	}
-	req := route{scheme: strings.ToLower(u.Scheme), host: normalHost(u), prefix: u.Path}
-	best, bestLen := 0, -1
-	for i, rt := range r.routes {
-		if r.valid[i] && rt.covers(req) && len(rt.prefix) > bestLen {
-			best, bestLen = i, len(rt.prefix)
-		}
-	}
-	return best, bestLen >= 0
-}
-
-// coversAt reports whether the route of upstream i covers u.
-func (r router) coversAt(i int, u *url.URL) bool {
-	if u == nil || i >= len(r.routes) || !r.valid[i] {
-		return false
-	}
-	return r.routes[i].covers(route{scheme: strings.ToLower(u.Scheme), host: normalHost(u), prefix: u.Path})
-}
-
-// covers reports whether rt covers the request req, whose prefix holds the
-// request's full path.
-func (rt route) covers(req route) bool {
-	if rt.scheme != req.scheme || rt.host != req.host {
-		return false
-	}
-	rest, ok := strings.CutPrefix(req.prefix, rt.prefix)
-	return ok && (rest == "" || rest[0] == '/')
-}
-
-// normalHost returns u's host in lowercase, without a trailing dot, with
-// its port unless that is the scheme's default.
-func normalHost(u *url.URL) string {
-	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	port := u.Port()
-	scheme := strings.ToLower(u.Scheme)
-	if port == "" || (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
-		return host
-	}
-	return host + ":" + port
-}
-
-// JobsConfig configures heed serve's jobs (package jobs).
-type JobsConfig struct {
-	// Database holds the jobs: sqlite://path/to/heed-jobs.db (one
-	// machine), or postgres://user@host/db, where several heed serve
-	// processes work one queue.
-	Database string `yaml:"database"`
-	// CallbackAllow lists the URL patterns a job's callback_url may match:
-	// scheme://host:port with * wildcards in the host and port
-	// ("http://127.0.0.1:*", "https://*.example.com:443"), optionally
-	// followed by a path prefix. None means no callbacks.
-	CallbackAllow []string `yaml:"callback_allow"`
-	// CallbackSecret signs callbacks (Heed-Signature); at least 16 bytes;
-	// required with CallbackAllow.
-	CallbackSecret string `yaml:"callback_secret"`
-	// CallbackRetryFor is how long a callback is retried; 0 means 24h.
-	CallbackRetryFor time.Duration `yaml:"callback_retry_for"`
-	// Workers is how many jobs run at once; 0 means 4.
-	Workers int `yaml:"workers"`
-	// SnoozeAfter is the longest a job waits in a worker for the quota
-	// before it is put aside; 0 means 2s.
-	SnoozeAfter time.Duration `yaml:"snooze_after"`
-	// MaxRequestBytes bounds a submitted job (and each job of a batch);
-	// 0 means 1 MiB.
-	MaxRequestBytes int `yaml:"max_request_bytes"`
-	// MaxResponseBytes bounds the response body kept; longer ones are cut
-	// and flagged truncated. 0 means 1 MiB.
-	MaxResponseBytes int `yaml:"max_response_bytes"`
-	// Retention is how long finished jobs are kept; 0 means 7 days.
-	Retention time.Duration `yaml:"retention"`
-	// JobTimeout bounds one run of a job; 0 means 2m. A job whose process
-	// died while running it runs again no sooner than job_timeout + 15s
-	// later, and up to about 45s after that (River's rescuer).
-	JobTimeout time.Duration `yaml:"job_timeout"`
 }

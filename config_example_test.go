@@ -7,18 +7,6 @@ import (
 	"github.com/heedhq/heed"
 )
 
-func ExampleParseConfig() {
-	_, err := heed.ParseConfig([]byte(`upstreams:
-  - name: github
-    base_url: https://api.github.com
-    limts:
-      - {requests: 5000, per: 1h}
-`), "heed.yaml")
-	fmt.Println(err)
-	// Output:
-	// heed: heed.yaml:4: unknown key "limts" in upstreams[0] (did you mean "limits"?)
-}
-
 func ExampleConfig_Validate() {
 	c := heed.Config{Upstreams: []heed.Upstream{
 		{Name: "github", BaseURL: "https://api.github.com", Limits: []heed.Limit{{Requests: 5000}}},

@@ -16,7 +16,7 @@ func defaultUpstream(name string) Upstream {
 		Headroom: 0.02,
 		Cooldown: CooldownPolicy{Default: 5 * time.Second, Max: time.Hour},
 		Retry: RetryPolicy{Attempts: 4, Backoff: "exponential", Base: 250 * time.Millisecond,
-			Max: 30 * time.Second, MaxElapsed: 2 * time.Minute},
+			Max: 30 * time.Second, MaxElapsed: 2 * time.Minute, ClientRetryHeaders: []string{"X-Stainless-Retry-Count"}},
 		Breaker:  BreakerPolicy{Failures: 5, OpenFor: 30 * time.Second, Probes: 1},
 		Adaptive: ptr(true),
 	}
@@ -25,17 +25,17 @@ func defaultUpstream(name string) Upstream {
 func TestWithDefaults(t *testing.T) {
 	t.Parallel()
 	explicit := Upstream{
-		Name: "x", Concurrency: 3, OnLimit: OnLimitFail, MaxWait: time.Second, Headroom: 0.1,
-		Limits:   []Limit{{Requests: 1, Per: time.Second}, {Requests: 2, Per: time.Minute, Burst: 5}},
+		Name: "x", Vendor: "openai", Concurrency: 3, OnLimit: OnLimitFail, MaxWait: time.Second, Headroom: 0.1,
+		Limits:   []Limit{{Requests: 1, Per: time.Second}, {Requests: 2, Per: time.Minute, Burst: 5, PerTenant: true}},
 		Cooldown: CooldownPolicy{Default: time.Second, Max: time.Minute},
 		Retry: RetryPolicy{Attempts: 1, Backoff: "constant", Base: time.Second, Max: 2 * time.Second,
-			MaxElapsed: time.Minute, NonIdempotent: true},
+			MaxElapsed: time.Minute, NonIdempotent: true, ClientRetryHeaders: []string{}},
 		Breaker:     BreakerPolicy{Failures: 2, OpenFor: time.Second, Probes: 3, Disabled: true},
 		Adaptive:    ptr(false),
 		Credentials: CredentialPolicy{Headers: []string{"X-T"}, Query: []string{"k"}},
 	}
 	wantExplicit := explicit
-	wantExplicit.Limits = []Limit{{Requests: 1, Per: time.Second, Burst: 1}, {Requests: 2, Per: time.Minute, Burst: 5}}
+	wantExplicit.Limits = []Limit{{Requests: 1, Per: time.Second, Burst: 1}, {Requests: 2, Per: time.Minute, Burst: 5, PerTenant: true}}
 	tests := []struct {
 		name string
 		in   Config
@@ -58,6 +58,11 @@ func TestWithDefaults(t *testing.T) {
 			if again := got.WithDefaults(); !reflect.DeepEqual(again, got) {
 				t.Errorf("second WithDefaults: got %+v, want %+v", again, got)
 			}
+			for i, u := range got.Upstreams {
+				if in := tt.in.Upstreams[i].Retry.ClientRetryHeaders; in != nil && len(in) == 0 && u.Retry.ClientRetryHeaders == nil {
+					t.Errorf("upstreams[%d]: an empty client_retry_headers became nil, which means the default", i)
+				}
+			}
 		})
 	}
 }
@@ -68,6 +73,7 @@ func TestWithDefaultsDoesNotShare(t *testing.T) {
 	in := Config{Upstreams: []Upstream{{
 		Name:        "a",
 		Limits:      []Limit{{Requests: 1, Per: time.Second}},
+		Retry:       RetryPolicy{ClientRetryHeaders: []string{"X-Retry"}},
 		Adaptive:    &adaptive,
 		Credentials: CredentialPolicy{Headers: []string{"X-T"}, Query: []string{"k"}},
 	}}}
@@ -77,9 +83,10 @@ func TestWithDefaultsDoesNotShare(t *testing.T) {
 	*out.Upstreams[0].Adaptive = true
 	out.Upstreams[0].Credentials.Headers[0] = "changed"
 	out.Upstreams[0].Credentials.Query[0] = "changed"
+	out.Upstreams[0].Retry.ClientRetryHeaders[0] = "changed"
 	u := in.Upstreams[0]
 	if u.Name != "a" || u.Limits[0] != (Limit{Requests: 1, Per: time.Second}) || adaptive ||
-		u.Credentials.Headers[0] != "X-T" || u.Credentials.Query[0] != "k" {
+		u.Credentials.Headers[0] != "X-T" || u.Credentials.Query[0] != "k" || u.Retry.ClientRetryHeaders[0] != "X-Retry" {
 		t.Errorf("got receiver %+v after changing the copy, want it unchanged", u)
 	}
 }
@@ -179,3 +186,6 @@ func TestLimitMatches(t *testing.T) {
 		})
 	}
 }
+
+// ptr returns a pointer to v.
+func ptr[T any](v T) *T { return &v }

@@ -3,18 +3,20 @@ package heed
 import (
 	"errors"
 	"fmt"
-	redisstore "github.com/heedhq/heed/store/redis"
-	"net"
 	"net/url"
 	"path"
 	"strings"
 	"time"
+
+	"github.com/heedhq/heed/quota"
 )
 
-// Validate reports every problem of c, each naming the upstream and field,
-// joined with errors.Join; nil means c can be used. It checks c with its
-// defaults filled in (see WithDefaults), so zero fields are valid. No error
-// quotes a credential, a fingerprint secret or a base URL.
+// Validate reports every problem of c, each a *ConfigError naming the
+// upstream and field (and, when c.Source says where c was read from, the
+// file and line), joined with errors.Join; nil means c can be used. It
+// checks c with its defaults filled in (see WithDefaults), so zero fields
+// are valid. No error quotes a credential, a fingerprint secret or a base
+// URL.
 func (c Config) Validate() error {
 	d := c.WithDefaults()
 	var p problems
@@ -25,50 +27,34 @@ func (c Config) Validate() error {
 	if d.Tenant != "" && !validName(d.Tenant, true) {
 		p.addAt("tenant", "tenant %q must match [A-Za-z0-9][A-Za-z0-9_.-]*", d.Tenant)
 	}
-	if d.Listen != "" {
-		if _, port, err := net.SplitHostPort(d.Listen); err != nil || port == "" {
-			p.addAt("listen", "listen %q: want host:port, such as 127.0.0.1:8700", d.Listen)
-		}
-	}
-	if d.AdminToken != "" && len(d.AdminToken) < 16 {
-		p.addAt("admin_token", "admin_token: at least 16 bytes, got %d", len(d.AdminToken))
-	}
 	for i, u := range d.Upstreams {
 		checkUpstream(&p, loc{label: fmt.Sprintf("upstreams[%d] %q", i, u.Name), path: fmt.Sprintf("upstreams[%d]", i)}, u)
 	}
 	checkUnique(&p, d.Upstreams)
-	if d.Jobs != nil {
-		checkJobs(&p, d.Jobs, d.Upstreams)
-	}
-	return p.located(c.src)
+	return c.Source.Locate(errors.Join(p...))
 }
 
-// problems collects what Validate finds: each problem and the YAML path
-// of the field it is about ("" when none), so that a Config read from a
-// file can name the line (see located).
-type problems []problem
+// problems collects what Validate finds: each a *ConfigError with the
+// YAML path of the field it is about ("" when none), so that a Config read
+// from a file can name the line (see Source.Locate).
+type problems []error
 
-type problem struct {
-	path string
-	err  error
-}
-
-// addf adds one problem, prefixed with "heed: ". When an argument is a
-// loc, the problem is about the field it names.
+// addf adds one problem. When an argument is a loc, the problem is about
+// the field it names.
 func (p *problems) addf(format string, args ...any) {
-	pr := problem{err: fmt.Errorf("heed: "+format, args...)}
+	path := ""
 	for _, a := range args {
 		if w, ok := a.(loc); ok {
-			pr.path = w.path
+			path = w.path
 			break
 		}
 	}
-	*p = append(*p, pr)
+	*p = append(*p, NewConfigError(path, format, args...))
 }
 
 // addAt adds one problem about the field at the YAML path.
 func (p *problems) addAt(path, format string, args ...any) {
-	*p = append(*p, problem{path: path, err: fmt.Errorf("heed: "+format, args...)})
+	*p = append(*p, NewConfigError(path, format, args...))
 }
 
 // loc names a field in a problem: label as messages show it
@@ -83,50 +69,6 @@ func (w loc) field(name string) loc {
 	return loc{label: w.label + ": " + name, path: w.path + "." + name}
 }
 
-// located returns the problems as errors, with the file and line of their
-// field when the Config was read from a file (ParseConfig) and the field
-// (or the nearest enclosing one) was written there.
-func (p problems) located(src *configSource) error {
-	errs := make([]error, len(p))
-	for i, pr := range p {
-		errs[i] = pr.err
-		if src == nil || pr.path == "" {
-			continue
-		}
-		for path := pr.path; path != ""; path = parentPath(path) {
-			if line, ok := src.lines[path]; ok {
-				msg := strings.TrimPrefix(pr.err.Error(), "heed: ")
-				errs[i] = &lineError{msg: fmt.Sprintf("heed: %s:%d: %s", src.file, line, msg), err: pr.err}
-				break
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// parentPath returns the path that encloses path: a.b[1].c → a.b[1] →
-// a.b → a → "".
-func parentPath(path string) string {
-	if strings.HasSuffix(path, "]") {
-		if i := strings.LastIndexByte(path, '['); i >= 0 {
-			return path[:i]
-		}
-	}
-	if i := strings.LastIndexByte(path, '.'); i >= 0 {
-		return path[:i]
-	}
-	return ""
-}
-
-// lineError is a problem with its file and line; it unwraps to the problem.
-type lineError struct {
-	msg string
-	err error
-}
-
-func (e *lineError) Error() string { return e.msg }
-func (e *lineError) Unwrap() error { return e.err }
-
 // checkStore checks the store and the fingerprint secret it needs.
 func checkStore(p *problems, c Config) {
 	if len(c.FingerprintSecret) > 0 && len(c.FingerprintSecret) < minFingerprintSecret {
@@ -135,8 +77,14 @@ func checkStore(p *problems, c Config) {
 	if c.Store == storeMemory {
 		return
 	}
-	if _, _, err := redisstore.ParseURL(c.Store); err != nil {
-		p.addAt("store", "store %q: %v (want memory or a redis://, rediss://, redis-cluster:// or redis-sentinel:// URL)", redactStore(c.Store), err)
+	switch {
+	case c.Stores != nil:
+		if err := c.Stores.Check(c.Store); err != nil {
+			p.addAt("store", "store %q: %v", redactStore(c.Store), err)
+		}
+	case c.StoreImpl == nil:
+		p.addAt("store", "store %q: nothing to open it with: read the config with package config (config.Load or config.Parse), "+
+			"or set Config.Stores (config.Stores{} opens Redis URLs) or Config.StoreImpl", redactStore(c.Store))
 	}
 	if c.FingerprintSecret == "" {
 		p.addAt("store", "store %q: fingerprint_secret is required: every process sharing the store must use the same one", redactStore(c.Store))
@@ -166,6 +114,11 @@ func checkUpstream(p *problems, at loc, u Upstream) {
 	}
 	if _, err := parseRoute(u.BaseURL); err != nil {
 		p.addf("%s: %w", loc{label: at.label, path: at.path + ".base_url"}, err)
+	}
+	switch u.Vendor {
+	case "", quota.VendorOpenAI, quota.VendorAnthropic, quota.VendorGitHub, vendorGeneric:
+	default:
+		p.addf("%s %q: want openai, anthropic, github or generic (or none: by the host, or learned from the answers)", at.field("vendor"), u.Vendor)
 	}
 	for j, l := range u.Limits {
 		checkLimit(p, loc{label: fmt.Sprintf("%s: limits[%d]", at, j), path: fmt.Sprintf("%s.limits[%d]", at.path, j)}, l)
@@ -239,6 +192,11 @@ func checkRetry(p *problems, at loc, r RetryPolicy) {
 	checkDuration(p, at, "retry.max_elapsed", r.MaxElapsed)
 	if r.Max >= 0 && r.Base > r.Max {
 		p.addf("%s (%v) must not exceed retry.max (%v)", at.field("retry.base"), r.Base, r.Max)
+	}
+	for i, h := range r.ClientRetryHeaders {
+		if !validToken(h) {
+			p.addf("%s[%d] %q is not a valid header name", at.field("retry.client_retry_headers"), i, h)
+		}
 	}
 }
 
@@ -355,37 +313,4 @@ func validToken(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// checkJobs checks the jobs section.
-func checkJobs(p *problems, j *JobsConfig, ups []Upstream) {
-	switch db := j.Database; {
-	case strings.HasPrefix(db, "sqlite://") && len(db) > len("sqlite://"):
-	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-	default:
-		p.addAt("jobs.database", "jobs.database: want sqlite://path/to/heed-jobs.db or postgres://user@host/db")
-	}
-	for i, pat := range j.CallbackAllow {
-		if _, err := ParseURLPattern(pat); err != nil {
-			p.addAt(fmt.Sprintf("jobs.callback_allow[%d]", i), "jobs.callback_allow[%d]: %v", i, err)
-		}
-	}
-	if len(j.CallbackAllow) > 0 && len(j.CallbackSecret) < minFingerprintSecret {
-		p.addAt("jobs.callback_secret", "jobs.callback_secret: at least %d bytes, required with callback_allow (callbacks are signed)", minFingerprintSecret)
-	}
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{{"workers", int64(j.Workers)}, {"max_request_bytes", int64(j.MaxRequestBytes)}, {"max_response_bytes", int64(j.MaxResponseBytes)},
-		{"callback_retry_for", int64(j.CallbackRetryFor)}, {"snooze_after", int64(j.SnoozeAfter)}, {"retention", int64(j.Retention)},
-		{"job_timeout", int64(j.JobTimeout)}} {
-		if f.v < 0 {
-			p.addAt("jobs."+f.name, "jobs.%s must not be negative", f.name)
-		}
-	}
-	for i, u := range ups {
-		if u.Name == "v1" {
-			p.addAt(fmt.Sprintf("upstreams[%d].name", i), "upstreams[%d]: the name v1 is taken by the job API (/v1/jobs) when jobs are on", i)
-		}
-	}
 }

@@ -1,10 +1,13 @@
 package heed
 
 import (
-	"fmt"
+	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heedhq/heed/store"
+	"github.com/heedhq/heed/store/memory"
 )
 
 // validConfig returns a minimal valid Config with two upstreams.
@@ -30,16 +33,23 @@ func TestValidate(t *testing.T) {
 			c.Upstreams[1] = Upstream{Name: "gh_2.x-y", BaseURL: "http://h:8080/v1/", Concurrency: 4, OnLimit: OnLimitFail,
 				Limits:      []Limit{{Requests: 1, Per: time.Second, Burst: 3, Path: "/search/*"}},
 				Headroom:    0.49,
-				Retry:       RetryPolicy{Attempts: 20, Backoff: "fibonacci"},
+				Retry:       RetryPolicy{Attempts: 20, Backoff: "fibonacci", ClientRetryHeaders: []string{"X-Stainless-Retry-Count", "X-Retry-Attempt"}},
 				Credentials: CredentialPolicy{Headers: []string{"X-Token"}, Query: []string{"key"}}}
 		}, nil},
-		{"RedisStoreNeedsSecret", func(c *Config) { c.Store = "redis://:hunter2@cache:6379/0" }, []string{
-			`heed: store "redis://REDACTED@cache:6379/0": fingerprint_secret is required: every process sharing the store must use the same one`}},
-		{"UnknownStore", func(c *Config) { c.Store, c.FingerprintSecret = "memcached://cache:11211", "0123456789abcdef" }, []string{
-			`heed: store "memcached://cache:11211": redis store: invalid URL: scheme "memcached": want redis, rediss, redis-cluster or redis-sentinel (want memory or a redis://, rediss://, redis-cluster:// or redis-sentinel:// URL)`}},
-		{"MalformedStore", func(c *Config) { c.Store = "redis://a b:%zz@h" }, []string{
-			`heed: store "(malformed URL)": redis store: invalid URL: does not parse (want memory or a redis://, rediss://, redis-cluster:// or redis-sentinel:// URL)`,
-			`heed: store "(malformed URL)": fingerprint_secret is required: every process sharing the store must use the same one`}},
+		{"StoreWithoutOpener", func(c *Config) { c.Store, c.FingerprintSecret = "redis://:hunter2@cache:6379/0", "0123456789abcdef" }, []string{
+			`heed: store "redis://REDACTED@cache:6379/0": nothing to open it with: read the config with package config (config.Load or config.Parse), ` +
+				`or set Config.Stores (config.Stores{} opens Redis URLs) or Config.StoreImpl`}},
+		{"StoreOpenerRefuses", func(c *Config) {
+			c.Store, c.FingerprintSecret, c.Stores = "tape://bob:hunter2@drive", "0123456789abcdef", refusingOpener{}
+		}, []string{`heed: store "tape://REDACTED@drive": cannot open tapes`}},
+		{"StoreOpenerAccepts", func(c *Config) {
+			c.Store, c.FingerprintSecret, c.Stores = "tape://drive", "0123456789abcdef", acceptingOpener{}
+		}, nil},
+		{"StoreImplNeedsNoOpener", func(c *Config) {
+			c.Store, c.FingerprintSecret, c.StoreImpl = "redis://cache:6379/0", "0123456789abcdef", memory.New(memory.Options{})
+		}, nil},
+		{"SharedStoreNeedsSecret", func(c *Config) { c.Store, c.Stores = "tape://drive", acceptingOpener{} }, []string{
+			`heed: store "tape://drive": fingerprint_secret is required: every process sharing the store must use the same one`}},
 		{"OnStoreError", func(c *Config) { c.OnStoreError = "maybe" }, []string{
 			`heed: on_store_error "maybe": want open or closed`}},
 		{"ShortSecret", func(c *Config) { c.FingerprintSecret = "hunter2" }, []string{
@@ -51,6 +61,17 @@ func TestValidate(t *testing.T) {
 		{"NameLeadingDash", func(c *Config) { c.Upstreams[1].Name = "-gh" }, []string{
 			`heed: upstreams[1] "-gh": name must match [a-z0-9][a-z0-9_.-]*`}},
 		{"NameDuplicate", func(c *Config) { c.Upstreams[1].Name = "api" }, []string{`heed: upstreams[1] "api": name duplicates upstreams[0]`}},
+		{"VendorOpenAI", func(c *Config) { c.Upstreams[1].Vendor = "openai" }, nil},
+		{"VendorAnthropic", func(c *Config) { c.Upstreams[1].Vendor = "anthropic" }, nil},
+		{"VendorGitHub", func(c *Config) { c.Upstreams[1].Vendor = "github" }, nil},
+		{"VendorGeneric", func(c *Config) { c.Upstreams[1].Vendor = "generic" }, nil},
+		{"VendorUnknown", func(c *Config) { c.Upstreams[1].Vendor = "OpenAI" }, []string{
+			gh + `vendor "OpenAI": want openai, anthropic, github or generic (or none: by the host, or learned from the answers)`}},
+		{"PerTenant", func(c *Config) { c.Upstreams[1].Limits[0].PerTenant = true }, nil},
+		{"ClientRetryHeadersNone", func(c *Config) { c.Upstreams[1].Retry.ClientRetryHeaders = []string{} }, nil},
+		{"ClientRetryHeaderInvalid", func(c *Config) { c.Upstreams[1].Retry.ClientRetryHeaders = []string{"X-Ok", "X Retry", ""} }, []string{
+			gh + `retry.client_retry_headers[1] "X Retry" is not a valid header name`,
+			gh + `retry.client_retry_headers[2] "" is not a valid header name`}},
 		{"BaseURLMissing", func(c *Config) { c.Upstreams[1].BaseURL = "" }, []string{gh + "base_url is required"}},
 		{"BaseURLUnparsable", func(c *Config) { c.Upstreams[1].BaseURL = "https://h:port/" }, []string{
 			gh + `base_url is not a valid URL: invalid port ":port" after host`}},
@@ -130,81 +151,24 @@ func TestValidateKeepsReceiver(t *testing.T) {
 	}
 }
 
-func TestValidateServeFieldsAndTimeout(t *testing.T) {
-	base := func() Config {
-		return Config{Upstreams: []Upstream{{Name: "api", BaseURL: "https://api.example.com"}}}.WithDefaults()
-	}
-	tests := []struct {
-		name string
-		edit func(*Config)
-		want string // "" for valid
-	}{
-		{"listen ok", func(c *Config) { c.Listen = "0.0.0.0:8700" }, ""},
-		{"listen no port", func(c *Config) { c.Listen = "localhost" }, "listen"},
-		{"short token", func(c *Config) { c.AdminToken = "short" }, "admin_token"},
-		{"token ok", func(c *Config) { c.AdminToken = "a-token-of-sixteen-bytes" }, ""},
-		{"negative timeout", func(c *Config) { c.Upstreams[0].Timeout = -1 }, "timeout"},
-	}
-	for _, tt := range tests {
-		c := base()
-		tt.edit(&c)
-		err := c.Validate()
-		switch {
-		case tt.want == "" && err != nil:
-			t.Errorf("%s: %v", tt.name, err)
-		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-			t.Errorf("%s: got %v, want an error naming %s", tt.name, err, tt.want)
-		case strings.Contains(fmt.Sprint(err), "short") && tt.name == "short token":
-			t.Errorf("the error quotes the token: %v", err)
-		}
-	}
+// acceptingOpener accepts every store name.
+type acceptingOpener struct{}
+
+func (acceptingOpener) Check(string) error               { return nil }
+func (acceptingOpener) Open(string) (store.Store, error) { return memory.New(memory.Options{}), nil }
+
+// refusingOpener refuses every store name.
+type refusingOpener struct{}
+
+func (refusingOpener) Check(string) error { return errors.New("cannot open tapes") }
+func (refusingOpener) Open(string) (store.Store, error) {
+	return nil, errors.New("cannot open tapes")
 }
 
-// TestValidateNamesTheLine: a Config read from a file reports each
-// problem at the line of its field (or of the nearest enclosing one
-// written in the file).
-func TestValidateNamesTheLine(t *testing.T) {
-	src := `store: memory
-tenant: "bad tenant"
-upstreams:
-  - name: api
-    base_url: https://api.example.com
-    retry:
-      attempts: -1
-    limits:
-      - requests: 0
-        per: 1s
-    credentials:
-      headers: ["bad header"]
-  - name: api
-    base_url: https://other.example.com
-`
-	c, err := ParseConfig([]byte(src), "heed.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = c.Validate()
+// errorLines returns err's message, "" for nil.
+func errorLines(err error) string {
 	if err == nil {
-		t.Fatal("no error")
+		return ""
 	}
-	for _, want := range []string{
-		`heed: heed.yaml:2: tenant "bad tenant"`,
-		`heed: heed.yaml:7: upstreams[0] "api": retry.attempts -1 out of range`,
-		`heed: heed.yaml:9: upstreams[0] "api": limits[0]: requests must be positive`,
-		`heed: heed.yaml:12: upstreams[0] "api": credentials.headers[0] "bad header"`,
-		`heed: heed.yaml:13: upstreams[1] "api": name duplicates upstreams[0]`,
-	} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("missing %q in:\n%v", want, err)
-		}
-	}
-	// A Config built in code has no file: the same problems, no lines.
-	c.src = nil
-	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "heed.yaml") || !strings.Contains(err.Error(), "retry.attempts") {
-		t.Errorf("without a file: %v", err)
-	}
-	// An empty key must not reach the unexported field.
-	if _, err := ParseConfig([]byte("\"\": 1\n"), "x.yaml"); err == nil || !strings.Contains(err.Error(), "x.yaml:1") {
-		t.Errorf("empty key: %v, want an unknown-key error at line 1", err)
-	}
+	return err.Error()
 }

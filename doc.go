@@ -8,7 +8,7 @@
 // scheme, host and path prefix, each upstream has its limits, concurrency
 // cap, cooldown bounds, retry and breaker policies. Requests that match no
 // upstream pass through untouched. Package config reads the same Config
-// from a YAML file; Validate reports every problem at once.
+// from a YAML file (config.Load); Validate reports every problem at once.
 //
 // Every request belongs to a scope: the upstream and a keyed fingerprint
 // of the credential the request carries (package scope). Scopes are the

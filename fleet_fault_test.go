@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/heedhq/heed"
+	"github.com/heedhq/heed/config"
 	"github.com/heedhq/heed/internal/testenv"
 	"github.com/heedhq/heed/mockapi"
 )
@@ -32,6 +33,7 @@ func TestRedisStoppedMidRunFallsBackToShare(t *testing.T) {
 		recs[i] = new(recorder)
 		tr, err := heed.New(heed.Config{
 			Store:             "redis://" + srv.Addr() + "/0",
+			Stores:            config.Stores{},
 			FingerprintSecret: "a secret every process shares",
 			Metrics:           recs[i],
 			Upstreams: []heed.Upstream{{Name: "mock", BaseURL: url, Retry: heed.RetryPolicy{Attempts: 1},

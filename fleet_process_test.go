@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/heedhq/heed"
+	"github.com/heedhq/heed/config"
 	"github.com/heedhq/heed/internal/testenv"
 	"github.com/heedhq/heed/mockapi"
 )
@@ -60,6 +61,7 @@ func TestFleetWorker(t *testing.T) {
 	}
 	tr, err := heed.New(heed.Config{
 		Store:             job.Store,
+		Stores:            config.Stores{},
 		FingerprintSecret: "a secret every process shares",
 		Upstreams: []heed.Upstream{{Name: "mock", BaseURL: job.URL,
 			Limits: []heed.Limit{{Requests: job.Rate, Per: time.Second}}}},

@@ -16,6 +16,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/heedhq/heed"
+	"github.com/heedhq/heed/config"
 	"github.com/heedhq/heed/internal/testenv"
 	"github.com/heedhq/heed/mockapi"
 )
@@ -30,6 +31,7 @@ func TestTwoTransportsShareACooldownThroughRedis(t *testing.T) {
 	newFleetClient := func() *heed.Transport {
 		tr, err := heed.New(heed.Config{
 			Store:             "redis://" + addr + "/0?prefix=fleettest:",
+			Stores:            config.Stores{},
 			FingerprintSecret: "a secret every process shares",
 			Upstreams:         []heed.Upstream{{Name: "mock", BaseURL: url, OnLimit: heed.OnLimitFail, Retry: heed.RetryPolicy{Attempts: 1}}},
 		})
@@ -81,6 +83,7 @@ func TestRedisDownFailsOpenAndRecovers(t *testing.T) {
 	var logs syncBuffer
 	tr, err := heed.New(heed.Config{
 		Store:             "redis://" + srv.Addr() + "/0",
+		Stores:            config.Stores{},
 		FingerprintSecret: "a secret every process shares",
 		Logger:            slog.New(slog.NewTextHandler(&logs, nil)),
 		Upstreams:         []heed.Upstream{{Name: "mock", BaseURL: url, OnLimit: heed.OnLimitFail, Retry: heed.RetryPolicy{Attempts: 1}}},
@@ -152,6 +155,7 @@ func TestRedisDownClosedModeFailsFast(t *testing.T) {
 	m, url := newMock(t, mockapi.Config{})
 	tr, err := heed.New(heed.Config{
 		Store:             "redis://" + srv.Addr() + "/0",
+		Stores:            config.Stores{},
 		FingerprintSecret: "a secret every process shares",
 		OnStoreError:      heed.StoreErrorClosed,
 		Upstreams:         []heed.Upstream{{Name: "mock", BaseURL: url}},
@@ -183,6 +187,7 @@ func TestNoCredentialInRedis(t *testing.T) {
 	m, url := newMock(t, mockapi.Config{Limit: mockapi.Limit{Algorithm: mockapi.AlgorithmFixed, Requests: 100, Per: time.Minute}, Dialect: mockapi.DialectGitHub})
 	tr, err := heed.New(heed.Config{
 		Store:             "redis://" + addr + "/0",
+		Stores:            config.Stores{},
 		FingerprintSecret: "a secret every process shares",
 		Upstreams:         []heed.Upstream{{Name: "mock", BaseURL: url, OnLimit: heed.OnLimitFail, Retry: heed.RetryPolicy{Attempts: 1}, Concurrency: 4}},
 	})

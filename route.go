@@ -3,6 +3,7 @@ package heed
 import (
 	"fmt"
 	"net/url"
+	"strings"
 )
 
 // route returns the upstream that governs a request for u: the one named,
@@ -26,4 +27,86 @@ func (t *Transport) route(u *url.URL, named string) (*upstream, error) {
 		return up, nil
 	}
 	return nil, fmt.Errorf("heed: the request names upstream %q, which is not configured", named)
+}
+
+// Match returns the index of the upstream whose BaseURL covers u: same
+// scheme, same host and port (case-insensitive, default ports normalized)
+// and a path at or below the BaseURL's path prefix on a segment boundary
+// ("/v1" covers "/v1" and "/v1/x", not "/v10"). When several cover u, the
+// longest prefix wins, then the first. ok is false when none does; upstreams
+// whose BaseURL is invalid never match.
+func (c Config) Match(u *url.URL) (i int, ok bool) {
+	return newRouter(c.Upstreams).match(u)
+}
+
+// route is an upstream's BaseURL reduced to what matching compares.
+type route struct {
+	scheme string // "http" or "https"
+	host   string // lowercase host, with the port unless it is the default
+	prefix string // path prefix without a trailing slash; "" covers every path
+}
+
+// router matches request URLs to upstreams; build it once with newRouter
+// and reuse it, it does not change.
+type router struct {
+	routes []route
+	valid  []bool // whether routes[i] came from a valid BaseURL
+}
+
+// newRouter parses the BaseURL of every upstream.
+func newRouter(ups []Upstream) router {
+	r := router{routes: make([]route, len(ups)), valid: make([]bool, len(ups))}
+	for i, u := range ups {
+		rt, err := parseRoute(u.BaseURL)
+		r.routes[i], r.valid[i] = rt, err == nil
+	}
+	return r
+}
+
+// match returns the index of the upstream covering u; see Config.Match.
+func (r router) match(u *url.URL) (int, bool) {
+	if u == nil {
+		return 0, false
+	}
+	req := route{scheme: strings.ToLower(u.Scheme), host: normalHost(u), prefix: u.Path}
+	best, bestLen := 0, -1
+	for i, rt := range r.routes {
+		if r.valid[i] && rt.covers(req) && len(rt.prefix) > bestLen {
+			best, bestLen = i, len(rt.prefix)
+		}
+	}
+	return best, bestLen >= 0
+}
+
+// coversAt reports whether the route of upstream i covers u.
+func (r router) coversAt(i int, u *url.URL) bool {
+	if u == nil || i >= len(r.routes) || !r.valid[i] {
+		return false
+	}
+	return r.routes[i].covers(route{scheme: strings.ToLower(u.Scheme), host: normalHost(u), prefix: u.Path})
+}
+
+// covers reports whether rt covers the request req, whose prefix holds the
+// request's full path.
+func (rt route) covers(req route) bool {
+	if rt.scheme != req.scheme || rt.host != req.host {
+		return false
+	}
+	rest, ok := strings.CutPrefix(req.prefix, rt.prefix)
+	return ok && (rest == "" || rest[0] == '/')
+}
+
+// normalHost returns u's host in lowercase, without a trailing dot, with
+// its port unless that is the scheme's default.
+func normalHost(u *url.URL) string {
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	port := u.Port()
+	scheme := strings.ToLower(u.Scheme)
+	if port == "" || (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+		return host
+	}
+	return host + ":" + port
 }

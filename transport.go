@@ -125,7 +125,7 @@ func (t *Transport) openStore() error {
 	s, owned := t.cfg.StoreImpl, false
 	if s == nil {
 		var err error
-		if s, err = openStore(t.cfg.Store, t.clock); err != nil {
+		if s, err = openStore(t.cfg, t.clock); err != nil {
 			return err
 		}
 		owned = true
@@ -155,12 +155,17 @@ func upstreamOfScope(key string) string {
 	return name
 }
 
-// openStore opens the store a Config names: the memory store, or Redis.
-func openStore(name string, clock Clock) (store.Store, error) {
-	if name == "" || name == storeMemory {
+// openStore opens the store cfg names: the memory store, or one that
+// cfg.Stores opens (Validate made sure there is one).
+func openStore(cfg Config, clock Clock) (store.Store, error) {
+	if cfg.Store == "" || cfg.Store == storeMemory {
 		return memory.New(memory.Options{Now: clock.Now}), nil
 	}
-	return openSharedStore(name)
+	s, err := cfg.Stores.Open(cfg.Store)
+	if err != nil {
+		return nil, fmt.Errorf("heed: store: %w", err)
+	}
+	return s, nil
 }
 
 // storeFailed counts a failure of the shared store and, at most every

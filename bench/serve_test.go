@@ -199,10 +199,10 @@ func baselineProxy(tb testing.TB, upstream string) http.Handler {
 // store, a configured limit far above any rate the benchmark offers (so no
 // request waits), defaults otherwise.
 func heedServe(tb testing.TB, upstream string) http.Handler {
-	s, err := serve.New(heed.Config{Upstreams: []heed.Upstream{{
+	s, err := serve.New(serve.Config{Config: heed.Config{Upstreams: []heed.Upstream{{
 		Name: "api", BaseURL: upstream,
 		Limits: []heed.Limit{{Requests: 1_000_000, Per: time.Second, Burst: 1_000}},
-	}}}, serve.Options{})
+	}}}}, serve.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}

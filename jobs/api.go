@@ -11,8 +11,6 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
-
-	"github.com/heedhq/heed"
 )
 
 // APIOptions configure the job API.
@@ -21,7 +19,7 @@ type APIOptions struct {
 	Limits Limits
 	// CallbackAllow lists the patterns a callback_url must match; none
 	// means callbacks are refused.
-	CallbackAllow []heed.URLPattern
+	CallbackAllow []URLPattern
 	// MaxBatch bounds the jobs of one batch; 0 means 1000.
 	MaxBatch int
 }

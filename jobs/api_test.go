@@ -25,9 +25,9 @@ const testSecret = "a callback secret of 16+ bytes"
 func newAPI(t *testing.T, m *mockapi.Server, up heed.Upstream, allow ...string) (*jobs.Engine, string) {
 	t.Helper()
 	e := newEngine(t, m, up, 2)
-	var pats []heed.URLPattern
+	var pats []jobs.URLPattern
 	for _, a := range allow {
-		p, err := heed.ParseURLPattern(a)
+		p, err := jobs.ParseURLPattern(a)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -216,8 +216,8 @@ func TestCallbackIsSignedAndCarriesTheJob(t *testing.T) {
 	t.Cleanup(recv.Close)
 	m, _ := mockapi.New(mockapi.Config{})
 	e := newEngineWithSecret(t, m)
-	pat, _ := heed.ParseURLPattern("http://127.0.0.1:*")
-	api := httptest.NewServer(e.Handler(jobs.APIOptions{CallbackAllow: []heed.URLPattern{pat}}))
+	pat, _ := jobs.ParseURLPattern("http://127.0.0.1:*")
+	api := httptest.NewServer(e.Handler(jobs.APIOptions{CallbackAllow: []jobs.URLPattern{pat}}))
 	t.Cleanup(api.Close)
 	var a struct {
 		ID int64 `json:"id"`

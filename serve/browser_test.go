@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/heedhq/heed"
+	"github.com/heedhq/heed/jobs"
 	"github.com/heedhq/heed/mockapi"
+	"github.com/heedhq/heed/serve"
 	"github.com/heedhq/heed/serve/dashboard/dashboardtest"
 )
 
@@ -26,11 +28,11 @@ func TestDashboardShowsAForcedCooldown(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := newMockServer(t, m)
-	_, base := newServer(t, heed.Config{Jobs: &heed.JobsConfig{Database: "sqlite://" + filepath.Join(t.TempDir(), "jobs.db")}, Upstreams: []heed.Upstream{
+	_, base := newServer(t, serve.Config{Jobs: &jobs.Config{Database: "sqlite://" + filepath.Join(t.TempDir(), "jobs.db")}, Config: heed.Config{Upstreams: []heed.Upstream{
 		{Name: "github", BaseURL: up, OnLimit: heed.OnLimitFail, Retry: heed.RetryPolicy{Attempts: 1},
 			Limits: []heed.Limit{{Requests: 50, Per: time.Second}}},
 		{Name: "openai", BaseURL: up + "/openai"},
-	}})
+	}}})
 	send := func(tok string) {
 		req, _ := http.NewRequest("GET", base+"/github/repos/o/r", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)

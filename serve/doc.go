@@ -22,4 +22,9 @@
 // dashboard. With an AdminToken set, everything under /-/ but healthz needs
 // "Authorization: Bearer <token>" (or the cookie that /-/?token=<token>
 // sets for a browser); a server listening beyond loopback must have one.
+//
+// Config is heed serve's configuration: the library's heed.Config, whose
+// keys sit at the top level of the file, and the settings only heed serve
+// reads (listen, admin_token, tenant_header, jobs). LoadConfig reads it
+// from the same YAML file a Go program reads with config.Load.
 package serve

@@ -18,7 +18,7 @@ func Example() {
 	}))
 	defer api.Close()
 
-	srv, err := serve.New(heed.Config{Upstreams: []heed.Upstream{{Name: "github", BaseURL: api.URL}}}, serve.Options{})
+	srv, err := serve.New(serve.Config{Config: heed.Config{Upstreams: []heed.Upstream{{Name: "github", BaseURL: api.URL}}}}, serve.Options{})
 	if err != nil {
 		panic(err)
 	}

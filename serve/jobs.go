@@ -14,15 +14,11 @@ import (
 
 // openJobs opens and starts the job engine a config asks for, sending
 // through whichever Transport is in force.
-func (s *Server) openJobs(cfg heed.Config) error {
+func (s *Server) openJobs(cfg Config) error {
 	jc := cfg.Jobs
-	var allow []heed.URLPattern
-	for _, p := range jc.CallbackAllow {
-		pat, err := heed.ParseURLPattern(p)
-		if err != nil {
-			return fmt.Errorf("serve: jobs.callback_allow: %w", err)
-		}
-		allow = append(allow, pat)
+	allow, err := jc.CallbackPatterns()
+	if err != nil {
+		return fmt.Errorf("serve: jobs.callback_allow: %w", err)
 	}
 	e, err := jobs.Open(context.Background(), jobs.Options{
 		Database: jc.Database, Transport: roundTripFunc(s.sendJob), Upstreams: baseURLs(cfg),
@@ -52,7 +48,7 @@ func (s *Server) sendJob(r *http.Request) (*http.Response, error) {
 }
 
 // baseURLs maps each upstream of cfg to its base URL.
-func baseURLs(cfg heed.Config) map[string]string {
+func baseURLs(cfg Config) map[string]string {
 	m := make(map[string]string, len(cfg.Upstreams))
 	for _, u := range cfg.Upstreams {
 		m[u.Name] = u.BaseURL

@@ -13,6 +13,7 @@ import (
 	"github.com/heedhq/heed"
 	"github.com/heedhq/heed/jobs"
 	"github.com/heedhq/heed/mockapi"
+	"github.com/heedhq/heed/serve"
 )
 
 // TestJobsThroughServe: with a jobs section, heed serve takes a job on
@@ -25,9 +26,9 @@ func TestJobsThroughServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	up := newMockServer(t, m)
-	_, base := newServer(t, heed.Config{
-		Upstreams: []heed.Upstream{{Name: "mock", BaseURL: up}},
-		Jobs:      &heed.JobsConfig{Database: "sqlite://" + filepath.Join(t.TempDir(), "jobs.db")},
+	_, base := newServer(t, serve.Config{
+		Config: heed.Config{Upstreams: []heed.Upstream{{Name: "mock", BaseURL: up}}},
+		Jobs:   &jobs.Config{Database: "sqlite://" + filepath.Join(t.TempDir(), "jobs.db")},
 	})
 	resp, err := http.Post(base+"/v1/jobs", "application/json", strings.NewReader(`{"upstream":"mock","path":"/items"}`))
 	if err != nil {

@@ -66,7 +66,7 @@ type Server struct {
 
 // generation is one config in force: its Transport and upstreams.
 type generation struct {
-	cfg   heed.Config
+	cfg   Config
 	t     *heed.Transport
 	bases map[string]*url.URL // by upstream name
 	names []string            // sorted
@@ -75,9 +75,9 @@ type generation struct {
 	active atomic.Int64
 }
 
-// New returns a Server for cfg (after heed.Config's defaults and
-// validation). cfg.Metrics and cfg.Logger are set by the Server.
-func New(cfg heed.Config, opts Options) (*Server, error) {
+// New returns a Server for cfg (after its defaults and validation, see
+// Config.Validate). cfg.Metrics and cfg.Logger are set by the Server.
+func New(cfg Config, opts Options) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -111,7 +111,7 @@ func New(cfg heed.Config, opts Options) (*Server, error) {
 
 // CheckListen returns the address a config listens on, and an error when
 // it is beyond loopback without an admin token.
-func CheckListen(cfg heed.Config) (string, error) {
+func CheckListen(cfg Config) (string, error) {
 	addr := cfg.Listen
 	if addr == "" {
 		addr = DefaultListen
@@ -135,11 +135,14 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// newGeneration builds the Transport and routes for cfg.
-func (s *Server) newGeneration(cfg heed.Config) (*generation, error) {
+// newGeneration validates cfg and builds its Transport and routes.
+func (s *Server) newGeneration(cfg Config) (*generation, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	cfg.Metrics = tee{s.metrics, s.hist}
 	cfg.Logger = s.log
-	t, err := heed.New(cfg)
+	t, err := heed.New(cfg.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +169,7 @@ func (s *Server) newGeneration(cfg heed.Config) (*generation, error) {
 // Reload puts cfg in force for new requests. The config it replaces keeps
 // serving the requests it had, for up to Options.RetireAfter, and is then
 // closed. On error the config in force stays.
-func (s *Server) Reload(cfg heed.Config) error {
+func (s *Server) Reload(cfg Config) error {
 	g, err := s.newGeneration(cfg)
 	if err != nil {
 		return err

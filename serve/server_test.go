@@ -35,7 +35,7 @@ func newEcho(t *testing.T) *httptest.Server {
 }
 
 // newServer returns a heed serve handler for cfg in an httptest server.
-func newServer(t *testing.T, cfg heed.Config) (*serve.Server, string) {
+func newServer(t *testing.T, cfg serve.Config) (*serve.Server, string) {
 	t.Helper()
 	s, err := serve.New(cfg, serve.Options{RetireAfter: time.Second})
 	if err != nil {
@@ -67,7 +67,7 @@ func apiErr(t *testing.T, resp *http.Response) (code string, upstreams []string)
 func TestRouteMode(t *testing.T) {
 	t.Parallel()
 	up := newEcho(t)
-	_, base := newServer(t, heed.Config{Upstreams: []heed.Upstream{{Name: "api", BaseURL: up.URL + "/v1"}}})
+	_, base := newServer(t, serve.Config{Config: heed.Config{Upstreams: []heed.Upstream{{Name: "api", BaseURL: up.URL + "/v1"}}}})
 	tests := []struct {
 		method, path, body string
 		want               echoed
@@ -104,10 +104,10 @@ func TestBadRequestsGetJSONErrors(t *testing.T) {
 	up := newEcho(t)
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
-	_, base := newServer(t, heed.Config{Upstreams: []heed.Upstream{
+	_, base := newServer(t, serve.Config{Config: heed.Config{Upstreams: []heed.Upstream{
 		{Name: "api", BaseURL: up.URL},
 		{Name: "gone", BaseURL: closed.URL, Retry: heed.RetryPolicy{Attempts: 1}},
-	}})
+	}}})
 	tests := []struct {
 		method, path string
 		status       int
@@ -153,7 +153,7 @@ func TestForwardProxyOnlyForUpstreams(t *testing.T) {
 	t.Parallel()
 	up := newEcho(t)
 	other := newEcho(t)
-	_, base := newServer(t, heed.Config{Upstreams: []heed.Upstream{{Name: "api", BaseURL: up.URL}}})
+	_, base := newServer(t, serve.Config{Config: heed.Config{Upstreams: []heed.Upstream{{Name: "api", BaseURL: up.URL}}}})
 	proxy, _ := url.Parse(base)
 	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxy)}}
 	resp, err := client.Get(up.URL + "/items?x=1")
@@ -186,7 +186,7 @@ func TestSyntheticCooldownReachesTheClient(t *testing.T) {
 	}
 	up := httptest.NewServer(m)
 	t.Cleanup(up.Close)
-	_, base := newServer(t, heed.Config{Upstreams: []heed.Upstream{{Name: "mock", BaseURL: up.URL, OnLimit: heed.OnLimitFail, Retry: heed.RetryPolicy{Attempts: 1}}}})
+	_, base := newServer(t, serve.Config{Config: heed.Config{Upstreams: []heed.Upstream{{Name: "mock", BaseURL: up.URL, OnLimit: heed.OnLimitFail, Retry: heed.RetryPolicy{Attempts: 1}}}}})
 	if err := m.Force(mockapi.Force{Credential: "tok", Status: 429, RetryAfter: 20 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestAdminTokenAndPages(t *testing.T) {
 	t.Parallel()
 	up := newEcho(t)
 	const token = "a-token-of-sixteen-bytes-or-more"
-	_, base := newServer(t, heed.Config{AdminToken: token, Upstreams: []heed.Upstream{{Name: "api", BaseURL: up.URL}}})
+	_, base := newServer(t, serve.Config{AdminToken: token, Config: heed.Config{Upstreams: []heed.Upstream{{Name: "api", BaseURL: up.URL}}}})
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(path, bearer string, cookie *http.Cookie) *http.Response {
 		req, _ := http.NewRequest("GET", base+path, nil)
@@ -270,7 +270,7 @@ func TestAdminTokenAndPages(t *testing.T) {
 func TestStateHistoryAndMetrics(t *testing.T) {
 	t.Parallel()
 	up := newEcho(t)
-	_, base := newServer(t, heed.Config{Upstreams: []heed.Upstream{{Name: "api", BaseURL: up.URL, Limits: []heed.Limit{{Requests: 100, Per: time.Second}}}}})
+	_, base := newServer(t, serve.Config{Config: heed.Config{Upstreams: []heed.Upstream{{Name: "api", BaseURL: up.URL, Limits: []heed.Limit{{Requests: 100, Per: time.Second}}}}}})
 	for range 3 {
 		req, _ := http.NewRequest("GET", base+"/api/x", nil)
 		req.Header.Set("Authorization", "Bearer secret-token-value")
@@ -324,7 +324,7 @@ func TestStateHistoryAndMetrics(t *testing.T) {
 func TestReload(t *testing.T) {
 	t.Parallel()
 	up := newEcho(t)
-	s, base := newServer(t, heed.Config{Upstreams: []heed.Upstream{{Name: "api", BaseURL: up.URL}}})
+	s, base := newServer(t, serve.Config{Config: heed.Config{Upstreams: []heed.Upstream{{Name: "api", BaseURL: up.URL}}}})
 	status := func(path string) int {
 		resp, err := http.Get(base + path)
 		if err != nil {
@@ -338,13 +338,13 @@ func TestReload(t *testing.T) {
 		t.Fatalf("before reload: %d, want 404", got)
 	}
 	old := s.Transport()
-	if err := s.Reload(heed.Config{Upstreams: []heed.Upstream{{Name: "api", BaseURL: up.URL}, {Name: "two", BaseURL: up.URL + "/two"}}}); err != nil {
+	if err := s.Reload(serve.Config{Config: heed.Config{Upstreams: []heed.Upstream{{Name: "api", BaseURL: up.URL}, {Name: "two", BaseURL: up.URL + "/two"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := status("/two/x"); got != 200 {
 		t.Fatalf("after reload: %d, want 200", got)
 	}
-	bad := heed.Config{Upstreams: []heed.Upstream{{Name: "Bad Name", BaseURL: "nope"}}}
+	bad := serve.Config{Config: heed.Config{Upstreams: []heed.Upstream{{Name: "Bad Name", BaseURL: "nope"}}}}
 	if err := s.Reload(bad); err == nil {
 		t.Fatal("an invalid config was accepted")
 	}
@@ -372,7 +372,7 @@ func TestCheckListen(t *testing.T) {
 		{"0.0.0.0:9000", "a-token-of-sixteen-bytes", "0.0.0.0:9000", false},
 	}
 	for _, tt := range tests {
-		got, err := serve.CheckListen(heed.Config{Listen: tt.listen, AdminToken: tt.token})
+		got, err := serve.CheckListen(serve.Config{Listen: tt.listen, AdminToken: tt.token})
 		if tt.err {
 			if !errors.Is(err, serve.ErrAdminTokenRequired) {
 				t.Errorf("%q: %v, want ErrAdminTokenRequired", tt.listen, err)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/heedhq/heed"
+	"github.com/heedhq/heed/config"
 	"github.com/heedhq/heed/internal/testenv"
 	"github.com/heedhq/heed/mockapi"
 )
@@ -41,7 +42,7 @@ func startMock(t *testing.T) (*mockapi.Server, string) {
 // same YAML heed serve reads.
 func libraryClient(t *testing.T, yaml string) *http.Client {
 	t.Helper()
-	cfg, err := heed.ParseConfig([]byte(yaml), "heed.yaml")
+	cfg, err := config.Parse([]byte(yaml), "heed.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

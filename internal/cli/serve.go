@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/heedhq/heed"
 	"github.com/heedhq/heed/serve"
 )
 
@@ -75,8 +74,8 @@ func runServe(ctx context.Context, s streams, args []string) int {
 }
 
 // load reads the config file, with --listen applied.
-func (o serveOptions) load() (heed.Config, error) {
-	cfg, err := heed.LoadConfig(o.config)
+func (o serveOptions) load() (serve.Config, error) {
+	cfg, err := serve.LoadConfig(o.config)
 	if err != nil {
 		return cfg, err
 	}
@@ -131,7 +130,7 @@ func reload(log *slog.Logger, srv *serve.Server, opts serveOptions) {
 }
 
 // upstreamNames lists a config's upstreams for a log line.
-func upstreamNames(cfg heed.Config) string {
+func upstreamNames(cfg serve.Config) string {
 	names := make([]string, len(cfg.Upstreams))
 	for i, u := range cfg.Upstreams {
 		names[i] = u.Name

@@ -264,7 +264,7 @@ func TestSettleFollowsTheStoreInUse(t *testing.T) {
 		t.Fatalf("after settling 9 more on the shared store: %+v, want refused for one interval (100ms)", g)
 	}
 	f.shared.down.Store(true)
-	f.clock.Advance(time.Hour) // everything refilled
+	f.clock.Advance(time.Hour)                       // everything refilled
 	if _, err := f.s.Acquire(ctx, req); err != nil { // the fallback: burst 5, 200ms apiece
 		t.Fatal(err)
 	}

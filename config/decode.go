@@ -1,60 +1,55 @@
-package heed
+package config
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/heedhq/heed"
 )
 
-// LoadConfig reads the YAML configuration file at path; see ParseConfig.
-func LoadConfig(path string) (Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("heed: read config: %w", err)
-	}
-	return ParseConfig(data, path)
-}
-
-// ParseConfig parses a YAML configuration; name (a file name, "config" when
-// empty) starts every error message, followed by the line. Keys are the
-// yaml tags of Config and its parts; an unknown or repeated key is an error.
-// Durations are Go duration strings such as "250ms" or "1h". YAML anchors,
-// aliases and merge keys ("<<") work. Every problem found is reported,
-// joined with errors.Join.
+// Decode parses data, one YAML document, into v, which must be a non-nil
+// pointer to a struct, and returns where each value was read from; name (a
+// file name, "config" when empty) starts every error message, followed by
+// the line. Keys are the yaml tags of v's fields and of their fields, and
+// those of a struct field tagged `yaml:",inline"` are read as its parent's
+// (as serve.Config reads heed.Config's); fields tagged "-", untagged or
+// unexported are never read. An unknown or repeated key is an error, with
+// a suggestion when a key is one typo away from a known one. Durations are
+// Go duration strings such as "250ms" or "1h"; a bool takes only true or
+// false, an integer only an integer. YAML anchors, aliases and merge keys
+// ("<<") work, within a bound on how far aliases expand. Every problem
+// with a key or a value is reported, each a *heed.ConfigError, joined with
+// errors.Join; data that is not one YAML document is one error.
 //
-// ParseConfig neither fills defaults nor validates: the Config says exactly
-// what the file says. Call Validate to check it.
-func ParseConfig(data []byte, name string) (Config, error) {
+// Decode neither fills defaults nor validates: v says exactly what the
+// file says, and fields the file leaves out keep their values. On error, v
+// may have been partly filled.
+func Decode(data []byte, name string, v any) (*heed.Source, error) {
 	if name == "" {
 		name = "config"
 	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+		return nil, fmt.Errorf("config: Decode: want a non-nil pointer to a struct, got %T", v)
+	}
 	root, err := parseDocument(data, name)
 	if err != nil {
-		return Config{}, err
+		return nil, err
 	}
-	var c Config
 	d := decoder{file: name, lines: make(map[string]int)}
-	d.value(root, reflect.ValueOf(&c).Elem(), "")
+	d.value(root, rv.Elem(), "")
 	if len(d.errs) > 0 {
-		return Config{}, errors.Join(d.errs...)
+		return nil, errors.Join(d.errs...)
 	}
-	c.src = &configSource{file: name, lines: d.lines}
-	return c, nil
-}
-
-// configSource is where a Config was read from: the file's name and the
-// line of each value, by YAML path ("upstreams[0].retry.attempts").
-type configSource struct {
-	file  string
-	lines map[string]int
+	return &heed.Source{File: name, Lines: d.lines}, nil
 }
 
 // parseDocument parses data, which must hold exactly one YAML document
@@ -103,7 +98,7 @@ func newSyntaxError(name string, err error) error {
 	return &syntaxError{msg: fmt.Sprintf("heed: %s: %s", name, msg), err: err}
 }
 
-// decoder fills a Config from a YAML node tree, collecting every problem.
+// decoder fills a struct from a YAML node tree, collecting every problem.
 type decoder struct {
 	file    string
 	errs    []error
@@ -117,9 +112,9 @@ type decoder struct {
 // smaller.
 const maxVisits = 100_000
 
-// failf records a problem at node n.
-func (d *decoder) failf(n *yaml.Node, format string, args ...any) {
-	d.errs = append(d.errs, fmt.Errorf("heed: %s:%d: %s", d.file, n.Line, fmt.Sprintf(format, args...)))
+// failf records a problem about the value at path, written at node n.
+func (d *decoder) failf(n *yaml.Node, path, format string, args ...any) {
+	d.errs = append(d.errs, &heed.ConfigError{Path: path, File: d.file, Line: n.Line, Err: fmt.Errorf(format, args...)})
 }
 
 // value decodes n into v; path names v in errors ("upstreams[0].retry").
@@ -131,10 +126,10 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		}
 	}
 	if d.visits++; d.visits == maxVisits {
-		d.failf(n, "%s: the document expands to too many values (through aliases)", orTop(path))
+		d.failf(n, path, "%s: the document expands to too many values (through aliases)", orTop(path))
 	}
 	switch {
-	case d.visits >= maxVisits, isNull(n):
+	case d.visits >= maxVisits, isNull(n), v.Type() == reflect.TypeFor[ignored]():
 		return
 	case v.Type() == reflect.TypeFor[time.Duration]():
 		d.duration(n, v, path)
@@ -170,7 +165,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 			d.unknownKey(key, v.Type(), path)
 			continue
 		}
-		d.value(val, v.Field(field), joinPath(path, key.Value))
+		d.value(val, v.FieldByIndex(field), joinPath(path, key.Value))
 	}
 }
 
@@ -198,7 +193,7 @@ func (d *decoder) merges(n *yaml.Node, v reflect.Value, path string) {
 func (d *decoder) merge(into, key, src *yaml.Node, v reflect.Value, path string) {
 	src = resolve(src)
 	if src == into || d.merging[src] > 0 {
-		d.failf(key, "%s: a mapping merges itself", orTop(path))
+		d.failf(key, path, "%s: a mapping merges itself", orTop(path))
 		return
 	}
 	if d.merging == nil {
@@ -212,11 +207,11 @@ func (d *decoder) merge(into, key, src *yaml.Node, v reflect.Value, path string)
 // newKey checks that key is a plain name not seen before in its mapping.
 func (d *decoder) newKey(key *yaml.Node, path string, seen map[string]bool) bool {
 	if key.Kind != yaml.ScalarNode {
-		d.failf(key, "%s: want a key name, got %s", orTop(path), describe(key))
+		d.failf(key, path, "%s: want a key name, got %s", orTop(path), describe(key))
 		return false
 	}
 	if seen[key.Value] {
-		d.failf(key, "duplicate key %q %s", key.Value, where(path))
+		d.failf(key, joinPath(path, key.Value), "duplicate key %q %s", key.Value, where(path))
 		return false
 	}
 	seen[key.Value] = true
@@ -229,7 +224,7 @@ func (d *decoder) unknownKey(key *yaml.Node, t reflect.Type, path string) {
 	if near, ok := nearestKey(t, key.Value); ok {
 		hint = fmt.Sprintf(" (did you mean %q?)", near)
 	}
-	d.failf(key, "unknown key %q %s%s", key.Value, where(path), hint)
+	d.failf(key, joinPath(path, key.Value), "unknown key %q %s%s", key.Value, where(path), hint)
 }
 
 // sequence decodes a sequence into the slice v.
@@ -253,7 +248,7 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
 	}
 	dur, err := time.ParseDuration(n.Value)
 	if err != nil {
-		d.failf(n, "%s: invalid duration %s: want a Go duration such as \"250ms\", \"5s\" or \"1h\"", path, describe(n))
+		d.failf(n, path, "%s: invalid duration %s: want a Go duration such as \"250ms\", \"5s\" or \"1h\"", path, describe(n))
 		return
 	}
 	v.SetInt(int64(dur))
@@ -285,7 +280,7 @@ func tagFits(tag string, k reflect.Kind) bool {
 
 // mismatch reports a value of the wrong type.
 func (d *decoder) mismatch(n *yaml.Node, path, want string) {
-	d.failf(n, "%s: want %s, got %s", orTop(path), want, describe(n))
+	d.failf(n, path, "%s: want %s, got %s", orTop(path), want, describe(n))
 }
 
 // kindName describes what a value of kind k looks like in YAML.
@@ -354,21 +349,42 @@ func orTop(path string) string {
 	return path
 }
 
-// fieldByKey returns the index of the field of struct type t whose yaml tag
-// is key.
-func fieldByKey(t reflect.Type, key string) (int, bool) {
-	for i := range t.NumField() {
-		if k := yamlKey(t.Field(i)); k == key && k != "-" && t.Field(i).IsExported() {
-			return i, true
+// fieldByKey returns the index (as reflect.Value.FieldByIndex takes it)
+// of the field of struct type t read from key: one of t's own, or one of a
+// struct field of t tagged inline, t's own winning.
+func fieldByKey(t reflect.Type, key string) ([]int, bool) {
+	for _, f := range fieldKeys(t) {
+		if f.key == key {
+			return f.index, true
 		}
 	}
-	return 0, false
+	return nil, false
 }
 
-// yamlKey returns the key a struct field is read from.
-func yamlKey(f reflect.StructField) string {
-	key, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-	return key
+// fieldKey is a key a struct type reads and the index of its field.
+type fieldKey struct {
+	key   string
+	index []int
+}
+
+// fieldKeys lists the keys struct type t reads, its own fields' first and
+// then those of its inline struct fields, in the order they are declared.
+func fieldKeys(t reflect.Type) []fieldKey {
+	var own, inline []fieldKey
+	for i := range t.NumField() {
+		f := t.Field(i)
+		key, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		switch {
+		case !f.IsExported():
+		case key == "" && opts == "inline" && f.Type.Kind() == reflect.Struct:
+			for _, k := range fieldKeys(f.Type) {
+				inline = append(inline, fieldKey{key: k.key, index: append([]int{i}, k.index...)})
+			}
+		case key != "" && key != "-":
+			own = append(own, fieldKey{key: key, index: []int{i}})
+		}
+	}
+	return append(own, inline...)
 }
 
 // nearestKey returns the key of struct type t closest to key, when it is
@@ -378,10 +394,9 @@ func nearestKey(t reflect.Type, key string) (string, bool) {
 	if len(key) >= 6 {
 		bestDist = 3
 	}
-	for i := range t.NumField() {
-		k := yamlKey(t.Field(i))
-		if dist := editDistance(key, k); k != "" && k != "-" && dist < bestDist {
-			best, bestDist = k, dist
+	for _, f := range fieldKeys(t) {
+		if dist := editDistance(key, f.key); dist < bestDist {
+			best, bestDist = f.key, dist
 		}
 	}
 	return best, best != ""

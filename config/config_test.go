@@ -1,4 +1,4 @@
-package heed
+package config
 
 import (
 	"errors"
@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heedhq/heed"
 )
 
 // issueExample is the configuration from issue 3, verbatim.
@@ -33,29 +35,29 @@ upstreams:
 // ptr returns a pointer to v.
 func ptr[T any](v T) *T { return &v }
 
-func TestParseConfig(t *testing.T) {
+func TestParse(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
 		yaml string
-		want Config
+		want heed.Config
 	}{
-		{"IssueExample", issueExample, Config{
+		{"IssueExample", issueExample, heed.Config{
 			Store:  "memory",
 			Tenant: "acme",
-			Upstreams: []Upstream{{
+			Upstreams: []heed.Upstream{{
 				Name:    "github",
 				BaseURL: "https://api.github.com",
-				Limits: []Limit{
+				Limits: []heed.Limit{
 					{Requests: 5000, Per: time.Hour},
 					{Requests: 30, Per: time.Minute, Path: "/search/*"},
 				},
 				Concurrency: 10,
-				OnLimit:     OnLimitWait,
+				OnLimit:     heed.OnLimitWait,
 				MaxWait:     2 * time.Minute,
-				Cooldown:    CooldownPolicy{Default: 5 * time.Second, Max: time.Hour},
-				Retry:       RetryPolicy{Attempts: 4, Backoff: "exponential", Base: 250 * time.Millisecond, Max: 30 * time.Second},
-				Breaker:     BreakerPolicy{Failures: 5, OpenFor: 30 * time.Second},
+				Cooldown:    heed.CooldownPolicy{Default: 5 * time.Second, Max: time.Hour},
+				Retry:       heed.RetryPolicy{Attempts: 4, Backoff: "exponential", Base: 250 * time.Millisecond, Max: 30 * time.Second},
+				Breaker:     heed.BreakerPolicy{Failures: 5, OpenFor: 30 * time.Second},
 				Adaptive:    ptr(true),
 			}},
 		}},
@@ -68,33 +70,54 @@ upstreams:
     adaptive: false
     limits: [{requests: 1, per: 1s, burst: 3}]
     credentials: {headers: [X-Token], query: [api_key, key]}
-`, Config{
+`, heed.Config{
 			FingerprintSecret: "0123456789abcdef",
-			Upstreams: []Upstream{{
+			Upstreams: []heed.Upstream{{
 				Name:        "x",
 				Headroom:    0.1,
-				Retry:       RetryPolicy{MaxElapsed: time.Minute, NonIdempotent: true},
-				Breaker:     BreakerPolicy{Probes: 2, Disabled: true},
+				Retry:       heed.RetryPolicy{MaxElapsed: time.Minute, NonIdempotent: true},
+				Breaker:     heed.BreakerPolicy{Probes: 2, Disabled: true},
 				Adaptive:    ptr(false),
-				Limits:      []Limit{{Requests: 1, Per: time.Second, Burst: 3}},
-				Credentials: CredentialPolicy{Headers: []string{"X-Token"}, Query: []string{"api_key", "key"}},
+				Limits:      []heed.Limit{{Requests: 1, Per: time.Second, Burst: 3}},
+				Credentials: heed.CredentialPolicy{Headers: []string{"X-Token"}, Query: []string{"api_key", "key"}},
 			}},
 		}},
-		{"NullsLeaveZero", "store: ~\ntenant:\nupstreams:\n  - name: x\n    adaptive: null\n    retry:\n", Config{
-			Upstreams: []Upstream{{Name: "x"}},
+		{"VendorPerTenantClientRetries", `upstreams:
+  - name: x
+    vendor: anthropic
+    limits: [{requests: 1, per: 1s, per_tenant: true}]
+    retry: {client_retry_headers: [X-Stainless-Retry-Count, X-Retry]}
+  - name: "y"
+    retry: {client_retry_headers: []}
+`, heed.Config{
+			Upstreams: []heed.Upstream{{
+				Name:   "x",
+				Vendor: "anthropic",
+				Limits: []heed.Limit{{Requests: 1, Per: time.Second, PerTenant: true}},
+				Retry:  heed.RetryPolicy{ClientRetryHeaders: []string{"X-Stainless-Retry-Count", "X-Retry"}},
+			}, {
+				Name:  "y",
+				Retry: heed.RetryPolicy{ClientRetryHeaders: []string{}}, // none, not the default
+			}},
+		}},
+		{"NullsLeaveZero", "store: ~\ntenant:\nupstreams:\n  - name: x\n    adaptive: null\n    retry:\n", heed.Config{
+			Upstreams: []heed.Upstream{{Name: "x"}},
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := ParseConfig([]byte(tt.yaml), "heed.yaml")
+			got, err := Parse([]byte(tt.yaml), "heed.yaml")
 			if err != nil {
 				t.Fatalf("got %v, want no error", err)
 			}
-			if got.src == nil || got.src.file != "heed.yaml" {
-				t.Errorf("src %+v, want the file's name and lines", got.src)
+			if got.Source == nil || got.Source.File != "heed.yaml" {
+				t.Errorf("Source %+v, want the file's name and lines", got.Source)
 			}
-			got.src = nil // where it came from, compared in TestValidateNamesTheLine
+			if got.Stores != (Stores{}) {
+				t.Errorf("Stores %#v, want config.Stores", got.Stores)
+			}
+			got.Source, got.Stores = nil, nil // where it came from, compared in TestValidateNamesTheLine; what opens stores
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}
@@ -102,7 +125,7 @@ upstreams:
 	}
 }
 
-func TestParseConfigMerge(t *testing.T) {
+func TestParseMerge(t *testing.T) {
 	t.Parallel()
 	const doc = `upstreams:
   - &base
@@ -115,12 +138,12 @@ func TestParseConfigMerge(t *testing.T) {
     retry: *retry
   - <<: [{name: c, max_wait: 3s}, *base]
 `
-	got, err := ParseConfig([]byte(doc), "heed.yaml")
+	got, err := Parse([]byte(doc), "heed.yaml")
 	if err != nil {
 		t.Fatalf("got %v, want no error", err)
 	}
-	retry := RetryPolicy{Attempts: 2, Base: time.Second}
-	want := []Upstream{
+	retry := heed.RetryPolicy{Attempts: 2, Base: time.Second}
+	want := []heed.Upstream{
 		{Name: "a", BaseURL: "https://a.example.com", Retry: retry, MaxWait: time.Minute},
 		{Name: "b", BaseURL: "https://a.example.com", Retry: retry, MaxWait: time.Minute},
 		{Name: "c", BaseURL: "https://a.example.com", Retry: retry, MaxWait: 3 * time.Second},
@@ -130,7 +153,7 @@ func TestParseConfigMerge(t *testing.T) {
 	}
 }
 
-func TestParseConfigErrors(t *testing.T) {
+func TestParseErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
@@ -171,6 +194,10 @@ func TestParseConfigErrors(t *testing.T) {
 		{"IntegerOverflow", "upstreams:\n  - name: a\n    concurrency: 99999999999999999999\n",
 			[]string{`heed: heed.yaml:3: upstreams[0].concurrency: want an integer, got "99999999999999999999"`}},
 		{"IntegerQuoted", "upstreams:\n  - name: a\n    concurrency: \"10\"\n", []string{`heed: heed.yaml:3: upstreams[0].concurrency: want an integer, got "10"`}},
+		{"PerTenantWord", "upstreams:\n  - name: a\n    limits: [{requests: 1, per: 1s, per_tenant: yes}]\n",
+			[]string{`heed: heed.yaml:3: upstreams[0].limits[0].per_tenant: want true or false, got "yes"`}},
+		{"ClientRetryHeadersScalar", "upstreams:\n  - name: a\n    retry: {client_retry_headers: X-Retry}\n",
+			[]string{`heed: heed.yaml:3: upstreams[0].retry.client_retry_headers: want a list, got "X-Retry"`}},
 		{"BoolYes", "upstreams:\n  - name: a\n    adaptive: yes\n", []string{`heed: heed.yaml:3: upstreams[0].adaptive: want true or false, got "yes"`}},
 		{"NumberWord", "upstreams:\n  - name: a\n    headroom: lots\n", []string{`heed: heed.yaml:3: upstreams[0].headroom: want a number, got "lots"`}},
 		{"Bool", "upstreams:\n  - name: a\n    adaptive: maybe\n", []string{`heed: heed.yaml:3: upstreams[0].adaptive: want true or false, got "maybe"`}},
@@ -189,7 +216,7 @@ func TestParseConfigErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := ParseConfig([]byte(tt.yaml), "heed.yaml")
+			_, err := Parse([]byte(tt.yaml), "heed.yaml")
 			if got, want := errorLines(err), strings.Join(tt.want, "\n"); got != want {
 				t.Errorf("got\n%s\nwant\n%s", got, want)
 			}
@@ -205,7 +232,7 @@ func errorLines(err error) string {
 	return err.Error()
 }
 
-func TestParseConfigAliasExpansion(t *testing.T) {
+func TestParseAliasExpansion(t *testing.T) {
 	t.Parallel()
 	// Each anchor merges the previous one twice: 2^40 mappings if expanded.
 	var b strings.Builder
@@ -213,34 +240,34 @@ func TestParseConfigAliasExpansion(t *testing.T) {
 	for i := 1; i < 40; i++ {
 		fmt.Fprintf(&b, "  - &a%d {<<: [*a%d, *a%d]}\n", i, i-1, i-1)
 	}
-	_, err := ParseConfig([]byte(b.String()), "heed.yaml")
+	_, err := Parse([]byte(b.String()), "heed.yaml")
 	if want := "the document expands to too many values (through aliases)"; !strings.Contains(errorLines(err), want) {
 		t.Errorf("got %v, want an error containing %q", err, want)
 	}
 }
 
-func TestParseConfigName(t *testing.T) {
+func TestParseName(t *testing.T) {
 	t.Parallel()
-	_, err := ParseConfig(nil, "")
+	_, err := Parse(nil, "")
 	if got, want := errorLines(err), "heed: config: empty config file"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
 
-func TestParseConfigSyntaxErrorUnwraps(t *testing.T) {
+func TestParseSyntaxErrorUnwraps(t *testing.T) {
 	t.Parallel()
-	_, err := ParseConfig([]byte("a: [\n"), "heed.yaml")
+	_, err := Parse([]byte("a: [\n"), "heed.yaml")
 	var syntax *syntaxError
 	if !errors.As(err, &syntax) || errors.Unwrap(err) == nil {
 		t.Errorf("got %v (%T), want a *syntaxError wrapping the parser's error", err, err)
 	}
 }
 
-func TestLoadConfig(t *testing.T) {
+func TestLoad(t *testing.T) {
 	t.Parallel()
 	t.Run("Example", func(t *testing.T) {
 		t.Parallel()
-		c, err := LoadConfig("examples/heed.yaml")
+		c, err := Load("../examples/heed.yaml")
 		if err != nil {
 			t.Fatalf("got %v, want no error", err)
 		}
@@ -253,7 +280,7 @@ func TestLoadConfig(t *testing.T) {
 	})
 	t.Run("Missing", func(t *testing.T) {
 		t.Parallel()
-		_, err := LoadConfig("testdata/no-such-file.yaml")
+		_, err := Load("testdata/no-such-file.yaml")
 		if !errors.Is(err, fs.ErrNotExist) || !strings.HasPrefix(errorLines(err), "heed: read config: ") {
 			t.Errorf("got %v, want a heed: read config error wrapping fs.ErrNotExist", err)
 		}
@@ -264,19 +291,19 @@ func TestLoadConfig(t *testing.T) {
 		if err := os.WriteFile(path, []byte("upstreams:\n  - name: a\n    limts: []\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := LoadConfig(path)
+		_, err := Load(path)
 		if want := path + `:3: unknown key "limts" in upstreams[0]`; !strings.Contains(errorLines(err), want) {
 			t.Errorf("got %v, want it to contain %q", err, want)
 		}
 	})
 }
 
-func FuzzParseConfig(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, seed := range []string{issueExample, "", "store: memory\n", "upstreams: [{name: a, <<: {name: b}}]\n"} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := ParseConfig(data, "fuzz.yaml")
+		c, err := Parse(data, "fuzz.yaml")
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "heed: fuzz.yaml") {
 				t.Errorf("got %q, want every error to start with the file name", err)
@@ -295,4 +322,36 @@ func FuzzParseConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestParseSkipsServeKeys: the keys only heed serve reads may be in the
+// library's file, whatever their values; unknown keys elsewhere are still
+// errors.
+func TestParseSkipsServeKeys(t *testing.T) {
+	t.Parallel()
+	const doc = `listen: 127.0.0.1:8700
+admin_token: a-token-of-sixteen-bytes
+tenant_header: X-Tenant
+jobs:
+  database: sqlite://heed-jobs.db
+  not_a_jobs_key: [1, 2]
+upstreams:
+  - name: a
+    base_url: https://a.example.com
+`
+	c, err := Parse([]byte(doc), "heed.yaml")
+	if err != nil {
+		t.Fatalf("got %v, want no error", err)
+	}
+	if len(c.Upstreams) != 1 || c.Upstreams[0].Name != "a" {
+		t.Errorf("got upstreams %+v, want the one written", c.Upstreams)
+	}
+	_, err = Parse([]byte(doc+"    limts: []\n"), "heed.yaml")
+	if got, want := errorLines(err), `heed: heed.yaml:10: unknown key "limts" in upstreams[0] (did you mean "limits"?)`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	_, err = Parse([]byte("lisen: 127.0.0.1:8700\n"), "heed.yaml")
+	if got, want := errorLines(err), `heed: heed.yaml:1: unknown key "lisen" at top level (did you mean "listen"?)`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }
