@@ -24,6 +24,8 @@ const (
 	// CodeStoreUnavailable: the shared store is down and on_store_error is
 	// closed (503).
 	CodeStoreUnavailable = "store_unavailable"
+	// CodeInvalidTenant: the tenant_header names no valid tenant (400).
+	CodeInvalidTenant = "invalid_tenant"
 	// CodeUnauthorized: the admin surface needs the admin token (401).
 	CodeUnauthorized = "unauthorized"
 	// CodeNotFound: no such admin page (404).

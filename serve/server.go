@@ -253,9 +253,14 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("%s (%q); the configured upstreams are listed", msg, name), Upstreams: g.names})
 		return
 	}
+	r, ok = g.withTenant(w, r)
+	if !ok {
+		return
+	}
 	rawRest := strings.TrimPrefix(r.URL.EscapedPath(), "/"+url.PathEscape(name))
 	proxy := *g.proxy
 	proxy.Rewrite = func(pr *httputil.ProxyRequest) {
+		g.dropTenantHeader(pr)
 		pr.Out.URL.Path = "/" + rest
 		pr.Out.URL.RawPath = ""
 		if rawRest != "/"+rest && rawRest != "" {
@@ -264,7 +269,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		pr.SetURL(base)
 		pr.SetXForwarded()
 	}
-	proxy.ServeHTTP(w, r)
+	// The upstream named in the path governs the request, not the one whose
+	// base URL matches best: two upstreams may share a host.
+	proxy.ServeHTTP(w, r.WithContext(heed.WithUpstream(r.Context(), name)))
 }
 
 // forward serves a forward-proxy request: an absolute plain-HTTP URI that a
@@ -278,12 +285,64 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 			Message: "heed serve forwards only plain-HTTP requests to configured upstreams; it is not an open proxy", Upstreams: g.names})
 		return
 	}
+	r, ok := g.withTenant(w, r)
+	if !ok {
+		return
+	}
 	proxy := *g.proxy
 	proxy.Rewrite = func(pr *httputil.ProxyRequest) {
+		g.dropTenantHeader(pr)
 		pr.Out.Host = r.URL.Host
 		pr.SetXForwarded()
 	}
 	proxy.ServeHTTP(w, r)
+}
+
+// maxTenant bounds a tenant's name from tenant_header.
+const maxTenant = 64
+
+// withTenant returns r with the tenant its tenant_header names, when the
+// config has one and r carries it; a malformed one is answered with a 400
+// and ok false.
+func (g *generation) withTenant(w http.ResponseWriter, r *http.Request) (_ *http.Request, ok bool) {
+	h := g.cfg.TenantHeader
+	if h == "" {
+		return r, true
+	}
+	tenant := r.Header.Get(h)
+	if tenant == "" {
+		return r, true
+	}
+	if !validTenant(tenant) {
+		writeError(w, http.StatusBadRequest, apiError{Error: CodeInvalidTenant,
+			Message: fmt.Sprintf("header %s must name a tenant: [A-Za-z0-9][A-Za-z0-9_.-]*, at most %d bytes", h, maxTenant)})
+		return r, false
+	}
+	return r.WithContext(heed.WithTenant(r.Context(), tenant)), true
+}
+
+// dropTenantHeader keeps the tenant header from the upstream: it is heed
+// serve's, not the API's.
+func (g *generation) dropTenantHeader(pr *httputil.ProxyRequest) {
+	if g.cfg.TenantHeader != "" {
+		pr.Out.Header.Del(g.cfg.TenantHeader)
+	}
+}
+
+// validTenant reports whether s matches [A-Za-z0-9][A-Za-z0-9_.-]* and is
+// at most maxTenant bytes.
+func validTenant(s string) bool {
+	if s == "" || len(s) > maxTenant {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // proxyError answers a request the Transport returned an error for.

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -382,5 +383,105 @@ func TestCheckListen(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("%q: %q %v, want %q", tt.listen, got, err, tt.want)
 		}
+	}
+}
+
+// TestRouteModePicksTheNamedUpstream: two upstreams on one host, one of
+// them under the other's prefix, as "openai" and "openai-fail" often are.
+// /{upstream}/ picks the policy named in the path, not the longest base
+// URL: the upstream named "fail" answers a second 429 itself (on_limit
+// fail), the one named "wait" does not see "fail"'s cooldown.
+func TestRouteModePicksTheNamedUpstream(t *testing.T) {
+	t.Parallel()
+	m, err := mockapi.New(mockapi.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := httptest.NewServer(m)
+	t.Cleanup(up.Close)
+	s, base := newServer(t, serve.Config{Config: heed.Config{Upstreams: []heed.Upstream{
+		{Name: "fail", BaseURL: up.URL, OnLimit: heed.OnLimitFail, Retry: heed.RetryPolicy{Attempts: 1}},
+		{Name: "wait", BaseURL: up.URL + "/v1", MaxWait: time.Millisecond, Retry: heed.RetryPolicy{Attempts: 1}},
+	}}})
+	get := func(path string) *http.Response {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	if err := m.Force(mockapi.Force{Credential: "tok", Status: 429, RetryAfter: 20 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	// /fail/v1/x is under both base URLs; "fail" governs it.
+	if resp := get("/fail/v1/x"); resp.StatusCode != 429 || resp.Header.Get(heed.SyntheticHeader) != "" {
+		t.Fatalf("first: %d %q, want the real 429", resp.StatusCode, resp.Header.Get(heed.SyntheticHeader))
+	}
+	if resp := get("/fail/v1/x"); resp.Header.Get(heed.SyntheticHeader) != heed.SyntheticCooldown || resp.Header.Get(heed.UpstreamHeader) != "fail" {
+		t.Fatalf("second: %q of %q, want fail's synthetic cooldown", resp.Header.Get(heed.SyntheticHeader), resp.Header.Get(heed.UpstreamHeader))
+	}
+	if resp := get("/wait/x"); resp.StatusCode != 200 {
+		t.Fatalf("wait: %d, want 200: its scope is its own", resp.StatusCode)
+	}
+	scopes := map[string]int{}
+	for _, u := range s.Transport().Snapshot(t.Context()).Upstreams {
+		scopes[u.Name] = len(u.Scopes)
+	}
+	if scopes["fail"] != 1 || scopes["wait"] != 1 {
+		t.Fatalf("scopes by upstream %v, want one each", scopes)
+	}
+}
+
+// TestTenantHeader: with tenant_header set, the header names each
+// request's tenant (per-tenant limits count apart), never reaches the
+// upstream, and a malformed one is a JSON 400.
+func TestTenantHeader(t *testing.T) {
+	t.Parallel()
+	var seen []string
+	var mu sync.Mutex
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("X-Tenant"))
+		mu.Unlock()
+	}))
+	t.Cleanup(up.Close)
+	_, base := newServer(t, serve.Config{TenantHeader: "X-Tenant", Config: heed.Config{Upstreams: []heed.Upstream{
+		{Name: "api", BaseURL: up.URL, MaxWait: time.Millisecond, Limits: []heed.Limit{{Requests: 1, Per: time.Minute, PerTenant: true}}},
+	}}})
+	get := func(tenant string) *http.Response {
+		req, _ := http.NewRequest("GET", base+"/api/x", nil)
+		req.Header.Set("Authorization", "Bearer tok")
+		req.Header.Set("X-Tenant", tenant)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	for i, s := range []struct {
+		tenant    string
+		status    int
+		synthetic string
+	}{
+		{"acme", 200, ""}, {"acme", 429, heed.SyntheticLimit}, {"globex", 200, ""},
+	} {
+		resp := get(s.tenant)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != s.status || resp.Header.Get(heed.SyntheticHeader) != s.synthetic {
+			t.Errorf("request %d (%s): %d %q, want %d %q", i, s.tenant, resp.StatusCode, resp.Header.Get(heed.SyntheticHeader), s.status, s.synthetic)
+		}
+	}
+	if code, _ := apiErr(t, get("a/b")); code != serve.CodeInvalidTenant {
+		t.Errorf("a malformed tenant: %q, want %q", code, serve.CodeInvalidTenant)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 || seen[0] != "" || seen[1] != "" {
+		t.Errorf("the upstream saw X-Tenant %q, want two requests without it", seen)
 	}
 }
