@@ -286,9 +286,24 @@ func (s *Store) Len() int {
 	return len(s.scopes)
 }
 
-// sweep drops scopes whose state no longer matters. The caller holds s.mu.
+// Limits returns how many limit states the store holds for scope.
+func (s *Store) Limits(scope string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.scopes[scope]; st != nil {
+		return len(st.tats)
+	}
+	return 0
+}
+
+// sweep drops scopes whose state no longer matters, and in the others the
+// limits back to full (a limit keyed per tenant leaves one behind for each
+// tenant that stopped). The caller holds s.mu.
 func (s *Store) sweep(now int64) {
-	maps.DeleteFunc(s.scopes, func(_ string, st *scopeState) bool { return st.idle(now) })
+	maps.DeleteFunc(s.scopes, func(_ string, st *scopeState) bool {
+		maps.DeleteFunc(st.tats, func(_ string, tat int64) bool { return tat <= now })
+		return st.idle(now)
+	})
 }
 
 // idle reports whether forgetting the scope changes no decision.

@@ -83,3 +83,29 @@ func BenchmarkAcquireParallel(b *testing.B) {
 		}
 	})
 }
+
+// TestSweepForgetsFullLimits: a busy scope whose requests carried many
+// limit keys (one per tenant) keeps only those whose state still matters.
+func TestSweepForgetsFullLimits(t *testing.T) {
+	clock := storetest.NewClock(time.Unix(1_800_000_000, 0))
+	s := memory.New(memory.Options{Now: clock.Now})
+	g, _ := limit.NewGCRA(1, time.Second, 1, 0)
+	ctx := context.Background()
+	busy := store.Request{Scope: "/api/busy", Limits: []store.Limit{{Key: "0", GCRA: g}}}
+	for i := range 2 * 4096 {
+		tenant := store.Request{Scope: "/api/busy", Limits: []store.Limit{{Key: "t:" + string(rune('a'+i%26)) + string(rune(i)) + ":0", GCRA: g}}}
+		if _, err := s.Acquire(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Millisecond)
+	}
+	clock.Advance(2 * time.Second)
+	for range 4096 { // keeps the scope busy through the next sweep
+		if _, err := s.Acquire(ctx, busy); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.Limits("/api/busy"); n > 1 {
+		t.Fatalf("%d limit states kept in the busy scope, want only its own left", n)
+	}
+}
