@@ -78,10 +78,11 @@ func (r *Refusal) sentinel() error {
 // RefusalOf reports whether resp is a refusal for a limit, and which: one
 // of heed's synthetic answers, or the API's own rate-limit refusal as a
 // Transport read it (then with the wait of the cooldown it recorded). A
-// response that passed through heed serve or another process keeps only
-// its headers: RefusalOf then reads heed's synthetic answers from
-// Heed-Synthetic, Retry-After-Ms, Heed-Upstream and Heed-Scope, with At
-// the time of the call, and reports false for the API's own refusals.
+// response that passed through heed serve or another process, or whose
+// body a client replaced (the OpenAI and Anthropic SDKs keep a copy), has
+// only its headers left: RefusalOf then reads heed's synthetic answers
+// from Heed-Synthetic, Retry-After-Ms, Heed-Upstream and Heed-Scope, with
+// At the time of the call, and reports false for the API's own refusals.
 func RefusalOf(resp *http.Response) (*Refusal, bool) {
 	if resp == nil {
 		return nil, false
