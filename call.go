@@ -3,6 +3,7 @@ package heed
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/heedhq/heed/quota"
@@ -129,20 +130,30 @@ func compose(layers []layer, bottom handler) handler {
 	return h
 }
 
+// calls recycles calls: one is made for every request, and none is kept
+// once its RoundTrip has returned (no layer, body wrapper or answer holds
+// on to it).
+var calls = sync.Pool{New: func() any { return new(call) }}
+
 // newCall starts the call of req, matched to u.
 func (u *upstream) newCall(req *http.Request, opts requestOptions) *call {
 	now := u.t.clock.Now()
-	c := &call{u: u, req: req, ctx: req.Context(), opts: opts, tenant: opts.tenantOr(u.t.cfg.Tenant), started: now,
+	c := calls.Get().(*call)
+	*c = call{u: u, req: req, ctx: req.Context(), opts: opts, tenant: opts.tenantOr(u.t.cfg.Tenant), started: now,
 		clientRetries: u.clientRetries(req.Header)}
 	c.sc = u.scopeOf(req, now)
 	return c
 }
 
-// run takes the call down the pipeline and returns its answer.
+// run takes the call down the pipeline, returns its answer and recycles
+// the call.
 func (c *call) run() (*http.Response, error) {
 	out := c.u.handle(c)
 	c.flushWaits() // the waits of a request that gave up or was answered by heed
-	return c.finish(out)
+	resp, err := c.finish(out)
+	*c = call{}
+	calls.Put(c)
+	return resp, err
 }
 
 // finish reports how the call ended and returns its answer.
