@@ -24,6 +24,7 @@ func Parse(r Response, now time.Time) Signal {
 	p.sig.Vendor = detectVendor(r, &p.hs)
 	p.readQuotas()
 	p.readBody()
+	p.sig.Quotas = p.found()
 	p.decide()
 	p.sig.Warnings = p.rd.warnings
 	return p.sig
@@ -36,6 +37,11 @@ type parser struct {
 	hs   headers
 	sig  Signal
 	body bodyFacts
+	// quotas holds the first Quotas found, so that the Signal's slice is
+	// allocated once at the end, at its exact size.
+	quotas [4]Quota
+	nq     int
+	more   []Quota // the Quotas past len(quotas), rare
 }
 
 // readQuotas turns the collected headers into Quotas, sorted by name.
@@ -53,16 +59,35 @@ func (p *parser) readQuotas() {
 // quota returns the quota named name, adding it when new. The pointer is
 // valid until the next call.
 func (p *parser) quota(name, unit, source string) *Quota {
-	for i := range p.sig.Quotas {
-		if p.sig.Quotas[i].Name == name {
-			return &p.sig.Quotas[i]
+	for i := range p.nq {
+		if p.quotas[i].Name == name {
+			return &p.quotas[i]
 		}
 	}
-	if p.sig.Quotas == nil {
-		p.sig.Quotas = make([]Quota, 0, 4)
+	for i := range p.more {
+		if p.more[i].Name == name {
+			return &p.more[i]
+		}
 	}
-	p.sig.Quotas = append(p.sig.Quotas, Quota{Name: name, Unit: unit, Source: source})
-	return &p.sig.Quotas[len(p.sig.Quotas)-1]
+	if p.nq < len(p.quotas) {
+		p.quotas[p.nq] = Quota{Name: name, Unit: unit, Source: source}
+		p.nq++
+		return &p.quotas[p.nq-1]
+	}
+	p.more = append(p.more, Quota{Name: name, Unit: unit, Source: source})
+	return &p.more[len(p.more)-1]
+}
+
+// found returns the Quotas found, in a slice of their own of exactly
+// their number (nil when none).
+func (p *parser) found() []Quota {
+	n := p.nq + len(p.more)
+	if n == 0 {
+		return nil
+	}
+	out := make([]Quota, 0, n)
+	out = append(out, p.quotas[:p.nq]...)
+	return append(out, p.more...)
 }
 
 // setReset records a quota's reset and makes its field the quota's source.

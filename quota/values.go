@@ -36,6 +36,13 @@ func parseNumber(s string) (float64, bool) {
 	if digits == 0 || digits > 30 {
 		return 0, false
 	}
+	if digits == len(s) && digits <= 15 { // a whole number, exact in a float64: most of them
+		var n int64
+		for i := 0; i < len(s); i++ {
+			n = n*10 + int64(s[i]-'0')
+		}
+		return float64(n), true
+	}
 	f, err := strconv.ParseFloat(s, 64)
 	return f, err == nil
 }
