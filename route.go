@@ -99,6 +99,9 @@ func (rt route) covers(req route) bool {
 // normalHost returns u's host in lowercase, without a trailing dot, with
 // its port unless that is the scheme's default.
 func normalHost(u *url.URL) string {
+	if plainHost(u.Host) {
+		return u.Host // the common case, as normal as it gets: nothing to do
+	}
 	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]"
@@ -109,4 +112,19 @@ func normalHost(u *url.URL) string {
 		return host
 	}
 	return host + ":" + port
+}
+
+// plainHost reports whether h is a lower-case host name with no port,
+// trailing dot, brackets or escapes, which normalHost returns as it is.
+func plainHost(h string) bool {
+	if h == "" || h[len(h)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		switch c := h[i]; {
+		case c >= 'A' && c <= 'Z', c == ':', c == '[', c == '%':
+			return false
+		}
+	}
+	return true
 }
