@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,4 +127,47 @@ func TestReplayedHeadersCountFromNow(t *testing.T) {
 	if got.Get("X-Ratelimit-Remaining-Requests") != "0" {
 		t.Error("the replayed headers share the original's slices")
 	}
+}
+
+// FuzzReplayedHeaders: restating a replayed header never panics, keeps
+// what it does not know as it was, and never says more time is left than
+// the header said.
+func FuzzReplayedHeaders(f *testing.F) {
+	for _, seed := range []struct {
+		name, value string
+		elapsedMs   int64
+	}{
+		{"X-Ratelimit-Reset-Tokens", "6m0s", 1500},
+		{"X-Ratelimit-Reset-Requests", "120ms", 10},
+		{"Ratelimit-Reset", "30", 10_000},
+		{"X-Ratelimit-Reset", "1795350000", 1},
+		{"X-Ratelimit-Reset-After", "1e308", 1},
+		{"X-Ms-Retry-After-Ms", "NaN", 0},
+		{"X-Ratelimit-Reset", "-5", 3},
+		{"Anthropic-Ratelimit-Tokens-Reset", "2026-12-02T12:00:30Z", 1},
+	} {
+		f.Add(seed.name, seed.value, seed.elapsedMs)
+	}
+	f.Fuzz(func(t *testing.T, name, value string, elapsedMs int64) {
+		orig := http.Header{}
+		orig[name] = []string{value}
+		elapsed := time.Duration(elapsedMs) * time.Millisecond
+		got := replayed(orig, elapsed, false)
+		rel, isRelative := relativeHeaders[http.CanonicalHeaderKey(name)]
+		switch {
+		case !isRelative:
+			if g := got[name]; len(g) != 1 || g[0] != value {
+				t.Fatalf("%s: %q replayed as %q, want it as it was", name, value, g)
+			}
+		case rel == nil:
+			if len(got) != 0 {
+				t.Fatalf("%s is heed's to set, but was replayed: %v", name, got)
+			}
+		}
+		if d, err := time.ParseDuration(value); err == nil && isRelative && strings.HasPrefix(http.CanonicalHeaderKey(name), "X-Ratelimit-Reset-") {
+			if g, err := time.ParseDuration(got.Get(name)); err == nil && g > max(d, 0)+time.Millisecond {
+				t.Fatalf("%s: %q restated as %q, more than it said", name, value, got.Get(name))
+			}
+		}
+	})
 }
