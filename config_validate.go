@@ -1,6 +1,8 @@
 package heed
 
 import (
+	"github.com/heedhq/heed/internal/httptoken"
+
 	"errors"
 	"fmt"
 	"net/url"
@@ -194,7 +196,7 @@ func checkRetry(p *problems, at loc, r RetryPolicy) {
 		p.addf("%s (%v) must not exceed retry.max (%v)", at.field("retry.base"), r.Base, r.Max)
 	}
 	for i, h := range r.ClientRetryHeaders {
-		if !validToken(h) {
+		if !httptoken.Valid(h) {
 			p.addf("%s[%d] %q is not a valid header name", at.field("retry.client_retry_headers"), i, h)
 		}
 	}
@@ -214,7 +216,7 @@ func checkBreaker(p *problems, at loc, b BreakerPolicy) {
 // checkCredentials checks the extra credential places.
 func checkCredentials(p *problems, at loc, c CredentialPolicy) {
 	for i, h := range c.Headers {
-		if !validToken(h) {
+		if !httptoken.Valid(h) {
 			p.addf("%s[%d] %q is not a valid header name", at.field("credentials.headers"), i, h)
 		}
 	}
@@ -296,19 +298,6 @@ func validName(s string, upper bool) bool {
 		c := s[i]
 		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || upper && c >= 'A' && c <= 'Z'
 		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// validToken reports whether s is a valid HTTP header name (RFC 9110 token).
-func validToken(s string) bool {
-	for i := range len(s) {
-		c := s[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-		if !ok {
 			return false
 		}
 	}

@@ -38,6 +38,15 @@ func (o requestOptions) tenantOr(def string) string {
 	return def
 }
 
+// MaxTenantLen bounds a tenant's name from outside the program, such as
+// heed serve's tenant_header.
+const MaxTenantLen = 64
+
+// ValidTenant reports whether s can name a tenant: it matches
+// [A-Za-z0-9][A-Za-z0-9_.-]* (as Config.Tenant must) and is at most
+// MaxTenantLen bytes.
+func ValidTenant(s string) bool { return len(s) <= MaxTenantLen && validName(s, true) }
+
 // WithTenant returns a context under which a request belongs to tenant
 // instead of Config.Tenant, so that one Transport serves many tenants
 // (heed serve sets it from its tenant_header). The tenant keys the

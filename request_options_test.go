@@ -111,3 +111,18 @@ func TestWithUpstreamPicksTheNamedPolicy(t *testing.T) {
 		}
 	})
 }
+
+func TestValidTenant(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		s    string
+		want bool
+	}{
+		{"acme", true}, {"Acme-2.eu_west", true}, {strings.Repeat("a", heed.MaxTenantLen), true},
+		{"", false}, {"-acme", false}, {"a/b", false}, {"a b", false}, {strings.Repeat("a", heed.MaxTenantLen+1), false},
+	} {
+		if got := heed.ValidTenant(tt.s); got != tt.want {
+			t.Errorf("ValidTenant(%q) = %v, want %v", tt.s, got, tt.want)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package jobs
 
 import (
+	"github.com/heedhq/heed/internal/httptoken"
+
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -151,7 +153,7 @@ func (r *Request) Validate(upstreams []string, lim Limits) error {
 	if r.Method == "" {
 		r.Method = http.MethodGet
 	}
-	if !validToken(r.Method) {
+	if !httptoken.Valid(r.Method) {
 		bad("method", "%q is not an HTTP method", r.Method)
 	}
 	r.Method = strings.ToUpper(r.Method)
@@ -162,7 +164,7 @@ func (r *Request) Validate(upstreams []string, lim Limits) error {
 		bad("path", "must be a plain path below the upstream's base URL (no scheme, host, query, fragment or ..); put parameters in query")
 	}
 	for name, v := range r.Headers {
-		if !validToken(name) {
+		if !httptoken.Valid(name) {
 			bad("headers."+name, "not a valid header name")
 		}
 		for _, s := range v {
@@ -201,18 +203,4 @@ func (r *Request) BodyBytes() ([]byte, error) {
 		return []byte(*r.Body), nil
 	}
 	return nil, nil
-}
-
-// validToken reports whether s is an RFC 9110 token (methods, header names).
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }

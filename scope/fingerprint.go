@@ -1,6 +1,8 @@
 package scope
 
 import (
+	"github.com/heedhq/heed/internal/httptoken"
+
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -100,7 +102,7 @@ func NewFingerprinter(secret []byte, extraHeaders, extraQuery []string) (*Finger
 func headerPlaces(extra []string) ([]place, error) {
 	names := builtinHeaders()
 	for _, h := range extra {
-		if !validHeaderName(h) {
+		if !httptoken.Valid(h) {
 			return nil, fmt.Errorf("scope: extra header %q is not a valid header name", h)
 		}
 		names = append(names, textproto.CanonicalMIMEHeaderKey(h))
@@ -137,19 +139,6 @@ func queryPlaces(names []string) ([]place, error) {
 		}
 	}
 	return places, nil
-}
-
-// validHeaderName reports whether s is an RFC 9110 token.
-func validHeaderName(s string) bool {
-	for i := range len(s) {
-		c := s[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-		if !ok {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // Fingerprint returns the fingerprint of every credential r carries: the

@@ -1,11 +1,12 @@
 package serve
 
 import (
+	"github.com/heedhq/heed/internal/httptoken"
+
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"strings"
 
 	"github.com/heedhq/heed"
 	"github.com/heedhq/heed/config"
@@ -85,7 +86,7 @@ func (c Config) Validate() error {
 	if c.AdminToken != "" && len(c.AdminToken) < minAdminToken {
 		errs = append(errs, heed.NewConfigError("admin_token", "admin_token: at least %d bytes, got %d", minAdminToken, len(c.AdminToken)))
 	}
-	if c.TenantHeader != "" && !validHeaderName(c.TenantHeader) {
+	if c.TenantHeader != "" && !httptoken.Valid(c.TenantHeader) {
 		errs = append(errs, heed.NewConfigError("tenant_header", "tenant_header %q is not a valid header name", c.TenantHeader))
 	}
 	if c.Jobs != nil {
@@ -98,18 +99,4 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(c.Config.Validate(), c.Source.Locate(errors.Join(errs...)))
-}
-
-// validHeaderName reports whether s is a valid HTTP header name (an RFC
-// 9110 token).
-func validHeaderName(s string) bool {
-	for i := range len(s) {
-		c := s[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
-		if !ok {
-			return false
-		}
-	}
-	return s != ""
 }

@@ -298,9 +298,6 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 	proxy.ServeHTTP(w, r)
 }
 
-// maxTenant bounds a tenant's name from tenant_header.
-const maxTenant = 64
-
 // withTenant returns r with the tenant its tenant_header names, when the
 // config has one and r carries it; a malformed one is answered with a 400
 // and ok false.
@@ -313,9 +310,9 @@ func (g *generation) withTenant(w http.ResponseWriter, r *http.Request) (_ *http
 	if tenant == "" {
 		return r, true
 	}
-	if !validTenant(tenant) {
+	if !heed.ValidTenant(tenant) {
 		writeError(w, http.StatusBadRequest, apiError{Error: CodeInvalidTenant,
-			Message: fmt.Sprintf("header %s must name a tenant: [A-Za-z0-9][A-Za-z0-9_.-]*, at most %d bytes", h, maxTenant)})
+			Message: fmt.Sprintf("header %s must name a tenant: [A-Za-z0-9][A-Za-z0-9_.-]*, at most %d bytes", h, heed.MaxTenantLen)})
 		return r, false
 	}
 	return r.WithContext(heed.WithTenant(r.Context(), tenant)), true
@@ -327,22 +324,6 @@ func (g *generation) dropTenantHeader(pr *httputil.ProxyRequest) {
 	if g.cfg.TenantHeader != "" {
 		pr.Out.Header.Del(g.cfg.TenantHeader)
 	}
-}
-
-// validTenant reports whether s matches [A-Za-z0-9][A-Za-z0-9_.-]* and is
-// at most maxTenant bytes.
-func validTenant(s string) bool {
-	if s == "" || len(s) > maxTenant {
-		return false
-	}
-	for i := range len(s) {
-		c := s[i]
-		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-		if !alnum && (i == 0 || c != '_' && c != '.' && c != '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // proxyError answers a request the Transport returned an error for.
