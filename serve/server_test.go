@@ -47,6 +47,23 @@ func newServer(t *testing.T, cfg serve.Config) (*serve.Server, string) {
 	return s, hs.URL
 }
 
+// getDrained sends a GET of url with the header name-value pairs and
+// returns its response, body read to the end and closed.
+func getDrained(t *testing.T, url string, header ...string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
 // apiErr reads a JSON error body.
 func apiErr(t *testing.T, resp *http.Response) (code string, upstreams []string) {
 	t.Helper()
@@ -191,17 +208,7 @@ func TestSyntheticCooldownReachesTheClient(t *testing.T) {
 	if err := m.Force(mockapi.Force{Credential: "tok", Status: 429, RetryAfter: 20 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	get := func() *http.Response {
-		req, _ := http.NewRequest("GET", base+"/mock/items", nil)
-		req.Header.Set("Authorization", "Bearer tok")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
-	}
+	get := func() *http.Response { return getDrained(t, base+"/mock/items", "Authorization", "Bearer tok") }
 	if resp := get(); resp.StatusCode != 429 || resp.Header.Get(heed.SyntheticHeader) != "" {
 		t.Fatalf("first: %d %v, want the real 429", resp.StatusCode, resp.Header)
 	}
@@ -403,17 +410,7 @@ func TestRouteModePicksTheNamedUpstream(t *testing.T) {
 		{Name: "fail", BaseURL: up.URL, OnLimit: heed.OnLimitFail, Retry: heed.RetryPolicy{Attempts: 1}},
 		{Name: "wait", BaseURL: up.URL + "/v1", MaxWait: time.Millisecond, Retry: heed.RetryPolicy{Attempts: 1}},
 	}}})
-	get := func(path string) *http.Response {
-		req, _ := http.NewRequest("GET", base+path, nil)
-		req.Header.Set("Authorization", "Bearer tok")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp
-	}
+	get := func(path string) *http.Response { return getDrained(t, base+path, "Authorization", "Bearer tok") }
 	if err := m.Force(mockapi.Force{Credential: "tok", Status: 429, RetryAfter: 20 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
@@ -452,16 +449,6 @@ func TestTenantHeader(t *testing.T) {
 	_, base := newServer(t, serve.Config{TenantHeader: "X-Tenant", Config: heed.Config{Upstreams: []heed.Upstream{
 		{Name: "api", BaseURL: up.URL, MaxWait: time.Millisecond, Limits: []heed.Limit{{Requests: 1, Per: time.Minute, PerTenant: true}}},
 	}}})
-	get := func(tenant string) *http.Response {
-		req, _ := http.NewRequest("GET", base+"/api/x", nil)
-		req.Header.Set("Authorization", "Bearer tok")
-		req.Header.Set("X-Tenant", tenant)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
-	}
 	for i, s := range []struct {
 		tenant    string
 		status    int
@@ -469,14 +456,18 @@ func TestTenantHeader(t *testing.T) {
 	}{
 		{"acme", 200, ""}, {"acme", 429, heed.SyntheticLimit}, {"globex", 200, ""},
 	} {
-		resp := get(s.tenant)
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		resp := getDrained(t, base+"/api/x", "Authorization", "Bearer tok", "X-Tenant", s.tenant)
 		if resp.StatusCode != s.status || resp.Header.Get(heed.SyntheticHeader) != s.synthetic {
 			t.Errorf("request %d (%s): %d %q, want %d %q", i, s.tenant, resp.StatusCode, resp.Header.Get(heed.SyntheticHeader), s.status, s.synthetic)
 		}
 	}
-	if code, _ := apiErr(t, get("a/b")); code != serve.CodeInvalidTenant {
+	req, _ := http.NewRequest("GET", base+"/api/x", nil)
+	req.Header.Set("X-Tenant", "a/b")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := apiErr(t, resp); code != serve.CodeInvalidTenant {
 		t.Errorf("a malformed tenant: %q, want %q", code, serve.CodeInvalidTenant)
 	}
 	mu.Lock()
