@@ -3,9 +3,14 @@
 // through the Transport when the quota allows, stores the answer and calls
 // back.
 //
-// This file set is the start of issue 6: the job request, its strict
-// decoding and its validation (a job may target only a configured upstream,
-// with a plain path below its base URL, bounded in size). The engine
-// (River on SQLite or PostgreSQL), the HTTP API on heed serve, snoozing on
-// cooldowns and signed callbacks are to come.
+// The Engine keeps jobs in River, on SQLite (one machine) or PostgreSQL
+// (several heed serve processes working one queue). A job may target only
+// a configured upstream, with a plain path below its base URL, bounded in
+// size (request.go). Its worker sends it through the Transport with
+// heed.WithMaxWait, so that a job whose credential is cooling down, whose
+// pace has no room soon enough, or that the API itself refuses for a rate
+// limit is put aside (snoozed) for exactly the wait heed.RefusalOf reports:
+// no attempt spent, no worker held. Handler serves the HTTP API heed serve
+// mounts at /v1/jobs; callbacks are signed (Sign) and retried. Config is
+// the jobs: section of heed serve's configuration.
 package jobs

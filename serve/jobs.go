@@ -35,7 +35,7 @@ func (s *Server) openJobs(cfg Config) error {
 	}
 	s.jobs = e
 	s.jobsAPI = e.Handler(jobs.APIOptions{Limits: jobs.Limits{MaxBody: jc.MaxRequestBytes}, CallbackAllow: allow})
-	s.reg.MustRegister(&jobsCollector{e: e, desc: prometheus.NewDesc("heed_jobs", "Jobs by state (queued, waiting_quota, running, succeeded, failed, cancelled).", []string{"state"}, nil)})
+	s.reg.MustRegister(&jobsCollector{e: e, desc: prometheus.NewDesc("heed_jobs", "Jobs by state (queued, waiting_quota, running, succeeded, failed, cancelled, expired).", []string{"state"}, nil)})
 	return nil
 }
 
