@@ -28,6 +28,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/heedhq/heed/internal/clock"
 	"github.com/heedhq/heed/internal/testenv"
 )
 
@@ -262,11 +263,23 @@ func (p *Page) Text(selector string) string {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, p.Timeout)
 	defer cancel()
-	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(selector)))
-	if err != nil {
-		p.t.Fatalf("dashboardtest: text of %s: %v", selector, err)
+	// Wait for the element, then read its text in one script: the page
+	// redraws on every poll, and a node looked up first and read after may
+	// be gone by then ("No node with given id found").
+	sel, _ := json.Marshal(selector)
+	read := chromedp.Evaluate[*string](`(e => e ? e.innerText : null)(document.querySelector(` + string(sel) + `))`)
+	err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(selector)))
+	for err == nil {
+		var text *string
+		if text, err = chromedp.Run(ctx, read); err == nil && text != nil {
+			return *text
+		}
+		if err == nil { // gone in a redraw since the wait: look again
+			err = clock.Sleep(ctx, 20*time.Millisecond)
+		}
 	}
-	return text
+	p.t.Fatalf("dashboardtest: text of %s: %v", selector, err)
+	return ""
 }
 
 // Screenshot saves the viewport as a PNG at path, creating its directory,
