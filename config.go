@@ -36,9 +36,12 @@ type Config struct {
 	// again every second and used again as soon as it answers.
 	OnStoreError OnStoreError `yaml:"on_store_error"`
 
-	// Tenant, when set, scopes every key, so that several tenants of one
-	// program never share a cooldown. It must match [A-Za-z0-9][A-Za-z0-9_.-]*.
-	// "" means no tenant.
+	// Tenant is the tenant of every request that names none (see
+	// WithTenant, and heed serve's tenant_header). A limit with PerTenant
+	// counts each tenant's requests apart; nothing else is kept per tenant:
+	// a credential's cooldowns, paces and other limits bind every tenant
+	// that uses it, since the quota is the credential's. It must match
+	// [A-Za-z0-9][A-Za-z0-9_.-]*. "" means no tenant.
 	Tenant string `yaml:"tenant"`
 
 	// FingerprintSecret is the HMAC key under which credentials are
