@@ -32,7 +32,7 @@ func recordLayer(next handler) handler {
 func (c *call) record(out *outcome) {
 	sig, now := out.sig, c.now
 	c.reportRemaining(sig)
-	c.sc.keepQuotas(sig.Quotas, now)
+	c.sc.keepQuotas(sig.Quotas, now, sig.Limited || sig.Wait > 0)
 	c.u.learnVendor(sig.Vendor)
 	learn := c.learns()
 	cd, ok := c.cooldownOf(sig, learn)

@@ -34,10 +34,18 @@ type scopeState struct {
 	waiting  atomic.Int64
 	lastSeen atomic.Int64 // Unix µs of the last call
 
+	// keptAt is when quotas were last kept (Unix µs), read without mu so
+	// that a busy scope keeps them at most every keepQuotasEvery.
+	keptAt     atomic.Int64
 	mu         sync.Mutex // guards quotas and quotasSeen
 	quotas     []quota.Quota
 	quotasSeen time.Time
 }
+
+// keepQuotasEvery spaces the quotas a scope keeps for snapshots: a
+// dashboard polls every second or so, a busy scope answers thousands of
+// times in that time.
+const keepQuotasEvery = 50 * time.Millisecond
 
 // noQuotaHeaders marks a scope whose answers carry no quota headers: there
 // is nothing to learn, so nothing to wait for.
@@ -103,11 +111,15 @@ func (s *scopes) each(f func(*scopeState)) {
 func (st *scopeState) inFlight() int64 { return max(st.admitted.Load()-st.answered.Load(), 0) }
 
 // keepQuotas remembers the quotas an answer reported at now, for
-// snapshots. It keeps the slice, which the signal does not change again.
-func (st *scopeState) keepQuotas(qs []quota.Quota, now time.Time) {
-	if len(qs) == 0 {
+// snapshots, unless it kept others less than keepQuotasEvery ago and the
+// answer is no news (news: it refused the request or spent the quota). It
+// keeps the slice, which the signal does not change again.
+func (st *scopeState) keepQuotas(qs []quota.Quota, now time.Time, news bool) {
+	at := now.UnixMicro()
+	if len(qs) == 0 || !news && at-st.keptAt.Load() < keepQuotasEvery.Microseconds() {
 		return
 	}
+	st.keptAt.Store(at)
 	st.mu.Lock()
 	st.quotas, st.quotasSeen = qs, now
 	st.mu.Unlock()
