@@ -99,7 +99,7 @@ func (p *parser) readTwitter() {
 // and value, so that the result, down to a quota's source, does not depend on
 // the order of the header map.
 func (p *parser) readNamed() {
-	named := p.hs.named[:p.hs.nNamed]
+	named := p.hs.namedFields()
 	slices.SortFunc(named, func(a, b namedField) int {
 		return cmp.Or(cmp.Compare(a.fam, b.fam), strings.Compare(a.name, b.name), cmp.Compare(a.part, b.part),
 			strings.Compare(a.value(), b.value()))

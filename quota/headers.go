@@ -35,8 +35,13 @@ type namedField struct {
 // value returns the header's first value.
 func (f namedField) value() string { return f.all[0] }
 
-// maxNamed bounds how many family headers one response may contribute.
-const maxNamed = 32
+// maxNamed bounds how many family headers one response may contribute;
+// the first inlineNamed are kept without allocating (Anthropic's full set
+// is 12), the rest in headers.more.
+const (
+	maxNamed    = 32
+	inlineNamed = 16
+)
 
 // headers holds the values of the headers Parse reads, collected in one pass
 // over the response's header map so that interpretation does not depend on
@@ -57,8 +62,9 @@ type headers struct {
 
 	shopify, sforce, amznErrorType string
 
-	named  [maxNamed]namedField
-	nNamed int
+	named  [inlineNamed]namedField
+	more   []namedField // the family headers past inlineNamed
+	nNamed int          // len(named in use) + len(more)
 
 	marks marks
 }
@@ -269,11 +275,24 @@ func (hs *headers) addNamed(f family, p part, name []byte, vs []string) {
 
 // addNamedString records a family header whose quota name is name.
 func (hs *headers) addNamedString(f family, p part, name string, vs []string) {
-	if hs.nNamed == maxNamed {
+	field := namedField{fam: f, part: p, name: name, all: vs}
+	switch {
+	case hs.nNamed == maxNamed:
 		return
+	case hs.nNamed < inlineNamed:
+		hs.named[hs.nNamed] = field
+	default:
+		hs.more = append(hs.more, field)
 	}
-	hs.named[hs.nNamed] = namedField{fam: f, part: p, name: name, all: vs}
 	hs.nNamed++
+}
+
+// namedFields returns the family headers recorded, as one slice.
+func (hs *headers) namedFields() []namedField {
+	if len(hs.more) == 0 {
+		return hs.named[:hs.nNamed]
+	}
+	return append(hs.named[:inlineNamed:inlineNamed], hs.more...)
 }
 
 // internName returns the common quota names without allocating.

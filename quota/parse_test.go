@@ -3,6 +3,7 @@ package quota
 import (
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -299,6 +300,28 @@ func TestIsWordByte(t *testing.T) {
 		want := b == '_' || ('0' <= b && b <= '9') || ('a' <= b && b <= 'z') || ('A' <= b && b <= 'Z')
 		if got := isWordByte(b); got != want {
 			t.Errorf("isWordByte(%q) = %v, want %v", b, got, want)
+		}
+	}
+}
+
+// TestManyFamilyHeaders: family headers past the ones kept inline (more
+// than sixteen) are read like the others, up to the bound of 32.
+func TestManyFamilyHeaders(t *testing.T) {
+	h := http.Header{}
+	names := []string{"requests", "tokens", "images", "audio", "batch", "files", "embeddings"}
+	for i, n := range names {
+		h.Set("X-Ratelimit-Limit-"+n, "100")
+		h.Set("X-Ratelimit-Remaining-"+n, strconv.Itoa(10+i))
+		h.Set("X-Ratelimit-Reset-"+n, "1s")
+	}
+	sig := Parse(Response{Status: 200, Header: h, Vendor: VendorOpenAI}, time.Unix(1_800_000_000, 0))
+	if len(sig.Quotas) != len(names) {
+		t.Fatalf("%d quotas from %d family headers, want %d: %+v", len(sig.Quotas), 3*len(names), len(names), sig.Quotas)
+	}
+	for _, q := range sig.Quotas {
+		i := slices.Index(names, q.Name)
+		if i < 0 || !q.HasLimit || q.Limit != 100 || !q.HasRemaining || q.Remaining != float64(10+i) || q.Reset.IsZero() {
+			t.Errorf("quota %+v: want limit 100, remaining %d and a reset", q, 10+i)
 		}
 	}
 }

@@ -194,7 +194,7 @@ func shapeMarks(hs *headers) marks {
 	if hs.amznErrorType != "" {
 		m |= markAWS
 	}
-	for _, f := range hs.named[:hs.nNamed] {
+	for _, f := range hs.namedFields() {
 		if f.fam == famOpenAI {
 			m |= markOpenAI
 		}
