@@ -1,8 +1,6 @@
 package heed
 
 import (
-	"github.com/heedhq/heed/internal/httptoken"
-
 	"errors"
 	"fmt"
 	"net/url"
@@ -10,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heedhq/heed/internal/httptoken"
 	"github.com/heedhq/heed/quota"
 )
 

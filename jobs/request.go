@@ -1,8 +1,6 @@
 package jobs
 
 import (
-	"github.com/heedhq/heed/internal/httptoken"
-
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -13,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/heedhq/heed/internal/httptoken"
 )
 
 // Request is what a client submits: one HTTP request for a configured

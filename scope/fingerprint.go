@@ -1,8 +1,6 @@
 package scope
 
 import (
-	"github.com/heedhq/heed/internal/httptoken"
-
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -15,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+
+	"github.com/heedhq/heed/internal/httptoken"
 )
 
 // MinSecretLen is the shortest secret NewFingerprinter accepts, in bytes.

@@ -1,8 +1,6 @@
 package serve
 
 import (
-	"github.com/heedhq/heed/internal/httptoken"
-
 	"errors"
 	"fmt"
 	"net"
@@ -10,6 +8,7 @@ import (
 
 	"github.com/heedhq/heed"
 	"github.com/heedhq/heed/config"
+	"github.com/heedhq/heed/internal/httptoken"
 	"github.com/heedhq/heed/jobs"
 )
 
