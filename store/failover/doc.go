@@ -11,13 +11,24 @@
 // store.Presence), so that a fleet of N does not send N times the limit.
 // Cooldowns and paces recorded meanwhile go to the fallback.
 //
+// Cooldowns outlive an outage both ways. The fallback keeps a copy of
+// every cooldown in force the shared store tells of (an admission refused
+// for one, a cooldown recorded or read), so that a cooldown another
+// process set still binds this one when the shared store goes away. And
+// as soon as the shared store answers again (the Store tries it every
+// RetryEvery, requests or not), and before traffic shares again, every
+// cooldown in force the fallback holds is written back to it, the later
+// end winning there, so that a shared store that restarted empty, or
+// never heard of a cooldown recorded during the outage, binds every
+// process again. (A shared store that restarts between two operations of this
+// process, so that no operation fails, is not noticed.)
+//
 // After a failure the shared store is tried again by one operation per
 // Options.RetryEvery while the others go on through the fallback, so a
 // black-holed Redis costs one timeout per second, not one per request;
 // the first success brings every operation back to the shared store. A
 // concurrency lease is given back to the store it came from.
 //
-// What the fallback learned is not yet written back to the shared store
-// when it returns, and a cooldown known only to the shared store is not
-// kept through an outage: see the open issues.
+// Paces learned during an outage are not written back: the next answers
+// teach them again.
 package failover

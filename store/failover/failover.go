@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -89,12 +90,20 @@ type Store struct {
 	downUntil atomic.Int64
 	// lastErr is the shared store's last error, for closed mode's message.
 	lastErr atomic.Pointer[error]
+	// flip is held by cooldowns written to the fallback during an outage
+	// and by the switch back to the shared store, so that no cooldown is
+	// written to the fallback after the last write-back; localWrites counts
+	// those cooldowns.
+	flip        sync.Mutex
+	localWrites atomic.Int64
 
 	// member names this process among the live ones (random, no meaning);
-	// stop ends the heartbeats and done is closed when they have ended.
-	member string
-	stop   context.CancelFunc
-	done   chan struct{}
+	// presence is the shared store's heartbeats, nil when it has none or
+	// there are no groups; stop ends run and done is closed when it has.
+	member   string
+	presence store.Presence
+	stop     context.CancelFunc
+	done     chan struct{}
 }
 
 var _ store.Store = (*Store)(nil)
@@ -114,9 +123,11 @@ func New(shared store.Store, opts Options) *Store {
 	for _, g := range opts.Groups {
 		s.live[g] = new(atomic.Int64)
 	}
-	if p, ok := shared.(store.Presence); ok && len(opts.Groups) > 0 {
-		s.startHeartbeats(p)
+	p, _ := shared.(store.Presence)
+	if len(opts.Groups) == 0 {
+		p = nil
 	}
+	s.start(p)
 	return s
 }
 
@@ -156,23 +167,61 @@ func (s *Store) group(scope string) string {
 }
 
 // useShared reports whether to ask the shared store now: always while it
-// answers; after a failure, one caller per RetryEvery.
-func (s *Store) useShared() bool {
+// answers; after a failure, one caller per RetryEvery, which first writes
+// back every cooldown the fallback holds (see recover).
+func (s *Store) useShared(ctx context.Context) bool {
 	until := s.downUntil.Load()
 	if until == 0 {
 		return true
 	}
 	now := s.opts.Now()
-	if now.UnixMicro() < until {
+	if now.UnixMicro() < until || !s.downUntil.CompareAndSwap(until, now.Add(s.opts.RetryEvery).UnixMicro()) {
 		return false
 	}
-	return s.downUntil.CompareAndSwap(until, now.Add(s.opts.RetryEvery).UnixMicro())
+	return s.recover(ctx)
 }
 
-// ok notes that the shared store answered.
-func (s *Store) ok() {
-	if s.downUntil.Load() != 0 {
-		s.downUntil.Store(0)
+// maxWriteBackPasses bounds how often recover writes back again because
+// new cooldowns were recorded in the fallback during the last pass.
+const maxWriteBackPasses = 3
+
+// recover brings the shared store back into use after an outage: it
+// writes every cooldown in force that the fallback holds (learned from the
+// shared store's answers before the outage, or recorded during it) to the
+// shared store, the later end winning there, so that a shared store that
+// lost them (restarted empty) or never had them binds every process
+// again; only then does traffic share again. A cooldown the fallback
+// records while a pass runs makes another pass; the switch happens under
+// flip, which fallback writes of cooldowns hold, so none is missed. It
+// reports false, the outage going on, when a write fails.
+func (s *Store) recover(ctx context.Context) bool {
+	ctx = context.WithoutCancel(ctx)
+	for range maxWriteBackPasses {
+		writes := s.localWrites.Load()
+		for _, sc := range s.local.Cooldowns() {
+			inForce, err := s.shared.SetCooldown(ctx, sc.Scope, sc.Cooldown)
+			if err != nil {
+				s.failed(sc.Scope, OpCooldown, err)
+				return false
+			}
+			s.remember(ctx, sc.Scope, inForce)
+		}
+		s.flip.Lock()
+		if s.localWrites.Load() == writes {
+			s.downUntil.Store(0)
+			s.flip.Unlock()
+			return true
+		}
+		s.flip.Unlock()
+	}
+	return false // cooldowns keep coming: try again at the next retry
+}
+
+// remember keeps in the fallback a cooldown in force that the shared
+// store told of, so that it still binds if the shared store goes away.
+func (s *Store) remember(ctx context.Context, scope string, cd store.Cooldown) {
+	if cd.Until.After(s.opts.Now()) {
+		_, _ = s.local.SetCooldown(context.WithoutCancel(ctx), scope, cd)
 	}
 }
 
@@ -205,10 +254,12 @@ func (s *Store) unavailable(why error) error {
 // Acquire implements store.Store.
 func (s *Store) Acquire(ctx context.Context, req store.Request) (store.Grant, error) {
 	var why error = errSkipped
-	if s.useShared() {
+	if s.useShared(ctx) {
 		g, err := s.shared.Acquire(ctx, req)
 		if err == nil {
-			s.ok()
+			if g.Reason == store.ReasonCooldown {
+				s.remember(ctx, req.Scope, g.Cooldown)
+			}
 			return g, nil
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -267,17 +318,37 @@ func (s *Store) Release(ctx context.Context, scope string, lease store.Lease) er
 	return err
 }
 
-// SetCooldown implements store.Store.
+// SetCooldown implements store.Store. While the shared store is away the
+// cooldown goes to the fallback, and to the shared store when it is back.
 func (s *Store) SetCooldown(ctx context.Context, scope string, c store.Cooldown) (store.Cooldown, error) {
-	if s.useShared() {
-		inForce, err := s.shared.SetCooldown(ctx, scope, c)
-		if err == nil {
-			s.ok()
-			return inForce, nil
+	for range 2 {
+		if s.useShared(ctx) {
+			inForce, err := s.shared.SetCooldown(ctx, scope, c)
+			if err == nil {
+				s.remember(ctx, scope, inForce)
+				return inForce, nil
+			}
+			s.failed(scope, OpCooldown, err)
 		}
-		s.failed(scope, OpCooldown, err)
+		if inForce, ok, err := s.setLocal(ctx, scope, c); ok {
+			return inForce, err
+		}
+		// The shared store came back meanwhile: record it there.
 	}
-	return s.local.SetCooldown(ctx, scope, c)
+	return s.local.SetCooldown(ctx, scope, c) // flapping: the next write-back takes it
+}
+
+// setLocal records a cooldown in the fallback if the shared store is still
+// away, and counts it for recover; ok is false when it is back.
+func (s *Store) setLocal(ctx context.Context, scope string, c store.Cooldown) (inForce store.Cooldown, ok bool, err error) {
+	s.flip.Lock()
+	defer s.flip.Unlock()
+	if !s.Down() {
+		return store.Cooldown{}, false, nil
+	}
+	inForce, err = s.local.SetCooldown(ctx, scope, c)
+	s.localWrites.Add(1)
+	return inForce, true, err
 }
 
 // Cooldown implements store.Store: the shared store's answer, or the
@@ -287,15 +358,18 @@ func (s *Store) Cooldown(ctx context.Context, scope string) (store.Cooldown, boo
 	if s.Down() {
 		return s.local.Cooldown(ctx, scope)
 	}
-	return s.shared.Cooldown(ctx, scope)
+	cd, ok, err := s.shared.Cooldown(ctx, scope)
+	if err == nil && ok {
+		s.remember(ctx, scope, cd)
+	}
+	return cd, ok, err
 }
 
 // SetPace implements store.Store; the fallback gets this process's share.
 func (s *Store) SetPace(ctx context.Context, scope string, p store.Pace) error {
-	if s.useShared() {
+	if s.useShared(ctx) {
 		err := s.shared.SetPace(ctx, scope, p)
 		if err == nil {
-			s.ok()
 			return nil
 		}
 		s.failed(scope, OpPace, err)
@@ -308,10 +382,9 @@ func (s *Store) SetPace(ctx context.Context, scope string, p store.Pace) error {
 // now, which may not be the one that took it when the shared store went
 // away or came back in between: the error is at most one request's cost.
 func (s *Store) Settle(ctx context.Context, set store.Settlement) error {
-	if s.useShared() {
+	if s.useShared(ctx) {
 		err := s.shared.Settle(ctx, set)
 		if err == nil {
-			s.ok()
 			return nil
 		}
 		s.failed(set.Scope, OpSettle, err)
@@ -332,53 +405,73 @@ func (s *Store) Close() error {
 	return s.shared.Close()
 }
 
-// startHeartbeats starts beating for every group.
-func (s *Store) startHeartbeats(p store.Presence) {
+// start runs the Store's loop (see run), beating for every group when p
+// is not nil.
+func (s *Store) start(p store.Presence) {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	s.member = hex.EncodeToString(id[:])
 	ctx, stop := context.WithCancel(context.Background())
-	s.stop, s.done = stop, make(chan struct{})
-	go s.beat(ctx, p)
+	s.stop, s.done, s.presence = stop, make(chan struct{}), p
+	go s.run(ctx)
 }
 
-// beat says every HeartbeatEvery, for each group, that this process is
-// alive, and keeps the number of live processes the store answers.
-func (s *Store) beat(ctx context.Context, p store.Presence) {
+// run, until Close, beats every HeartbeatEvery for each group (saying
+// this process is alive and keeping the live count the store answers)
+// and, while the shared store is away, tries it every RetryEvery, so that
+// what the fallback learned is written back as soon as it returns, not at
+// the next request (requests may all be waiting out a cooldown).
+func (s *Store) run(ctx context.Context) {
 	defer close(s.done)
-	ttl := 3 * s.opts.HeartbeatEvery
+	every := min(s.opts.RetryEvery, s.opts.HeartbeatEvery)
+	var last time.Time
 	for {
-		for _, g := range s.opts.Groups {
-			n, err := p.Heartbeat(ctx, g, s.member, ttl)
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				s.report(g, OpHeartbeat, err)
-				continue
-			}
-			s.live[g].Store(int64(max(n, 1)))
-			if s.opts.OnLive != nil {
-				s.opts.OnLive(g, n)
+		if s.Down() {
+			s.useShared(ctx)
+		}
+		if now := s.opts.Now(); s.presence != nil && (last.IsZero() || now.Sub(last) >= s.opts.HeartbeatEvery) {
+			last = now
+			if !s.beat(ctx) {
+				return
 			}
 		}
-		if s.opts.Sleep(ctx, s.opts.HeartbeatEvery) != nil {
+		if s.opts.Sleep(ctx, every) != nil {
 			return
 		}
 	}
 }
 
-// stopHeartbeats ends the heartbeats and says goodbye.
-func (s *Store) stopHeartbeats() {
-	if s.stop == nil {
-		return
+// beat says once, for each group, that this process is alive; false when
+// ctx ended.
+func (s *Store) beat(ctx context.Context) bool {
+	ttl := 3 * s.opts.HeartbeatEvery
+	for _, g := range s.opts.Groups {
+		n, err := s.presence.Heartbeat(ctx, g, s.member, ttl)
+		if err != nil {
+			if ctx.Err() != nil {
+				return false
+			}
+			s.report(g, OpHeartbeat, err)
+			continue
+		}
+		s.live[g].Store(int64(max(n, 1)))
+		if s.opts.OnLive != nil {
+			s.opts.OnLive(g, n)
+		}
 	}
+	return true
+}
+
+// stopHeartbeats ends the loop and says goodbye to each group.
+func (s *Store) stopHeartbeats() {
 	s.stop()
 	<-s.done
-	p := s.shared.(store.Presence)
+	if s.presence == nil {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
 	defer cancel()
 	for _, g := range s.opts.Groups {
-		_, _ = p.Heartbeat(ctx, g, s.member, 0)
+		_, _ = s.presence.Heartbeat(ctx, g, s.member, 0)
 	}
 }

@@ -3,6 +3,7 @@ package failover_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,16 +26,27 @@ func TestContract(t *testing.T) {
 	})
 }
 
-// flaky is a real memory store that a test can take out of reach: while
-// down, every operation fails as an unreachable Redis would, and the
-// store's own state is left as it was.
+// flaky is a real memory store that a test can take out of reach, and
+// restart empty: while down, every operation fails as an unreachable Redis
+// would, and the store's own state is left as it was.
 type flaky struct {
-	*memory.Store
+	mem   atomic.Pointer[memory.Store]
+	now   func() time.Time
 	down  atomic.Bool
 	calls atomic.Int64 // operations tried while down
 	beats atomic.Int64 // heartbeats answered
 	live  int          // the live count heartbeats report
 }
+
+func newFlaky(now func() time.Time, live int) *flaky {
+	f := &flaky{now: now, live: live}
+	f.mem.Store(memory.New(memory.Options{Now: now}))
+	return f
+}
+
+// restart replaces the store's state by an empty one, as a Redis without
+// persistence comes back.
+func (f *flaky) restart() { f.mem.Store(memory.New(memory.Options{Now: f.now})) }
 
 var errUnreachable = errors.New("dial tcp 127.0.0.1:1: connect: connection refused")
 
@@ -50,36 +62,45 @@ func (f *flaky) Acquire(ctx context.Context, req store.Request) (store.Grant, er
 	if err := f.fail(); err != nil {
 		return store.Grant{}, err
 	}
-	return f.Store.Acquire(ctx, req)
+	return f.mem.Load().Acquire(ctx, req)
 }
 
 func (f *flaky) SetCooldown(ctx context.Context, scope string, c store.Cooldown) (store.Cooldown, error) {
 	if err := f.fail(); err != nil {
 		return store.Cooldown{}, err
 	}
-	return f.Store.SetCooldown(ctx, scope, c)
+	return f.mem.Load().SetCooldown(ctx, scope, c)
+}
+
+func (f *flaky) Cooldown(ctx context.Context, scope string) (store.Cooldown, bool, error) {
+	if err := f.fail(); err != nil {
+		return store.Cooldown{}, false, err
+	}
+	return f.mem.Load().Cooldown(ctx, scope)
 }
 
 func (f *flaky) SetPace(ctx context.Context, scope string, p store.Pace) error {
 	if err := f.fail(); err != nil {
 		return err
 	}
-	return f.Store.SetPace(ctx, scope, p)
+	return f.mem.Load().SetPace(ctx, scope, p)
 }
 
 func (f *flaky) Settle(ctx context.Context, s store.Settlement) error {
 	if err := f.fail(); err != nil {
 		return err
 	}
-	return f.Store.Settle(ctx, s)
+	return f.mem.Load().Settle(ctx, s)
 }
 
 func (f *flaky) Release(ctx context.Context, scope string, l store.Lease) error {
 	if err := f.fail(); err != nil {
 		return err
 	}
-	return f.Store.Release(ctx, scope, l)
+	return f.mem.Load().Release(ctx, scope, l)
 }
+
+func (f *flaky) Close() error { return f.mem.Load().Close() }
 
 func (f *flaky) Heartbeat(_ context.Context, _, _ string, ttl time.Duration) (int, error) {
 	if err := f.fail(); err != nil {
@@ -105,7 +126,7 @@ type fixture struct {
 func newFixture(t *testing.T, closed bool, live int) *fixture {
 	t.Helper()
 	f := &fixture{clock: storetest.NewClock(time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC))}
-	f.shared = &flaky{Store: memory.New(memory.Options{Now: f.clock.Now}), live: live}
+	f.shared = newFlaky(f.clock.Now, live)
 	beat := make(chan struct{}, 1)
 	f.s = failover.New(f.shared, failover.Options{
 		Closed: closed, Groups: []string{"api"}, GroupOf: func(string) string { return "api" }, Now: f.clock.Now,
@@ -284,7 +305,7 @@ func TestSettleFollowsTheStoreInUse(t *testing.T) {
 // LeaveOpen the shared store stays usable.
 func TestCloseSaysGoodbye(t *testing.T) {
 	clock := storetest.NewClock(time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC))
-	shared := &flaky{Store: memory.New(memory.Options{Now: clock.Now}), live: 3}
+	shared := newFlaky(clock.Now, 3)
 	s := failover.New(shared, failover.Options{Groups: []string{"a", "b"}, Now: clock.Now, LeaveOpen: true,
 		Sleep: func(ctx context.Context, _ time.Duration) error { <-ctx.Done(); return ctx.Err() }})
 	deadline := time.Now().Add(5 * time.Second)
@@ -299,5 +320,84 @@ func TestCloseSaysGoodbye(t *testing.T) {
 	}
 	if _, err := shared.Acquire(ctx, store.Request{Scope: "/a/x"}); err != nil {
 		t.Errorf("the shared store after Close with LeaveOpen: %v, want it open", err)
+	}
+}
+
+// TestCooldownsOutliveAnOutage: a cooldown recorded while the shared
+// store is away is written back to it when it returns, even empty after a
+// restart, before any request is admitted through it; and a cooldown this
+// process knew only from the shared store's answers still binds while the
+// shared store is away.
+func TestCooldownsOutliveAnOutage(t *testing.T) {
+	f := newFixture(t, false, 1)
+	other := store.Cooldown{Until: f.clock.Now().Add(6 * time.Second), Status: 429, Source: "retry-after"}
+	if _, err := f.shared.mem.Load().SetCooldown(ctx, "/api/known", other); err != nil { // another process's
+		t.Fatal(err)
+	}
+	if g, _ := f.s.Acquire(ctx, store.Request{Scope: "/api/known"}); g.Reason != store.ReasonCooldown {
+		t.Fatalf("through the shared store: %+v, want its cooldown", g)
+	}
+
+	f.shared.down.Store(true)
+	if g, _ := f.s.Acquire(ctx, store.Request{Scope: "/api/known"}); g.Reason != store.ReasonCooldown || g.Wait != 6*time.Second {
+		t.Fatalf("with the shared store away: %+v, want the cooldown it told of, 6s left", g)
+	}
+	during := store.Cooldown{Until: f.clock.Now().Add(10 * time.Second), Status: 429}
+	if _, err := f.s.SetCooldown(ctx, "/api/during", during); err != nil {
+		t.Fatal(err)
+	}
+
+	f.shared.restart() // back, with nothing
+	f.shared.down.Store(false)
+	f.clock.Advance(failover.DefaultRetryEvery)
+	g, err := f.s.Acquire(ctx, store.Request{Scope: "/api/during"})
+	if err != nil || g.Reason != store.ReasonCooldown || g.Wait != 9*time.Second {
+		t.Fatalf("the first request after the return: %+v %v, want the cooldown recorded during the outage, 9s left", g, err)
+	}
+	if f.s.Down() {
+		t.Fatal("still down after the write-back")
+	}
+	for scope, left := range map[string]time.Duration{"/api/during": 9 * time.Second, "/api/known": 5 * time.Second} {
+		cd, ok, err := f.shared.mem.Load().Cooldown(ctx, scope)
+		if err != nil || !ok || cd.Until.Sub(f.clock.Now()) != left {
+			t.Errorf("the shared store's cooldown of %s: %+v %v %v, want %v left", scope, cd, ok, err, left)
+		}
+	}
+}
+
+// TestNoCooldownMissedByTheWriteBack: cooldowns recorded by many
+// goroutines while the shared store comes back all end up in it.
+func TestNoCooldownMissedByTheWriteBack(t *testing.T) {
+	f := newFixture(t, false, 1)
+	f.shared.down.Store(true)
+	if _, err := f.s.SetCooldown(ctx, "/api/first", store.Cooldown{Until: f.clock.Now().Add(time.Hour), Status: 429}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	const writers, each = 8, 50
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				scope := "/api/" + strconv.Itoa(w) + "-" + strconv.Itoa(i)
+				if _, err := f.s.SetCooldown(ctx, scope, store.Cooldown{Until: f.clock.Now().Add(time.Hour), Status: 429}); err != nil {
+					t.Error(err)
+				}
+				if w == 0 && i == each/2 {
+					f.shared.down.Store(false)
+					f.clock.Advance(failover.DefaultRetryEvery)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	f.clock.Advance(failover.DefaultRetryEvery)
+	_, _ = f.s.Acquire(ctx, store.Request{Scope: "/api/poke"}) // a last chance to write back, if still down
+	for w := range writers {
+		for i := range each {
+			scope := "/api/" + strconv.Itoa(w) + "-" + strconv.Itoa(i)
+			if _, ok, _ := f.shared.mem.Load().Cooldown(ctx, scope); !ok {
+				t.Fatalf("%s's cooldown never reached the shared store", scope)
+			}
+		}
 	}
 }

@@ -286,6 +286,40 @@ func (s *Store) Len() int {
 	return len(s.scopes)
 }
 
+// ScopeCooldown is a cooldown in force and the scope it binds.
+type ScopeCooldown struct {
+	Scope    string
+	Cooldown store.Cooldown
+}
+
+// Cooldowns returns every cooldown in force now, in no order: what a
+// fallback learned while the store it stood in for was away, to write back
+// when it returns.
+func (s *Store) Cooldowns() []ScopeCooldown {
+	now := s.micros()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []ScopeCooldown
+	for key, st := range s.scopes {
+		if st.until > now {
+			out = append(out, ScopeCooldown{Scope: key, Cooldown: cloneCooldown(st.cooldown)})
+		}
+	}
+	return out
+}
+
+// Sweep drops now the scopes whose state no longer matters, as Acquire
+// does every few thousand calls: a program that stops sending still gets
+// its memory back.
+func (s *Store) Sweep() {
+	now := s.micros()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.sweep(now)
+	}
+}
+
 // Limits returns how many limit states the store holds for scope.
 func (s *Store) Limits(scope string) int {
 	s.mu.Lock()
