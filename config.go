@@ -51,6 +51,16 @@ type Config struct {
 	// there. It never appears in an error or a log line.
 	FingerprintSecret string `yaml:"fingerprint_secret"`
 
+	// ForgetAfter is how long the Transport keeps what it learned of a
+	// scope (a credential: its counters, its probe, the quotas of its last
+	// answer) after the scope's last request; 0 means the default, 10m.
+	// An idle scope is forgotten by a sweep every ForgetAfter/4 (at least
+	// every second), so memory follows the credentials in use, not all
+	// those ever seen; what the store keeps expires by its own TTLs. A
+	// forgotten scope starts afresh: its next request learns its quota
+	// again, one at a time.
+	ForgetAfter time.Duration `yaml:"forget_after"`
+
 	// Upstreams are the APIs heed paces, each matched by its BaseURL.
 	// Requests that match none pass through untouched.
 	Upstreams []Upstream `yaml:"upstreams"`
@@ -292,6 +302,7 @@ type CredentialPolicy struct {
 // The defaults WithDefaults fills in.
 const (
 	defaultStore         = "memory"
+	defaultForgetAfter   = 10 * time.Minute
 	defaultMaxWait       = 2 * time.Minute
 	defaultHeadroom      = 0.02
 	defaultCooldown      = 5 * time.Second
@@ -323,6 +334,7 @@ func (c Config) WithDefaults() Config {
 	if c.OnStoreError == "" {
 		c.OnStoreError = StoreErrorOpen
 	}
+	c.ForgetAfter = orDefault(c.ForgetAfter, defaultForgetAfter)
 	ups := make([]Upstream, len(c.Upstreams))
 	for i, u := range c.Upstreams {
 		ups[i] = u.withDefaults()

@@ -41,12 +41,12 @@ func TestWithDefaults(t *testing.T) {
 		in   Config
 		want Config
 	}{
-		{"Zero", Config{}, Config{Store: "memory", OnStoreError: StoreErrorOpen}},
+		{"Zero", Config{}, Config{Store: "memory", OnStoreError: StoreErrorOpen, ForgetAfter: 10 * time.Minute}},
 		{"ZeroUpstream", Config{Upstreams: []Upstream{{Name: "a"}}},
-			Config{Store: "memory", OnStoreError: StoreErrorOpen, Upstreams: []Upstream{defaultUpstream("a")}}},
-		{"ExplicitKept", Config{Store: "memory", OnStoreError: StoreErrorClosed, Tenant: "t", FingerprintSecret: "s", Upstreams: []Upstream{explicit}},
-			Config{Store: "memory", OnStoreError: StoreErrorClosed, Tenant: "t", FingerprintSecret: "s", Upstreams: []Upstream{wantExplicit}}},
-		{"OtherStoreKept", Config{Store: "redis://localhost"}, Config{Store: "redis://localhost", OnStoreError: StoreErrorOpen}},
+			Config{Store: "memory", OnStoreError: StoreErrorOpen, ForgetAfter: 10 * time.Minute, Upstreams: []Upstream{defaultUpstream("a")}}},
+		{"ExplicitKept", Config{Store: "memory", OnStoreError: StoreErrorClosed, Tenant: "t", FingerprintSecret: "s", ForgetAfter: time.Minute, Upstreams: []Upstream{explicit}},
+			Config{Store: "memory", OnStoreError: StoreErrorClosed, Tenant: "t", FingerprintSecret: "s", ForgetAfter: time.Minute, Upstreams: []Upstream{wantExplicit}}},
+		{"OtherStoreKept", Config{Store: "redis://localhost"}, Config{Store: "redis://localhost", OnStoreError: StoreErrorOpen, ForgetAfter: 10 * time.Minute}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -25,6 +25,9 @@ func (c Config) Validate() error {
 	if d.OnStoreError != StoreErrorOpen && d.OnStoreError != StoreErrorClosed {
 		p.addAt("on_store_error", "on_store_error %q: want open or closed", d.OnStoreError)
 	}
+	if d.ForgetAfter < 0 {
+		p.addAt("forget_after", "forget_after must not be negative")
+	}
 	if d.Tenant != "" && !validName(d.Tenant, true) {
 		p.addAt("tenant", "tenant %q must match [A-Za-z0-9][A-Za-z0-9_.-]*", d.Tenant)
 	}

@@ -1,6 +1,7 @@
 package heed
 
 import (
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,29 +69,59 @@ func newScopes(upstream string) *scopes {
 // Sum: the anonymous scope), making it if it is new, and notes a call of
 // it at now.
 func (s *scopes) get(sum scope.Sum, now time.Time) *scopeState {
+	t := now.UnixMicro()
 	s.mu.RLock()
 	st := s.m[sum]
+	if st != nil && st.lastSeen.Load() != t { // under the lock: sweep sees it
+		st.lastSeen.Store(t)
+	}
 	s.mu.RUnlock()
 	if st == nil {
-		st = s.make(sum)
-	}
-	if t := now.UnixMicro(); st.lastSeen.Load() != t {
-		st.lastSeen.Store(t)
+		st = s.make(sum, t)
 	}
 	return st
 }
 
-// make adds the state of a new scope, unless another goroutine just did.
-func (s *scopes) make(sum scope.Sum) *scopeState {
+// make adds the state of a new scope seen at t (Unix µs), unless another
+// goroutine just did.
+func (s *scopes) make(sum scope.Sum, t int64) *scopeState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st := s.m[sum]; st != nil {
+		st.lastSeen.Store(t)
 		return st
 	}
 	k := scope.Key{Upstream: s.upstream, Fingerprint: sum.String()}
 	st := &scopeState{key: k.String(), short: k.Short(), anonymous: k.Anonymous()}
+	st.lastSeen.Store(t)
 	s.m[sum] = st
 	return st
+}
+
+// sweep forgets the scopes idle at now: no request of theirs in flight,
+// waiting or out learning the quota, and none seen for after. It returns
+// how many it forgot. A call that found a state just before holds on to
+// it until it ends; the next call makes a new one.
+func (s *scopes) sweep(now time.Time, after time.Duration) int {
+	cutoff := now.Add(-after).UnixMicro()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.m)
+	maps.DeleteFunc(s.m, func(_ scope.Sum, st *scopeState) bool { return st.idle(cutoff) })
+	if n >= shrinkFrom && len(s.m) < n/4 { // a map never shrinks: give its room back
+		s.m = resized(s.m)
+	}
+	return n - len(s.m)
+}
+
+// shrinkFrom is the size from which a sweep that leaves under a quarter of
+// a map copies it into a smaller one.
+const shrinkFrom = 1024
+
+// idle reports whether nothing of the scope is going on and its last
+// request was before cutoff (Unix µs).
+func (st *scopeState) idle(cutoff int64) bool {
+	return st.lastSeen.Load() < cutoff && st.inFlight() == 0 && st.waiting.Load() == 0 && !st.probe.Load()
 }
 
 // each calls f for every scope state.
@@ -174,4 +205,14 @@ func (st *scopeState) dropProbe() { st.probe.Store(false) }
 func (st *scopeState) uncounted(seq int64) int64 {
 	admitted := st.admitted.Load()
 	return max(admitted-seq, 0) + max(admitted-st.answered.Load(), 0)
+}
+
+// resized copies m into a map made for its size (maps.Clone keeps the
+// room of the original).
+func resized[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package heed
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/heedhq/heed/scope"
 	"github.com/heedhq/heed/store"
@@ -67,7 +69,11 @@ type Transport struct {
 	router  router
 	rand    *lockedRand
 
-	closeOnce sync.Once
+	// stopSweeps ends the sweeps of idle scopes; swept is closed when they
+	// have ended.
+	stopSweeps context.CancelFunc
+	swept      chan struct{}
+	closeOnce  sync.Once
 }
 
 var _ http.RoundTripper = (*Transport)(nil)
@@ -95,6 +101,7 @@ func New(cfg Config) (*Transport, error) {
 	if err := t.openStore(); err != nil {
 		return nil, err
 	}
+	t.startSweeps()
 	return t, nil
 }
 
@@ -145,6 +152,35 @@ func (t *Transport) openStore() error {
 	})
 	t.store, t.closeStore = t.fleet, true
 	return nil
+}
+
+// sweeper is a store that can drop what it holds of idle scopes on
+// demand (the memory store, and store/failover's fallback).
+type sweeper interface{ Sweep() }
+
+// startSweeps forgets, every ForgetAfter/4 (at least every second), the
+// scopes idle for ForgetAfter, and has the store drop what it holds of
+// idle scopes, so that memory follows the credentials in use.
+func (t *Transport) startSweeps() {
+	ctx, stop := context.WithCancel(context.Background())
+	t.stopSweeps, t.swept = stop, make(chan struct{})
+	every := max(t.cfg.ForgetAfter/4, time.Second)
+	go func() {
+		defer close(t.swept)
+		for t.clock.Sleep(ctx, every) == nil {
+			t.sweep(t.clock.Now())
+		}
+	}()
+}
+
+// sweep forgets the scopes idle at now.
+func (t *Transport) sweep(now time.Time) {
+	for _, u := range t.ups {
+		u.scopes.sweep(now, t.cfg.ForgetAfter)
+	}
+	if s, ok := t.store.(sweeper); ok {
+		s.Sweep()
+	}
 }
 
 // upstreamOfScope returns the upstream a store scope key names: its second
@@ -202,6 +238,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 func (t *Transport) Close() error {
 	var err error
 	t.closeOnce.Do(func() {
+		t.stopSweeps()
+		<-t.swept
 		if t.closeStore {
 			err = t.store.Close()
 		}

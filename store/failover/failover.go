@@ -393,6 +393,10 @@ func (s *Store) Settle(ctx context.Context, set store.Settlement) error {
 	return s.local.Settle(ctx, set)
 }
 
+// Sweep drops what the fallback holds of idle scopes (see
+// memory.Store.Sweep).
+func (s *Store) Sweep() { s.local.Sweep() }
+
 // Close ends the heartbeats (saying goodbye, so that the processes left
 // stop counting this one), closes the fallback and, unless LeaveOpen, the
 // shared store.

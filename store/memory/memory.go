@@ -334,11 +334,19 @@ func (s *Store) Limits(scope string) int {
 // limits back to full (a limit keyed per tenant leaves one behind for each
 // tenant that stopped). The caller holds s.mu.
 func (s *Store) sweep(now int64) {
+	n := len(s.scopes)
 	maps.DeleteFunc(s.scopes, func(_ string, st *scopeState) bool {
 		maps.DeleteFunc(st.tats, func(_ string, tat int64) bool { return tat <= now })
 		return st.idle(now)
 	})
+	if n >= shrinkFrom && len(s.scopes) < n/4 { // a map never shrinks: give its room back
+		s.scopes = resized(s.scopes)
+	}
 }
+
+// shrinkFrom is the size from which a sweep that leaves under a quarter of
+// the scopes copies the map into a smaller one.
+const shrinkFrom = 1024
 
 // idle reports whether forgetting the scope changes no decision.
 func (st *scopeState) idle(now int64) bool {
@@ -362,4 +370,14 @@ func (st *scopeState) idle(now int64) bool {
 func cloneCooldown(c store.Cooldown) store.Cooldown {
 	c.Header = c.Header.Clone()
 	return c
+}
+
+// resized copies m into a map made for its size (maps.Clone keeps the
+// room of the original).
+func resized[K comparable, V any](m map[K]V) map[K]V {
+	out := make(map[K]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }
