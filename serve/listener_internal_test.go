@@ -52,7 +52,8 @@ func TestSwitchedConnectionLeftAlone(t *testing.T) {
 	rec := &recordingConn{}
 	c := &jsonErrorConn{Conn: rec}
 	const canned = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request"
-	if n, err := c.Write([]byte(canned)); err != nil || n != len(canned) || !strings.Contains(rec.buf.String(), `"error":"bad_request"`) {
+	if n, err := c.Write([]byte(canned)); err != nil || n != len(canned) || !strings.Contains(rec.buf.String(), `"error":"bad_request"`) ||
+		!strings.HasPrefix(rec.buf.String(), "HTTP/1.1 400 Bad Request\r\n") || !strings.Contains(rec.buf.String(), "\r\nConnection: close\r\n") {
 		t.Fatalf("before a switch: wrote %d, %v: %q, want the JSON error and len(p)", n, err, rec.buf.String())
 	}
 	rec.buf.Reset()
