@@ -20,11 +20,8 @@ import (
 func crossSite(r *http.Request) *refusal {
 	site := strings.ToLower(r.Header.Get("Sec-Fetch-Site"))
 	origins := r.Header.Values("Origin")
-	switch {
-	case site != "" && site != "same-origin" && site != "none":
-	case len(origins) == 0:
-		return nil
-	case len(origins) == 1 && sameOrigin(origins[0], r.Host):
+	pageOfOurs := site == "" || site == "same-origin" || site == "none"
+	if pageOfOurs && (len(origins) == 0 || len(origins) == 1 && sameOrigin(origins[0], r.Host)) {
 		return nil
 	}
 	return &refusal{status: http.StatusForbidden, err: apiError{Error: CodeCrossSite,
@@ -54,8 +51,8 @@ func loopbackHost(r *http.Request) *refusal {
 		return nil
 	}
 	return &refusal{status: http.StatusForbidden, err: apiError{Error: CodeForbiddenHost,
-		Message: fmt.Sprintf("without a token configured for this part of heed serve, it answers only requests addressed to localhost, 127.0.0.1 or [::1], not Host %s; "+
-			"set api_tokens (and admin_token) to serve other host names", quoteShort(r.Host))}}
+		Message: fmt.Sprintf("no token is configured for this part of heed serve, so it answers only requests addressed to localhost, 127.0.0.1 or [::1], not Host %s; "+
+			"to serve other host names, configure its token (admin_token for /-/, api_tokens for route mode, the forward proxy and the job API)", quoteShort(r.Host))}}
 }
 
 // isLoopbackHost reports whether a Host header value names this machine.
