@@ -20,7 +20,7 @@ func Load(path string) (heed.Config, error) {
 // syntax); name (a file name, "config" when empty) starts every error
 // message, followed by the line. Keys are the yaml tags of heed.Config and
 // its parts; an unknown or repeated key is an error, except that the keys
-// only heed serve reads (listen, admin_token, tenant_header and jobs, see
+// only heed serve reads (listen, admin_token, api_tokens, tenant_header and jobs, see
 // serve.Config) are accepted and skipped, so that one file configures
 // both. Every problem found is reported, joined with errors.Join.
 //
@@ -49,6 +49,7 @@ type file struct {
 	heed.Config  `yaml:",inline"`
 	Listen       ignored `yaml:"listen"`
 	AdminToken   ignored `yaml:"admin_token"`
+	APITokens    ignored `yaml:"api_tokens"`
 	TenantHeader ignored `yaml:"tenant_header"`
 	Jobs         ignored `yaml:"jobs"`
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -25,14 +27,38 @@ import (
 // a suggestion when a key is one typo away from a known one. Durations are
 // Go duration strings such as "250ms" or "1h"; a bool takes only true or
 // false, an integer only an integer. YAML anchors, aliases and merge keys
-// ("<<") work, within a bound on how far aliases expand. Every problem
-// with a key or a value is reported, each a *heed.ConfigError, joined with
-// errors.Join; data that is not one YAML document is one error.
+// ("<<") work, within a bound on how far aliases expand. A value that is
+// exactly ${NAME} (NAME as in a shell: [A-Za-z_][A-Za-z0-9_]*), quoted or
+// not, decoded into a string field, is replaced by the environment
+// variable NAME, so that secrets (tokens, fingerprint_secret, store URLs
+// with a password) need not sit in the file; NAME unset or empty is an
+// error at its line that names NAME, never a value. Any other string is
+// taken literally ("${A}${B}", "x${A}" and "$A" are not references, and
+// there is no escape: no value can be the literal text ${NAME}). Every
+// problem with a key or a value is reported, each a *heed.ConfigError,
+// joined with errors.Join; data that is not one YAML document is one
+// error.
 //
 // Decode neither fills defaults nor validates: v says exactly what the
 // file says, and fields the file leaves out keep their values. On error, v
-// may have been partly filled.
+// may have been partly filled. Decode reads the environment with
+// os.LookupEnv; DecodeOptions.Decode takes another.
 func Decode(data []byte, name string, v any) (*heed.Source, error) {
+	return DecodeOptions{}.Decode(data, name, v)
+}
+
+// DecodeOptions adjust Decode. The zero value is Decode's behaviour.
+type DecodeOptions struct {
+	// LookupEnv returns the environment variable that a ${NAME} value
+	// names, and whether it is set; nil means os.LookupEnv.
+	LookupEnv func(name string) (string, bool)
+}
+
+// Decode is the package's Decode with o's options.
+func (o DecodeOptions) Decode(data []byte, name string, v any) (*heed.Source, error) {
+	if o.LookupEnv == nil {
+		o.LookupEnv = os.LookupEnv
+	}
 	if name == "" {
 		name = "config"
 	}
@@ -44,7 +70,7 @@ func Decode(data []byte, name string, v any) (*heed.Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := decoder{file: name, lines: make(map[string]int)}
+	d := decoder{file: name, lines: make(map[string]int), env: o.LookupEnv}
 	d.value(root, rv.Elem(), "")
 	if len(d.errs) > 0 {
 		return nil, errors.Join(d.errs...)
@@ -105,6 +131,7 @@ type decoder struct {
 	lines   map[string]int     // the line of each value decoded, by path
 	merging map[*yaml.Node]int // mappings merging others now, against cycles
 	visits  int                // nodes decoded, aliases expanded
+	env     func(string) (string, bool)
 }
 
 // maxVisits bounds the nodes decoded, so that aliases of aliases cannot
@@ -248,7 +275,7 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
 	}
 	dur, err := time.ParseDuration(n.Value)
 	if err != nil {
-		d.failf(n, path, "%s: invalid duration %s: want a Go duration such as \"250ms\", \"5s\" or \"1h\"", path, describe(n))
+		d.failf(n, path, "%s: invalid duration %s: want a Go duration such as \"250ms\", \"5s\" or \"1h\"%s", path, describe(n), envHint(n))
 		return
 	}
 	v.SetInt(int64(dur))
@@ -256,10 +283,45 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
 
 // scalar decodes a string, bool, integer or float into v. Any scalar makes
 // a string, but only true or false a bool, only an integer an integer (yaml
-// would truncate 1.5) and only a number a float.
+// would truncate 1.5) and only a number a float. A string that is an
+// environment reference takes the variable's value.
 func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
+	if name, ok := envRef(n); ok && v.Kind() == reflect.String {
+		d.fromEnv(n, v, path, name)
+		return
+	}
 	if n.Kind != yaml.ScalarNode || !tagFits(n.ShortTag(), v.Kind()) || n.Decode(v.Addr().Interface()) != nil {
 		d.mismatch(n, path, kindName(v.Kind()))
+	}
+}
+
+// envRefPattern is an environment reference: ${NAME}, the whole value.
+var envRefPattern = regexp.MustCompile(`^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$`)
+
+// envRef returns the variable a scalar refers to, when it is exactly
+// ${NAME}.
+func envRef(n *yaml.Node) (string, bool) {
+	if n.Kind != yaml.ScalarNode {
+		return "", false
+	}
+	m := envRefPattern.FindStringSubmatch(n.Value)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+// fromEnv sets the string v to the environment variable name; unset or
+// empty is an error naming the variable.
+func (d *decoder) fromEnv(n *yaml.Node, v reflect.Value, path, name string) {
+	val, ok := d.env(name)
+	switch {
+	case !ok:
+		d.failf(n, path, "%s: environment variable %s is not set", path, name)
+	case val == "":
+		d.failf(n, path, "%s: environment variable %s is empty", path, name)
+	default:
+		v.SetString(val)
 	}
 }
 
@@ -280,7 +342,16 @@ func tagFits(tag string, k reflect.Kind) bool {
 
 // mismatch reports a value of the wrong type.
 func (d *decoder) mismatch(n *yaml.Node, path, want string) {
-	d.failf(n, path, "%s: want %s, got %s", orTop(path), want, describe(n))
+	d.failf(n, path, "%s: want %s, got %s%s", orTop(path), want, describe(n), envHint(n))
+}
+
+// envHint explains, for an environment reference where a string cannot
+// go, why it was not replaced.
+func envHint(n *yaml.Node) string {
+	if _, ok := envRef(n); ok {
+		return " (an environment reference ${NAME} is read only into a string field)"
+	}
+	return ""
 }
 
 // kindName describes what a value of kind k looks like in YAML.

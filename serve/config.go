@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 
 	"github.com/heedhq/heed"
 	"github.com/heedhq/heed/config"
@@ -25,11 +26,37 @@ type Config struct {
 	// DefaultListen, 127.0.0.1:8700.
 	Listen string `yaml:"listen"`
 
-	// AdminToken is the bearer token heed serve's admin surface (/-/)
-	// requires; heed serve refuses to listen on an address that is not
-	// loopback without one. At least 16 bytes; "" means none. It never
-	// appears in an error or a log line.
+	// AdminToken is the token of heed serve's admin surface: everything
+	// under /-/ but /-/healthz needs it, as "Authorization: Bearer <token>"
+	// or in the cookie that /-/?token=<token> sets for a browser. It is
+	// also taken wherever an API token is. At least 16 bytes; "" means
+	// none, and then the admin surface is open (on loopback only: heed serve
+	// refuses to listen beyond loopback without one). ${NAME} reads it from
+	// the environment variable NAME (see config.Decode).
 	AdminToken string `yaml:"admin_token"`
+
+	// APITokens are the tokens of heed serve's clients, each at least 16
+	// bytes and distinct, from each other and from the admin token; none
+	// means none. Several let clients be given tokens apart, and a token
+	// be replaced without a moment where none works.
+	//
+	// The job API (/v1/jobs...), as soon as any token is configured here
+	// or as admin_token, needs one of these or the admin token, as
+	// "Authorization: Bearer <token>" or "Heed-Token: <token>".
+	//
+	// Route mode (/{upstream}/...) and the forward proxy, as soon as
+	// api_tokens is set (on loopback too), need one of these or the admin
+	// token in the Heed-Token header, since Authorization is the upstream's
+	// credential and passes untouched; heed serve removes Heed-Token before
+	// sending. The forward proxy also takes the token as the password of
+	// "Proxy-Authorization: Basic" (a proxy URL
+	// http://heed:<token>@127.0.0.1:8700). Without api_tokens they are
+	// open, and heed serve refuses to listen beyond loopback: it would be a
+	// relay into every upstream for whoever reaches the port.
+	//
+	// Tokens are compared in constant time and never appear in an error or
+	// a log line; ${NAME} reads one from the environment variable NAME.
+	APITokens []string `yaml:"api_tokens"`
 
 	// TenantHeader is the request header that names a request's tenant in
 	// heed serve; "" means none (every request has the config's tenant).
@@ -68,13 +95,31 @@ func ParseConfig(data []byte, name string) (Config, error) {
 	return c, nil
 }
 
-// minAdminToken is the shortest admin token Validate accepts.
-const minAdminToken = 16
+// minToken is the shortest admin or API token Validate accepts.
+const minToken = 16
+
+// validateAPITokens reports the api_tokens that are too short, or the same
+// as another token, without quoting any.
+func (c Config) validateAPITokens() []error {
+	var errs []error
+	for i, tok := range c.APITokens {
+		path := fmt.Sprintf("api_tokens[%d]", i)
+		switch j := slices.Index(c.APITokens, tok); {
+		case len(tok) < minToken:
+			errs = append(errs, heed.NewConfigError(path, "%s: at least %d bytes, got %d", path, minToken, len(tok)))
+		case j < i:
+			errs = append(errs, heed.NewConfigError(path, "%s: the same as api_tokens[%d]; each token must be distinct", path, j))
+		case tok == c.AdminToken:
+			errs = append(errs, heed.NewConfigError(path, "%s: the same as admin_token; an API token must not open the admin surface", path))
+		}
+	}
+	return errs
+}
 
 // Validate reports every problem of c, the library's (heed.Config.Validate)
 // and heed serve's own, each naming its field (and, for a Config read from
 // a file, the file and line), joined with errors.Join; nil means c can be
-// used. No error quotes the admin token.
+// used. No error quotes a token.
 func (c Config) Validate() error {
 	var errs []error
 	if c.Listen != "" {
@@ -82,9 +127,10 @@ func (c Config) Validate() error {
 			errs = append(errs, heed.NewConfigError("listen", "listen %q: want host:port, such as 127.0.0.1:8700", c.Listen))
 		}
 	}
-	if c.AdminToken != "" && len(c.AdminToken) < minAdminToken {
-		errs = append(errs, heed.NewConfigError("admin_token", "admin_token: at least %d bytes, got %d", minAdminToken, len(c.AdminToken)))
+	if c.AdminToken != "" && len(c.AdminToken) < minToken {
+		errs = append(errs, heed.NewConfigError("admin_token", "admin_token: at least %d bytes, got %d", minToken, len(c.AdminToken)))
 	}
+	errs = append(errs, c.validateAPITokens()...)
 	if c.TenantHeader != "" && !httptoken.Valid(c.TenantHeader) {
 		errs = append(errs, heed.NewConfigError("tenant_header", "tenant_header %q is not a valid header name", c.TenantHeader))
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strings"
 	"testing"
 
@@ -61,6 +62,13 @@ func TestValidate(t *testing.T) {
 		{"Listen", func(c *serve.Config) { c.Listen = "localhost" }, []string{`heed: listen "localhost": want host:port, such as 127.0.0.1:8700`}},
 		{"AdminToken", func(c *serve.Config) { c.AdminToken = "hunter2" }, []string{`heed: admin_token: at least 16 bytes, got 7`}},
 		{"TenantHeader", func(c *serve.Config) { c.TenantHeader = "X Tenant" }, []string{`heed: tenant_header "X Tenant" is not a valid header name`}},
+		{"APITokens", func(c *serve.Config) {
+			c.AdminToken = "hunter2-admin-token-0"
+			c.APITokens = []string{"hunter2-api-token-0", "hunter2", "hunter2-api-token-0", "hunter2-admin-token-0", "hunter2-api-token-1"}
+		}, []string{
+			`heed: api_tokens[1]: at least 16 bytes, got 7`,
+			`heed: api_tokens[2]: the same as api_tokens[0]; each token must be distinct`,
+			`heed: api_tokens[3]: the same as admin_token; an API token must not open the admin surface`}},
 		{"Jobs", func(c *serve.Config) { c.Jobs = &jobs.Config{Workers: -1} }, []string{
 			`heed: jobs.database: want sqlite://path/to/heed-jobs.db or postgres://user@host/db`,
 			`heed: jobs.workers must not be negative`}},
@@ -86,6 +94,30 @@ func TestValidate(t *testing.T) {
 				t.Errorf("got %q, which quotes the admin token", err)
 			}
 		})
+	}
+}
+
+// TestAPITokensFromTheEnvironment: api_tokens and admin_token read from
+// the environment (${NAME}); a problem names the line, never the value.
+func TestAPITokensFromTheEnvironment(t *testing.T) {
+	t.Setenv("HEED_TEST_ADMIN", "admin-from-the-env-0123")
+	t.Setenv("HEED_TEST_API", "api-from-the-env-0123")
+	t.Setenv("HEED_TEST_SHORT", "hunter2")
+	const src = "admin_token: ${HEED_TEST_ADMIN}\napi_tokens:\n  - ${HEED_TEST_API}\n  - \"${HEED_TEST_SHORT}\"\n" +
+		"upstreams:\n  - {name: api, base_url: https://api.example.com}\n"
+	c, err := serve.ParseConfig([]byte(src), "heed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdminToken != "admin-from-the-env-0123" || len(c.APITokens) != 2 || c.APITokens[0] != "api-from-the-env-0123" {
+		t.Errorf("got admin %q, api %q, want the variables' values", c.AdminToken, c.APITokens)
+	}
+	if got, want := errorLines(c.Validate()), `heed: heed.yaml:4: api_tokens[1]: at least 16 bytes, got 7`; got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	_, err = serve.ParseConfig([]byte("api_tokens: [\"${HEED_TEST_UNSET_TOKEN}\"]\n"), "heed.yaml")
+	if got, want := errorLines(err), `heed: heed.yaml:1: api_tokens[0]: environment variable HEED_TEST_UNSET_TOKEN is not set`; got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
 }
 
@@ -195,6 +227,42 @@ func TestLoadConfigExample(t *testing.T) {
 	}
 	if _, err := serve.CheckListen(c); err != nil {
 		t.Errorf("CheckListen: %v", err)
+	}
+}
+
+// TestExampleTokensUncommented: the example's commented token lines, once
+// uncommented, read their tokens from the environment and make a config
+// that may listen beyond loopback.
+func TestExampleTokensUncommented(t *testing.T) {
+	for name, v := range map[string]string{"HEED_ADMIN_TOKEN": "example-admin-0123456789", "HEED_API_TOKEN": "example-api-0123456789",
+		"HEED_API_TOKEN_NEXT": "example-api-next-0123456789", "HEED_FINGERPRINT_SECRET": "example-fp-0123456789"} {
+		t.Setenv(name, v)
+	}
+	data, err := os.ReadFile("../examples/heed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(data)
+	for _, key := range []string{"admin_token", "api_tokens", "fingerprint_secret"} {
+		if !strings.Contains(src, "\n# "+key+": ") {
+			t.Fatalf("the example has no commented %s line", key)
+		}
+		src = strings.Replace(src, "\n# "+key+": ", "\n"+key+": ", 1)
+	}
+	c, err := serve.ParseConfig([]byte(src), "heed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdminToken != "example-admin-0123456789" || len(c.APITokens) != 2 || c.APITokens[1] != "example-api-next-0123456789" ||
+		c.FingerprintSecret != "example-fp-0123456789" {
+		t.Errorf("got admin %q, api %q, fingerprint_secret %q, want the variables' values", c.AdminToken, c.APITokens, c.FingerprintSecret)
+	}
+	c.Listen = "0.0.0.0:8700"
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	if _, err := serve.CheckListen(c); err != nil {
+		t.Errorf("CheckListen beyond loopback: %v", err)
 	}
 }
 

@@ -19,12 +19,47 @@
 // The admin surface lives under /-/ (no upstream name starts with "-"):
 // /-/healthz, /-/metrics (Prometheus), /-/state (heed.Snapshot as JSON),
 // /-/history (per-second counts for the dashboard) and /-/ itself, the
-// dashboard. With an AdminToken set, everything under /-/ but healthz needs
-// "Authorization: Bearer <token>" (or the cookie that /-/?token=<token>
-// sets for a browser); a server listening beyond loopback must have one.
+// dashboard. With the job API on (a jobs section), /v1/jobs takes durable
+// jobs.
+//
+// Who needs which token (Config.AdminToken, Config.APITokens; each at
+// least 16 bytes, compared in constant time, never logged or quoted):
+//
+//   - /-/healthz: none, ever (load balancers).
+//   - the rest of /-/: admin_token, when set, as "Authorization: Bearer
+//     <token>" or the cookie /-/?token=<token> sets for a browser.
+//   - /v1/jobs...: when any token is set, one of api_tokens or
+//     admin_token, as "Authorization: Bearer <token>" or "Heed-Token:
+//     <token>".
+//   - route mode and the forward proxy: when api_tokens is set, one of
+//     them or admin_token in "Heed-Token: <token>" (Authorization is the
+//     upstream's credential and passes untouched; Heed-Token is removed
+//     before the upstream); the forward proxy also takes the token as the
+//     Proxy-Authorization password, and answers 407 without.
+//
+// A missing or wrong token is a 401 JSON error with WWW-Authenticate (407
+// with Proxy-Authenticate from the forward proxy). A part left open, no
+// token being configured for it, answers only requests addressed to a
+// loopback Host, so that a web page cannot reach it by DNS rebinding. heed serve
+// refuses to listen beyond loopback without both admin_token and
+// api_tokens (ErrAdminTokenRequired, ErrAPITokensRequired): it would be a
+// relay into every upstream for whoever reaches the port.
+//
+// Web pages are kept out: the job API and route mode answer 403 to a
+// request whose Origin is not heed serve's own or whose Sec-Fetch-Site is
+// neither same-origin nor none, and the job API takes writes only as
+// application/json (415), which a page cannot send to another origin
+// without asking first. Route mode and the forward proxy refuse a path
+// with a . or .. segment in any encoding (400).
+//
+// Every answer heed serve makes itself is a JSON error with a stable
+// "error" code, those of its ServeMuxes (404, 405) and of request headers
+// over MaxHeaderBytes or MaxHeaderFields (431) included; WrapListener
+// extends that to the answers net/http writes before any handler runs
+// (malformed requests, headers over the http.Server's bound).
 //
 // Config is heed serve's configuration: the library's heed.Config, whose
 // keys sit at the top level of the file, and the settings only heed serve
-// reads (listen, admin_token, tenant_header, jobs). LoadConfig reads it
+// reads (listen, admin_token, api_tokens, tenant_header, jobs). LoadConfig reads it
 // from the same YAML file a Go program reads with config.Load.
 package serve

@@ -2,7 +2,6 @@ package serve
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,9 +29,15 @@ import (
 // DefaultListen is where heed serve listens when the config does not say.
 const DefaultListen = "127.0.0.1:8700"
 
-// ErrAdminTokenRequired is returned by New for a listen address beyond
-// loopback with no admin_token.
+// ErrAdminTokenRequired is returned by CheckListen, New and Reload for a
+// listen address beyond loopback with no admin_token.
 var ErrAdminTokenRequired = errors.New("serve: admin_token is required when listen is not a loopback address")
+
+// ErrAPITokensRequired is returned by CheckListen, New and Reload for a
+// listen address beyond loopback with no api_tokens: route mode, the
+// forward proxy and the job API would serve whoever reaches the port.
+var ErrAPITokensRequired = errors.New("serve: api_tokens is required when listen is not a loopback address " +
+	"(route mode, the forward proxy and the job API would be open to whoever reaches the port; clients send Heed-Token: <token>)")
 
 // Options are what a Server takes besides the config.
 type Options struct {
@@ -51,40 +56,50 @@ type Options struct {
 // New; it is safe for concurrent use.
 type Server struct {
 	opts    Options
+	listen  string // the address the first config listens on, for Reload
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	metrics *prom.Metrics
 	hist    *history
 	admin   http.Handler
 	gen     atomic.Pointer[generation]
-	// jobs and jobsAPI serve /v1/jobs when the config has a jobs section.
-	jobs    *jobs.Engine
-	jobsAPI http.Handler
+	// jobs and jobsAPI serve /v1/jobs when the config has a jobs section;
+	// jobsGuarded is jobsAPI behind heed serve's checks.
+	jobs        *jobs.Engine
+	jobsAPI     http.Handler
+	jobsGuarded http.Handler
 
 	retiring sync.WaitGroup
 }
 
 // generation is one config in force: its Transport and upstreams.
 type generation struct {
-	cfg   Config
-	t     *heed.Transport
-	bases map[string]*url.URL // by upstream name
-	names []string            // sorted
-	proxy *httputil.ReverseProxy
+	cfg    Config
+	tokens tokens
+	t      *heed.Transport
+	bases  map[string]*url.URL // by upstream name
+	names  []string            // sorted
+	proxy  *httputil.ReverseProxy
 	// active counts the requests using this generation.
 	active atomic.Int64
 }
 
 // New returns a Server for cfg (after its defaults and validation, see
-// Config.Validate). cfg.Metrics and cfg.Logger are set by the Server.
+// Config.Validate, and CheckListen's rules). cfg.Metrics and cfg.Logger are
+// set by the Server. cfg.Listen is where the Server takes it listens: the
+// tokens it asks for follow from it.
 func New(cfg Config, opts Options) (*Server, error) {
+	listen, err := CheckListen(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.RetireAfter <= 0 {
 		opts.RetireAfter = 30 * time.Second
 	}
-	s := &Server{opts: opts, log: opts.Logger, reg: prometheus.NewRegistry(), hist: newHistory(opts.Now)}
+	s := &Server{opts: opts, listen: listen, log: opts.Logger, reg: prometheus.NewRegistry(), hist: newHistory(opts.Now)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -104,13 +119,15 @@ func New(cfg Config, opts Options) (*Server, error) {
 			_ = g.t.Close()
 			return nil, err
 		}
+		s.jobsGuarded = s.guardJobs(s.jobsAPI)
 	}
 	s.admin = s.adminHandler()
 	return s, nil
 }
 
 // CheckListen returns the address a config listens on, and an error when
-// it is beyond loopback without an admin token.
+// it is beyond loopback without an admin token (ErrAdminTokenRequired) or
+// without API tokens (ErrAPITokensRequired), both when both are missing.
 func CheckListen(cfg Config) (string, error) {
 	addr := cfg.Listen
 	if addr == "" {
@@ -120,19 +137,20 @@ func CheckListen(cfg Config) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("serve: listen %q: %w", addr, err)
 	}
-	if !isLoopback(host) && cfg.AdminToken == "" {
-		return "", fmt.Errorf("%w (listen %q)", ErrAdminTokenRequired, addr)
+	if isLoopback(host) {
+		return addr, nil
+	}
+	var errs []error
+	if cfg.AdminToken == "" {
+		errs = append(errs, fmt.Errorf("%w (listen %q)", ErrAdminTokenRequired, addr))
+	}
+	if len(cfg.APITokens) == 0 {
+		errs = append(errs, fmt.Errorf("%w (listen %q)", ErrAPITokensRequired, addr))
+	}
+	if len(errs) > 0 {
+		return "", errors.Join(errs...)
 	}
 	return addr, nil
-}
-
-// isLoopback reports whether host names only this machine.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // newGeneration validates cfg and builds its Transport and routes.
@@ -146,7 +164,7 @@ func (s *Server) newGeneration(cfg Config) (*generation, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &generation{cfg: cfg, t: t, bases: make(map[string]*url.URL)}
+	g := &generation{cfg: cfg, tokens: newTokens(cfg), t: t, bases: make(map[string]*url.URL)}
 	for _, u := range cfg.Upstreams {
 		base, err := url.Parse(u.BaseURL)
 		if err != nil { // Validate checked it; keep the error rather than panic
@@ -168,11 +186,21 @@ func (s *Server) newGeneration(cfg Config) (*generation, error) {
 
 // Reload puts cfg in force for new requests. The config it replaces keeps
 // serving the requests it had, for up to Options.RetireAfter, and is then
-// closed. On error the config in force stays.
+// closed. On error the config in force stays: cfg must meet CheckListen's
+// rules for the address the Server listens on, whatever cfg.Listen says (a
+// new one takes effect at a restart).
 func (s *Server) Reload(cfg Config) error {
+	inForce := cfg
+	inForce.Listen = s.listen
+	if _, err := CheckListen(inForce); err != nil {
+		return err
+	}
 	g, err := s.newGeneration(cfg)
 	if err != nil {
 		return err
+	}
+	if addr, _ := CheckListen(cfg); addr != s.listen {
+		s.log.Warn("heed serve: listen changed; it takes effect after a restart", "listen", s.listen)
 	}
 	old := s.gen.Swap(g)
 	s.retire(old)
@@ -219,6 +247,9 @@ func (s *Server) Transport() *heed.Transport { return s.gen.Load().t }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if refused(w, r, headerBounds) {
+		return
+	}
 	switch {
 	case r.Method == http.MethodConnect:
 		w.Header().Set("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
@@ -229,8 +260,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.forward(w, r)
 	case r.URL.Path == "/-" || strings.HasPrefix(r.URL.Path, "/-/"):
 		s.admin.ServeHTTP(w, r)
-	case s.jobsAPI != nil && (r.URL.Path == "/v1/jobs" || strings.HasPrefix(r.URL.Path, "/v1/jobs/") || r.URL.Path == "/v1/jobs:batch"):
-		s.jobsAPI.ServeHTTP(w, r)
+	case s.jobsGuarded != nil && (r.URL.Path == "/v1/jobs" || strings.HasPrefix(r.URL.Path, "/v1/jobs/") || r.URL.Path == "/v1/jobs:batch"):
+		s.jobsGuarded.ServeHTTP(w, r)
 	default:
 		s.route(w, r)
 	}
@@ -242,6 +273,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	g := s.gen.Load()
 	g.active.Add(1)
 	defer g.active.Add(-1)
+	if refused(w, r, crossSite, g.tokens.routeAuth, dotSegments) {
+		return
+	}
 	name, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 	base, ok := g.bases[name]
 	if !ok {
@@ -260,7 +294,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	rawRest := strings.TrimPrefix(r.URL.EscapedPath(), "/"+url.PathEscape(name))
 	proxy := *g.proxy
 	proxy.Rewrite = func(pr *httputil.ProxyRequest) {
-		g.dropTenantHeader(pr)
+		g.dropHeedHeaders(pr)
 		pr.Out.URL.Path = "/" + rest
 		pr.Out.URL.RawPath = ""
 		if rawRest != "/"+rest && rawRest != "" {
@@ -280,9 +314,15 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 	g := s.gen.Load()
 	g.active.Add(1)
 	defer g.active.Add(-1)
+	if refused(w, r, g.tokens.proxyAuth) {
+		return
+	}
 	if _, ok := g.t.Upstream(r.URL); !ok || r.URL.Scheme != "http" {
 		writeError(w, http.StatusForbidden, apiError{Error: CodeNotAnUpstream,
 			Message: "heed serve forwards only plain-HTTP requests to configured upstreams; it is not an open proxy", Upstreams: g.names})
+		return
+	}
+	if refused(w, r, dotSegments) {
 		return
 	}
 	r, ok := g.withTenant(w, r)
@@ -291,7 +331,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	proxy := *g.proxy
 	proxy.Rewrite = func(pr *httputil.ProxyRequest) {
-		g.dropTenantHeader(pr)
+		g.dropHeedHeaders(pr)
 		pr.Out.Host = r.URL.Host
 		pr.SetXForwarded()
 	}
@@ -318,9 +358,10 @@ func (g *generation) withTenant(w http.ResponseWriter, r *http.Request) (_ *http
 	return r.WithContext(heed.WithTenant(r.Context(), tenant)), true
 }
 
-// dropTenantHeader keeps the tenant header from the upstream: it is heed
-// serve's, not the API's.
-func (g *generation) dropTenantHeader(pr *httputil.ProxyRequest) {
+// dropHeedHeaders keeps the token and tenant headers from the upstream:
+// they are heed serve's, not the API's.
+func (g *generation) dropHeedHeaders(pr *httputil.ProxyRequest) {
+	pr.Out.Header.Del(TokenHeader)
 	if g.cfg.TenantHeader != "" {
 		pr.Out.Header.Del(g.cfg.TenantHeader)
 	}
@@ -340,7 +381,8 @@ func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// adminHandler serves /-/.
+// adminHandler serves /-/. Its 404s and 405s are JSON, like every error
+// heed serve writes.
 func (s *Server) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /-/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -360,84 +402,43 @@ func (s *Server) adminHandler() http.Handler {
 	mux.Handle("GET /-/history", s.authorized(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, s.hist.snapshot(s.gen.Load().names))
 	})))
-	mux.Handle("GET /-/", s.authorized(jsonNotFound(http.StripPrefix("/-/", dashboardHandler()))))
+	mux.Handle("GET /-/", s.authorized(http.StripPrefix("/-/", dashboardHandler())))
 	mux.HandleFunc("GET /-", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/-/", http.StatusFound) })
-	mux.HandleFunc("/-/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, apiError{Error: CodeNotFound, Message: "no admin page " + r.URL.Path + " (try /-/, /-/state, /-/history, /-/metrics, /-/healthz)"})
-	})
-	return mux
+	return jsonErrors(mux, adminErrorMessage)
 }
 
-// jsonNotFound turns h's 404s into heed serve's JSON error.
-func jsonNotFound(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.ServeHTTP(&notFoundWriter{ResponseWriter: w, r: r}, r)
-	})
-}
-
-// notFoundWriter writes a JSON error instead of a 404 and its body.
-type notFoundWriter struct {
-	http.ResponseWriter
-	r        *http.Request
-	notFound bool
-}
-
-func (w *notFoundWriter) WriteHeader(status int) {
-	if status != http.StatusNotFound {
-		w.ResponseWriter.WriteHeader(status)
-		return
+// adminErrorMessage words the admin surface's 404s and 405s.
+func adminErrorMessage(r *http.Request, status int) string {
+	if status == http.StatusMethodNotAllowed {
+		return r.Method + " is not allowed on the admin surface, only GET and HEAD"
 	}
-	w.notFound = true
-	h := w.ResponseWriter.Header()
-	h.Del("Content-Length")
-	h.Del("Content-Security-Policy")
-	writeError(w.ResponseWriter, http.StatusNotFound, apiError{Error: CodeNotFound,
-		Message: "no admin page " + w.r.URL.Path + " (try /-/, /-/state, /-/history, /-/metrics, /-/healthz)"})
+	return "no admin page " + r.URL.Path + " (try /-/, /-/state, /-/history, /-/metrics, /-/healthz)"
 }
 
-func (w *notFoundWriter) Write(p []byte) (int, error) {
-	if w.notFound {
-		return len(p), nil
-	}
-	return w.ResponseWriter.Write(p)
-}
-
-// adminCookie carries the admin token for a browser on the dashboard.
-const adminCookie = "heed_admin"
-
-// authorized lets a request through when no admin token is configured, or
-// when it carries the token: as a bearer token or in the cookie that
-// /-/?token=<token> sets (then redirects to drop the token from the URL).
-func (s *Server) authorized(h http.Handler) http.Handler {
+// guardJobs serves h, the job API, to the requests that are not cross-site,
+// that carry a token when any is configured (else are addressed to a
+// loopback host), and whose body, if any, is JSON. Its plain-text errors
+// (its ServeMux's 404s and 405s) are made JSON.
+func (s *Server) guardJobs(h http.Handler) http.Handler {
+	h = jsonErrors(h, jobsErrorMessage)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token := s.gen.Load().cfg.AdminToken
-		if token == "" {
-			h.ServeHTTP(w, r)
-			return
-		}
-		if q := r.URL.Query().Get("token"); q != "" && r.URL.Path == "/-/" && equal(q, token) {
-			http.SetCookie(w, &http.Cookie{Name: adminCookie, Value: token, Path: "/-/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-			http.Redirect(w, r, "/-/", http.StatusFound)
-			return
-		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			if c, err := r.Cookie(adminCookie); err == nil {
-				got, ok = c.Value, true
-			}
-		}
-		if !ok || !equal(got, token) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="heed"`)
-			writeError(w, http.StatusUnauthorized, apiError{Error: CodeUnauthorized,
-				Message: "the admin surface needs the admin token: Authorization: Bearer <admin_token>, or open /-/?token=<admin_token> in a browser"})
+		if refused(w, r, crossSite, s.gen.Load().tokens.jobsAuth, jsonBody) {
 			return
 		}
 		h.ServeHTTP(w, r)
 	})
 }
 
-// equal compares two tokens in constant time.
-func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+// jobsErrorMessage words the job API's plain-text errors.
+func jobsErrorMessage(r *http.Request, status int) string {
+	switch status {
+	case http.StatusMethodNotAllowed:
+		return r.Method + " is not allowed on " + r.URL.Path + " (see the Allow header)"
+	case http.StatusNotFound:
+		return "the job API has no " + r.URL.Path + " (POST /v1/jobs, POST /v1/jobs:batch, GET /v1/jobs, GET or DELETE /v1/jobs/{id})"
+	}
+	return http.StatusText(status)
+}
 
 // writeJSON writes v as JSON.
 func writeJSON(w http.ResponseWriter, v any) {

@@ -365,30 +365,40 @@ func TestReload(t *testing.T) {
 }
 
 func TestCheckListen(t *testing.T) {
+	t.Parallel()
+	const admin, api = "a-token-of-sixteen-bytes", "an-api-token-of-sixteen-bytes"
 	tests := []struct {
-		listen, token string
+		listen, admin string
+		api           []string
 		want          string
-		err           bool
+		errs          []error // every error wanted; none for success
 	}{
-		{"", "", serve.DefaultListen, false},
-		{"127.0.0.1:9000", "", "127.0.0.1:9000", false},
-		{"localhost:9000", "", "localhost:9000", false},
-		{"[::1]:9000", "", "[::1]:9000", false},
-		{"0.0.0.0:9000", "", "", true},
-		{":9000", "", "", true},
-		{"10.0.0.5:9000", "", "", true},
-		{"0.0.0.0:9000", "a-token-of-sixteen-bytes", "0.0.0.0:9000", false},
+		{"", "", nil, serve.DefaultListen, nil},
+		{"127.0.0.1:9000", "", nil, "127.0.0.1:9000", nil},
+		{"localhost:9000", "", nil, "localhost:9000", nil},
+		{"[::1]:9000", "", nil, "[::1]:9000", nil},
+		{"0.0.0.0:9000", "", nil, "", []error{serve.ErrAdminTokenRequired, serve.ErrAPITokensRequired}},
+		{":9000", "", nil, "", []error{serve.ErrAdminTokenRequired, serve.ErrAPITokensRequired}},
+		{"10.0.0.5:9000", "", nil, "", []error{serve.ErrAdminTokenRequired, serve.ErrAPITokensRequired}},
+		{"0.0.0.0:9000", admin, nil, "", []error{serve.ErrAPITokensRequired}},
+		{"0.0.0.0:9000", "", []string{api}, "", []error{serve.ErrAdminTokenRequired}},
+		{"0.0.0.0:9000", admin, []string{api}, "0.0.0.0:9000", nil},
 	}
 	for _, tt := range tests {
-		got, err := serve.CheckListen(serve.Config{Listen: tt.listen, AdminToken: tt.token})
-		if tt.err {
-			if !errors.Is(err, serve.ErrAdminTokenRequired) {
-				t.Errorf("%q: %v, want ErrAdminTokenRequired", tt.listen, err)
+		got, err := serve.CheckListen(serve.Config{Listen: tt.listen, AdminToken: tt.admin, APITokens: tt.api})
+		if tt.errs == nil {
+			if err != nil || got != tt.want {
+				t.Errorf("%q: %q %v, want %q", tt.listen, got, err, tt.want)
 			}
 			continue
 		}
-		if err != nil || got != tt.want {
-			t.Errorf("%q: %q %v, want %q", tt.listen, got, err, tt.want)
+		for _, want := range tt.errs {
+			if !errors.Is(err, want) {
+				t.Errorf("%q (admin %t, api %d): got %v, want %v", tt.listen, tt.admin != "", len(tt.api), err, want)
+			}
+		}
+		if err != nil && (strings.Contains(err.Error(), admin) || strings.Contains(err.Error(), api)) {
+			t.Errorf("%q: the error quotes a token: %v", tt.listen, err)
 		}
 	}
 }

@@ -82,9 +82,27 @@ func writeConfig(t *testing.T, path, yaml string) {
 // still running when the test ends.
 func startServe(t *testing.T, yaml string) *serveProc {
 	t.Helper()
+	return startServeWith(t, yaml, procOptions{})
+}
+
+// procOptions adjust startServeWith.
+type procOptions struct {
+	// env is added to the process's environment ("NAME=value").
+	env []string
+	// listen is the --listen flag; "" means 127.0.0.1:0.
+	listen string
+}
+
+// startServeWith is startServe with options.
+func startServeWith(t *testing.T, yaml string, opts procOptions) *serveProc {
+	t.Helper()
+	if opts.listen == "" {
+		opts.listen = "127.0.0.1:0"
+	}
 	p := &serveProc{config: filepath.Join(t.TempDir(), "heed.yaml"), done: make(chan struct{})}
 	writeConfig(t, p.config, yaml)
-	p.cmd = exec.Command(heedBinary(t), "serve", "--config", p.config, "--listen", "127.0.0.1:0")
+	p.cmd = exec.Command(heedBinary(t), "serve", "--config", p.config, "--listen", opts.listen)
+	p.cmd.Env = append(os.Environ(), opts.env...)
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start heed serve: %v", err)

@@ -69,6 +69,7 @@ func runServe(ctx context.Context, s streams, args []string) int {
 		fmt.Fprintf(s.stderr, "heed serve: %v\n", err)
 		return exitFailure
 	}
+	ln = serve.WrapListener(ln) // net/http's own answers in heed's JSON
 	fmt.Fprintf(s.stdout, "heed serve: listening on http://%s (upstreams: %s)\n", ln.Addr(), upstreamNames(cfg))
 	return runServer(ctx, s, log, srv, ln, opts, hup)
 }
@@ -88,7 +89,10 @@ func (o serveOptions) load() (serve.Config, error) {
 // runServer serves until ctx is cancelled, reloading on each hup, then
 // drains requests in flight for up to --drain.
 func runServer(ctx context.Context, s streams, log *slog.Logger, srv *serve.Server, ln net.Listener, opts serveOptions, hup <-chan os.Signal) int {
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second,
+	// The http.Server takes more header bytes than heed serve's bound, so
+	// that heed serve answers 431 with its JSON error; beyond, the wrapped
+	// listener rewrites net/http's own 431.
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 4 * serve.MaxHeaderBytes,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
@@ -153,10 +157,23 @@ state with Go programs that use the same store.
   Proxy mode:  plain-HTTP requests with an absolute URI (HTTP_PROXY) to a
                configured upstream. CONNECT is refused: use route mode.
   Admin:       /-/ dashboard, /-/state, /-/history, /-/metrics, /-/healthz.
+  Jobs:        /v1/jobs, with a jobs section in the config.
+
+Tokens (the config's admin_token and api_tokens, each at least 16 bytes;
+"${NAME}" reads one from the environment variable NAME):
+  /-/ but healthz  admin_token: Authorization: Bearer <token>, or open
+                   /-/?token=<token> in a browser
+  /v1/jobs         once any token is set, an api token or admin_token:
+                   Authorization: Bearer <token> or Heed-Token: <token>
+  route, proxy     once api_tokens is set, an api token or admin_token:
+                   Heed-Token: <token> (Authorization goes upstream
+                   untouched); the proxy also takes it as the proxy URL's
+                   password, http://heed:<token>@127.0.0.1:8700
+Listening beyond loopback needs both admin_token and api_tokens.
 
 flags:
   --config FILE   the heed config (the same file as the library's); its
-                  listen key (default 127.0.0.1:8700) and admin_token apply
+                  listen key (default 127.0.0.1:8700) and tokens apply
   --listen ADDR   overrides the config's listen
   --drain D       how long requests in flight may finish on SIGTERM/SIGINT,
                   and how long a config replaced on SIGHUP keeps serving
