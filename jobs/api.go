@@ -75,10 +75,7 @@ func (a *api) submit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	req, err := DecodeRequest(strings.NewReader(string(body)), a.e.Upstreams(), a.opts.Limits)
-	if err == nil {
-		err = a.checkCallback(req)
-	}
+	req, err := a.decode(strings.NewReader(string(body)))
 	if err != nil {
 		a.invalid(w, err)
 		return
@@ -123,10 +120,7 @@ func (a *api) batch(w http.ResponseWriter, r *http.Request) {
 	reqs := make([]Request, len(in.Jobs))
 	var errs []error
 	for i, raw := range in.Jobs {
-		req, err := DecodeRequest(strings.NewReader(string(raw)), a.e.Upstreams(), a.opts.Limits)
-		if err == nil {
-			err = a.checkCallback(req)
-		}
+		req, err := a.decode(strings.NewReader(string(raw)))
 		if err != nil {
 			errs = append(errs, prefixed(err, fmt.Sprintf("jobs[%d].", i)))
 		}
@@ -146,6 +140,19 @@ func (a *api) batch(w http.ResponseWriter, r *http.Request) {
 		out[i] = accepted{ID: j.ID, StatusURL: statusURL(r, j.ID), State: j.State, Duplicate: dups[i]}
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"jobs": out})
+}
+
+// decode reads one job and checks it as the API takes it: valid, its
+// callback allowed, and its credentials sealable.
+func (a *api) decode(r io.Reader) (Request, error) {
+	req, err := DecodeRequest(r, a.e.Upstreams(), a.opts.Limits)
+	if err == nil {
+		err = a.checkCallback(req)
+	}
+	if err == nil {
+		err = a.e.checkSealable(req)
+	}
+	return req, err
 }
 
 // read reads a body of at most limit bytes, answering 413 beyond.

@@ -24,6 +24,8 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+
+	"github.com/heedhq/heed"
 )
 
 // Options configure an Engine.
@@ -36,6 +38,17 @@ type Options struct {
 	Transport http.RoundTripper
 	// Upstreams maps each upstream's name to its base URL.
 	Upstreams map[string]string
+	// Credentials returns the places, beyond scope.CredentialHeaders, where
+	// an upstream's requests carry credentials (heed.Upstream.Credentials):
+	// their values are sealed too. It is called at each submission, so that
+	// a reloaded config takes effect; nil means none.
+	Credentials func(upstream string) heed.CredentialPolicy
+	// EncryptionKey (KeySize bytes) seals the credentials jobs carry; nil
+	// means none, and a job carrying a credential is refused.
+	// PreviousEncryptionKeys only open what they sealed before a rotation.
+	// See seal.go for the format.
+	EncryptionKey          []byte
+	PreviousEncryptionKeys [][]byte
 	// Workers is how many jobs run at once; 0 means 4.
 	Workers int
 	// SnoozeAfter is the longest a job waits in a worker for the quota;
@@ -68,6 +81,7 @@ type Engine struct {
 	count     func(ctx context.Context) (map[string]int, error)
 	close     func()
 	upstreams atomic.Pointer[map[string]string] // name → base URL
+	keys      *keyring                          // nil: no key, credentials refused
 	// callbackClient posts callbacks; it follows no redirect, which could
 	// lead outside the allow-list.
 	callbackClient *http.Client
@@ -77,7 +91,9 @@ type Engine struct {
 // key (unique among jobs when set).
 type requestArgs struct {
 	Request Request `json:"request"`
-	Key     string  `json:"key,omitempty" river:"unique"`
+	// Sealed holds the request's credentials, taken out of Request.
+	Sealed *sealed `json:"sealed,omitempty"`
+	Key    string  `json:"key,omitempty" river:"unique"`
 }
 
 // Kind implements river.JobArgs.
@@ -88,6 +104,10 @@ func (requestArgs) Kind() string { return "heed_request" }
 func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.Transport == nil {
 		return nil, errors.New("jobs: Options.Transport is required")
+	}
+	keys, err := newKeyring(opts.EncryptionKey, opts.PreviousEncryptionKeys)
+	if err != nil {
+		return nil, err
 	}
 	opts.Workers = orInt(opts.Workers, 4)
 	if opts.SnoozeAfter <= 0 {
@@ -106,7 +126,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.JobTimeout <= 0 {
 		opts.JobTimeout = 2 * time.Minute
 	}
-	e := &Engine{opts: opts, callbackClient: &http.Client{
+	e := &Engine{opts: opts, keys: keys, callbackClient: &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 	e.SetUpstreams(opts.Upstreams)
@@ -131,7 +151,6 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		FetchPollInterval: 250 * time.Millisecond,
 		FetchCooldown:     25 * time.Millisecond,
 	}
-	var err error
 	switch {
 	case strings.HasPrefix(opts.Database, "sqlite://"):
 		err = e.openSQLite(ctx, strings.TrimPrefix(opts.Database, "sqlite://"), cfg)
@@ -351,14 +370,20 @@ func stateOf(s rivertype.JobState, cause string) string {
 	return StateQueued
 }
 
-// Submit stores a validated request as a job. With an idempotency key
-// already used, it returns the existing job and existed true.
+// Submit stores a validated request as a job, its credentials sealed (a
+// request carrying a credential without an EncryptionKey is refused with a
+// *FieldError naming each place). With an idempotency key already used, it
+// returns the existing job and existed true.
 func (e *Engine) Submit(ctx context.Context, req Request) (job Job, existed bool, err error) {
 	opts := &river.InsertOpts{Priority: req.Priority, MaxAttempts: 10}
 	if req.IdempotencyKey != "" {
 		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: allStates}
 	}
-	res, err := e.client.Insert(ctx, requestArgs{Request: req, Key: req.IdempotencyKey}, opts)
+	args, err := e.argsOf(req)
+	if err != nil {
+		return Job{}, false, err
+	}
+	res, err := e.client.Insert(ctx, args, opts)
 	if err != nil {
 		return Job{}, false, fmt.Errorf("jobs: submit: %w", err)
 	}
@@ -374,7 +399,11 @@ func (e *Engine) SubmitMany(ctx context.Context, reqs []Request) (jobs []Job, du
 		if req.IdempotencyKey != "" {
 			opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: allStates}
 		}
-		params[i] = river.InsertManyParams{Args: requestArgs{Request: req, Key: req.IdempotencyKey}, InsertOpts: opts}
+		args, err := e.argsOf(req)
+		if err != nil {
+			return nil, nil, prefixed(err, fmt.Sprintf("jobs[%d].", i))
+		}
+		params[i] = river.InsertManyParams{Args: args, InsertOpts: opts}
 	}
 	res, err := e.client.InsertMany(ctx, params)
 	if err != nil {
@@ -435,8 +464,13 @@ type Job struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	ScheduledAt time.Time  `json:"scheduled_at"`
 	FinishedAt  *time.Time `json:"finished_at,omitempty"`
-	Response    *Response  `json:"response,omitempty"`
-	Error       string     `json:"error,omitempty"`
+	// Sealed names the places of the request whose values heed keeps
+	// sealed ("headers.Authorization", "query.api_key"): the API and the
+	// callbacks never show a credential, and show no other header or query
+	// parameter of the request either.
+	Sealed   []string  `json:"sealed,omitempty"`
+	Response *Response `json:"response,omitempty"`
+	Error    string    `json:"error,omitempty"`
 }
 
 // The job states the API reports.
@@ -455,7 +489,8 @@ func jobOf(row *rivertype.JobRow) Job {
 	var args requestArgs
 	_ = json.Unmarshal(row.EncodedArgs, &args)
 	j := Job{ID: row.ID, Upstream: args.Request.Upstream, Method: args.Request.Method, Path: args.Request.Path,
-		Attempts: row.Attempt, CreatedAt: row.CreatedAt, ScheduledAt: row.ScheduledAt, FinishedAt: row.FinalizedAt}
+		Attempts: row.Attempt, CreatedAt: row.CreatedAt, ScheduledAt: row.ScheduledAt, FinishedAt: row.FinalizedAt,
+		Sealed: args.Sealed.names()}
 	if out := row.Output(); len(out) > 0 {
 		var r Response
 		if json.Unmarshal(out, &r) == nil {

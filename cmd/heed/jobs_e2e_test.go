@@ -43,6 +43,8 @@ const (
 	crashToken = "crash-token"
 	// crashSecret signs the callbacks.
 	crashSecret = "crash-callback-secret-0123456789"
+	// crashKey seals the jobs' credentials: 32 bytes in standard base64.
+	crashKey = "Y3Jhc2gta2V5LWNyYXNoLWtleS1jcmFzaC1rZXktMDE="
 	// crashKillAt is how many requests the mock has accepted when heed
 	// serve is killed: some jobs done, most not (about 3s in).
 	crashKillAt = 60
@@ -57,8 +59,9 @@ const (
 )
 
 // jobsConfig is heed serve's config for the crash tests: one upstream,
-// the mock, limited like it; jobs on database with a 3s job timeout and
-// signed callbacks to loopback. extra is prepended (a shared store).
+// the mock, limited like it; jobs on database with a 3s job timeout,
+// credentials sealed under crashKey and signed callbacks to loopback.
+// extra is prepended (a shared store).
 func jobsConfig(extra, mockURL, database string) string {
 	return fmt.Sprintf(`%supstreams:
   - name: mock
@@ -68,8 +71,9 @@ jobs:
   database: %s
   callback_allow: ["http://127.0.0.1:*"]
   callback_secret: %s
+  encryption_key: %s
   job_timeout: 3s
-`, extra, mockURL, crashLimit, database, crashSecret)
+`, extra, mockURL, crashLimit, database, crashSecret, crashKey)
 }
 
 // startLimitedMock runs an in-process mock API limited to crashLimit
