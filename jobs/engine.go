@@ -170,13 +170,16 @@ func (e *Engine) openSQLite(ctx context.Context, path string, cfg *river.Config)
 	if path == "" {
 		return errors.New("jobs: database sqlite://: the path is missing")
 	}
+	if err := createSQLite(path); err != nil {
+		return err
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)")
 	if err != nil {
 		return fmt.Errorf("jobs: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1) // SQLite has one writer; one connection avoids SQLITE_BUSY
 	driver := riversqlite.New(db)
-	if err := migrate(ctx, driver); err != nil {
+	if err := errors.Join(migrate(ctx, driver), privateSQLite(path, e.opts.Logger)); err != nil {
 		db.Close()
 		return err
 	}
