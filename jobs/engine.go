@@ -425,13 +425,14 @@ var allStates = []rivertype.JobState{
 	rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled,
 }
 
-// ErrNotFound is returned for a job id that does not exist.
+// ErrNotFound is returned for a job id that does not exist, or that is not
+// a job of the API (heed's own callback deliveries are River jobs too).
 var ErrNotFound = errors.New("jobs: no such job")
 
 // Get returns a job.
 func (e *Engine) Get(ctx context.Context, id int64) (Job, error) {
 	row, err := e.client.JobGet(ctx, id)
-	if errors.Is(err, river.ErrNotFound) {
+	if errors.Is(err, river.ErrNotFound) || (err == nil && row.Kind != (requestArgs{}).Kind()) {
 		return Job{}, ErrNotFound
 	}
 	if err != nil {
@@ -442,6 +443,9 @@ func (e *Engine) Get(ctx context.Context, id int64) (Job, error) {
 
 // Cancel cancels a job that has not finished.
 func (e *Engine) Cancel(ctx context.Context, id int64) (Job, error) {
+	if _, err := e.Get(ctx, id); err != nil {
+		return Job{}, err
+	}
 	row, err := e.client.JobCancel(ctx, id)
 	if errors.Is(err, river.ErrNotFound) {
 		return Job{}, ErrNotFound
