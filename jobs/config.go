@@ -48,6 +48,9 @@ type Config struct {
 	// MaxRequestBytes bounds a submitted job (and each job of a batch);
 	// 0 means 1 MiB.
 	MaxRequestBytes int `yaml:"max_request_bytes"`
+	// MaxBatchBytes bounds the body of a batch (/v1/jobs:batch); 0 means
+	// 16 MiB. More is a 413.
+	MaxBatchBytes int `yaml:"max_batch_bytes"`
 	// MaxResponseBytes bounds the response body kept; longer ones are cut
 	// and flagged truncated. 0 means 1 MiB.
 	MaxResponseBytes int `yaml:"max_response_bytes"`
@@ -87,7 +90,8 @@ func (c Config) Validate() error {
 	for _, f := range []struct {
 		name string
 		v    int64
-	}{{"workers", int64(c.Workers)}, {"max_request_bytes", int64(c.MaxRequestBytes)}, {"max_response_bytes", int64(c.MaxResponseBytes)},
+	}{{"workers", int64(c.Workers)}, {"max_request_bytes", int64(c.MaxRequestBytes)}, {"max_batch_bytes", int64(c.MaxBatchBytes)},
+		{"max_response_bytes", int64(c.MaxResponseBytes)},
 		{"callback_retry_for", int64(c.CallbackRetryFor)}, {"snooze_after", int64(c.SnoozeAfter)}, {"retention", int64(c.Retention)},
 		{"job_timeout", int64(c.JobTimeout)}} {
 		if f.v < 0 {

@@ -30,6 +30,7 @@ func TestConfigValidate(t *testing.T) {
 			"heed: jobs.previous_encryption_keys[2]: the same key as jobs.previous_encryption_keys[1]"}},
 		{"PreviousKeysAlone", jobs.Config{Database: "sqlite://j.db", PreviousEncryptionKeys: []string{keyA}},
 			[]string{"heed: jobs.previous_encryption_keys: only open what they sealed; set jobs.encryption_key, the key that seals"}},
+		{"NegativeBatchBytes", jobs.Config{Database: "sqlite://j.db", MaxBatchBytes: -1}, []string{"heed: jobs.max_batch_bytes must not be negative"}},
 		{"NoDatabase", jobs.Config{}, []string{"heed: jobs.database: want sqlite://path/to/heed-jobs.db or postgres://user@host/db"}},
 		{"EmptySQLitePath", jobs.Config{Database: "sqlite://"}, []string{"heed: jobs.database: want sqlite://path/to/heed-jobs.db or postgres://user@host/db"}},
 		{"BadPattern", jobs.Config{Database: "sqlite://j.db", CallbackAllow: []string{"http://127.0.0.1:*", "127.0.0.1"}, CallbackSecret: "0123456789abcdef"},

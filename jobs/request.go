@@ -75,6 +75,10 @@ type Limits struct {
 func (l Limits) maxBody() int   { return orInt(l.MaxBody, 1<<20) }
 func (l Limits) maxKeyLen() int { return orInt(l.MaxKeyLen, 255) }
 
+// maxJobBytes bounds a job's JSON: its body as base64 (4/3 of it), and
+// 128 KiB for the rest (headers and query within their bounds, escapes).
+func (l Limits) maxJobBytes() int { return l.maxBody()/3*4 + 4 + 128<<10 }
+
 func orInt(v, def int) int {
 	if v <= 0 {
 		return def

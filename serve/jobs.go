@@ -39,7 +39,7 @@ func (s *Server) openJobs(cfg Config) error {
 		return fmt.Errorf("serve: jobs: %w", err)
 	}
 	s.jobs = e
-	s.jobsAPI = e.Handler(jobs.APIOptions{Limits: jobs.Limits{MaxBody: jc.MaxRequestBytes}, CallbackAllow: allow})
+	s.jobsAPI = e.Handler(jobs.APIOptions{Limits: jobs.Limits{MaxBody: jc.MaxRequestBytes}, CallbackAllow: allow, MaxBatchBytes: jc.MaxBatchBytes})
 	s.reg.MustRegister(&jobsCollector{e: e, desc: prometheus.NewDesc("heed_jobs", "Jobs by state (queued, waiting_quota, running, succeeded, failed, cancelled, expired).", []string{"state"}, nil)})
 	return nil
 }

@@ -138,3 +138,28 @@ func TestJobsSealCredentials(t *testing.T) {
 		t.Errorf("without a key: got %d %s, want 400 naming jobs.encryption_key", st, body)
 	}
 }
+
+// TestJobsBatchBound: heed serve bounds a batch by jobs.max_batch_bytes:
+// a longer one gets a 413 JSON answer.
+func TestJobsBatchBound(t *testing.T) {
+	t.Parallel()
+	_, base := newServer(t, serve.Config{
+		Config: heed.Config{Upstreams: []heed.Upstream{{Name: "mock", BaseURL: "http://127.0.0.1:9"}}},
+		Jobs:   &jobs.Config{Database: "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"), MaxBatchBytes: 1 << 20},
+	})
+	job := `{"upstream":"mock","path":"/x"},`
+	body := io.MultiReader(strings.NewReader(`{"jobs":[`), strings.NewReader(strings.Repeat(job, 20<<20/len(job))), strings.NewReader(`{"upstream":"mock","path":"/x"}]}`))
+	resp, err := http.Post(base+"/v1/jobs:batch", "application/json", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil || resp.StatusCode != http.StatusRequestEntityTooLarge ||
+		e.Error != jobs.CodeTooLarge || !strings.Contains(e.Message, "at most 1048576 bytes") {
+		t.Errorf("got %d %+v (%v), want 413 too_large saying at most 1048576 bytes", resp.StatusCode, e, err)
+	}
+}
