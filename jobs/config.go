@@ -22,8 +22,11 @@ type Config struct {
 	Database string `yaml:"database"`
 	// CallbackAllow lists the URL patterns a job's callback_url may match:
 	// scheme://host:port with * wildcards in the host and port
-	// ("http://127.0.0.1:*", "https://*.example.com:443"), optionally
-	// followed by a path prefix. None means no callbacks.
+	// ("http://127.0.0.1:9000", "https://*.example.com:443"), optionally
+	// followed by a path prefix. None means no callbacks. It is an SSRF
+	// boundary: whoever may submit jobs can make heed POST to any URL it
+	// matches, so name the receivers' hosts and ports, never a whole
+	// network or a wildcard port.
 	CallbackAllow []string `yaml:"callback_allow"`
 	// CallbackSecret signs callbacks (Heed-Signature); at least 16 bytes;
 	// required with CallbackAllow.
