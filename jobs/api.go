@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,7 +23,15 @@ type APIOptions struct {
 	CallbackAllow []URLPattern
 	// MaxBatch bounds the jobs of one batch; 0 means 1000.
 	MaxBatch int
+	// MaxBatchBytes bounds the body of one batch; 0 means 16 MiB. A batch
+	// is read as a stream, each job validated as it is read, so that the
+	// API never holds more than this of it; a longer one is refused with
+	// 413 once this much has been read.
+	MaxBatchBytes int
 }
+
+func (o APIOptions) maxBatch() int      { return orInt(o.MaxBatch, 1000) }
+func (o APIOptions) maxBatchBytes() int { return orInt(o.MaxBatchBytes, 16<<20) }
 
 // The error codes of the job API.
 const (
@@ -71,14 +80,11 @@ type accepted struct {
 }
 
 func (a *api) submit(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.read(w, r, a.opts.Limits.maxBody()+64<<10)
+	body, ok := a.read(w, r, a.opts.Limits.maxJobBytes())
 	if !ok {
 		return
 	}
-	req, err := DecodeRequest(strings.NewReader(string(body)), a.e.Upstreams(), a.opts.Limits)
-	if err == nil {
-		err = a.checkCallback(req)
-	}
+	req, err := a.decode(bytes.NewReader(body))
 	if err != nil {
 		a.invalid(w, err)
 		return
@@ -96,44 +102,16 @@ func (a *api) submit(w http.ResponseWriter, r *http.Request) {
 }
 
 // batch accepts many jobs in one call: all valid and stored in one
-// transaction, or none.
+// transaction, or none. See decodeBatch.
 func (a *api) batch(w http.ResponseWriter, r *http.Request) {
-	maxBatch := orInt(a.opts.MaxBatch, 1000)
-	body, ok := a.read(w, r, maxBatch*(a.opts.Limits.maxBody()+4<<10))
-	if !ok {
+	limit := a.opts.maxBatchBytes()
+	if r.ContentLength > int64(limit) {
+		a.invalid(w, batchTooLarge(limit))
 		return
 	}
-	var in struct {
-		Jobs []json.RawMessage `json:"jobs"`
-	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		a.invalid(w, jsonError(err))
-		return
-	}
-	switch {
-	case len(in.Jobs) == 0:
-		a.invalid(w, &FieldError{Field: "jobs", Msg: "want a non-empty array of jobs"})
-		return
-	case len(in.Jobs) > maxBatch:
-		a.invalid(w, &FieldError{Field: "jobs", Msg: fmt.Sprintf("%d jobs; at most %d per batch", len(in.Jobs), maxBatch)})
-		return
-	}
-	reqs := make([]Request, len(in.Jobs))
-	var errs []error
-	for i, raw := range in.Jobs {
-		req, err := DecodeRequest(strings.NewReader(string(raw)), a.e.Upstreams(), a.opts.Limits)
-		if err == nil {
-			err = a.checkCallback(req)
-		}
-		if err != nil {
-			errs = append(errs, prefixed(err, fmt.Sprintf("jobs[%d].", i)))
-		}
-		reqs[i] = req
-	}
-	if len(errs) > 0 {
-		a.invalid(w, errors.Join(errs...))
+	reqs, err := a.decodeBatch(http.MaxBytesReader(w, r.Body, int64(limit)), limit)
+	if err != nil {
+		a.invalid(w, err)
 		return
 	}
 	jobs, dups, err := a.e.SubmitMany(r.Context(), reqs)
@@ -146,6 +124,19 @@ func (a *api) batch(w http.ResponseWriter, r *http.Request) {
 		out[i] = accepted{ID: j.ID, StatusURL: statusURL(r, j.ID), State: j.State, Duplicate: dups[i]}
 	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"jobs": out})
+}
+
+// decode reads one job and checks it as the API takes it: valid, its
+// callback allowed, and its credentials sealable.
+func (a *api) decode(r io.Reader) (Request, error) {
+	req, err := DecodeRequest(r, a.e.Upstreams(), a.opts.Limits)
+	if err == nil {
+		err = a.checkCallback(req)
+	}
+	if err == nil {
+		err = a.e.checkSealable(req)
+	}
+	return req, err
 }
 
 // read reads a body of at most limit bytes, answering 413 beyond.

@@ -3,11 +3,13 @@ package jobs_test
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -253,5 +255,66 @@ func TestCallbackIsSignedAndCarriesTheJob(t *testing.T) {
 	var j jobs.Job
 	if err := json.Unmarshal(body, &j); err != nil || j.ID != a.ID || j.State != jobs.StateSucceeded || j.Response == nil {
 		t.Fatalf("callback body %s: %v", body, err)
+	}
+}
+
+// TestCallbackJobsAreNotJobs: heed's own callback deliveries, River jobs
+// of another kind, are not jobs of the API: their ids are 404 to GET and
+// DELETE (which leaves them be), and the list never shows them.
+func TestCallbackJobsAreNotJobs(t *testing.T) {
+	t.Parallel()
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable) // the delivery keeps being retried
+	}))
+	t.Cleanup(recv.Close)
+	m, _ := mockapi.New(mockapi.Config{})
+	path := filepath.Join(t.TempDir(), "jobs.db")
+	srv := httptest.NewServer(m)
+	t.Cleanup(srv.Close)
+	e := startEngine(t, jobs.Options{Database: "sqlite://" + path, Transport: http.DefaultTransport,
+		Upstreams: map[string]string{"mock": srv.URL}, CallbackSecret: []byte(testSecret)})
+	pat, _ := jobs.ParseURLPattern(recv.URL)
+	api := httptest.NewServer(e.Handler(jobs.APIOptions{CallbackAllow: []jobs.URLPattern{pat}}))
+	t.Cleanup(api.Close)
+	var a struct {
+		ID int64 `json:"id"`
+	}
+	if st := call(t, "POST", api.URL+"/v1/jobs", `{"upstream":"mock","path":"/items","callback_url":"`+recv.URL+`/cb"}`, &a); st != 202 {
+		t.Fatalf("submit: %d", st)
+	}
+	waitState(t, e, a.ID, jobs.StateSucceeded, 10*time.Second)
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var cb int64
+	deadline := time.Now().Add(10 * time.Second)
+	for db.QueryRow(`SELECT id FROM river_job WHERE kind = 'heed_callback'`).Scan(&cb) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("no callback job was queued")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, method := range []string{"GET", "DELETE"} {
+		var e apiErr
+		if st := call(t, method, api.URL+"/v1/jobs/"+strconv.FormatInt(cb, 10), "", &e); st != 404 || e.Error != jobs.CodeNotFound {
+			t.Errorf("%s of the callback job %d: got %d %+v, want 404 not_found", method, cb, st, e)
+		}
+	}
+	var state string
+	if err := db.QueryRow(`SELECT state FROM river_job WHERE id = ?`, cb).Scan(&state); err != nil || state == "cancelled" {
+		t.Errorf("the callback job after the DELETE: state %q (%v), want it left be", state, err)
+	}
+	for _, q := range []string{"", "?state=queued", "?state=waiting_quota", "?state=running", "?state=cancelled", "?state=failed"} {
+		var list struct {
+			Jobs []jobs.Job `json:"jobs"`
+		}
+		call(t, "GET", api.URL+"/v1/jobs"+q, "", &list)
+		for _, j := range list.Jobs {
+			if j.ID != a.ID {
+				t.Errorf("GET /v1/jobs%s lists job %d (%+v); only job %d is the API's", q, j.ID, j, a.ID)
+			}
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -21,12 +22,25 @@ type Config struct {
 	Database string `yaml:"database"`
 	// CallbackAllow lists the URL patterns a job's callback_url may match:
 	// scheme://host:port with * wildcards in the host and port
-	// ("http://127.0.0.1:*", "https://*.example.com:443"), optionally
-	// followed by a path prefix. None means no callbacks.
+	// ("http://127.0.0.1:9000", "https://*.example.com:443"), optionally
+	// followed by a path prefix. None means no callbacks. It is an SSRF
+	// boundary: whoever may submit jobs can make heed POST to any URL it
+	// matches, so name the receivers' hosts and ports, never a whole
+	// network or a wildcard port.
 	CallbackAllow []string `yaml:"callback_allow"`
 	// CallbackSecret signs callbacks (Heed-Signature); at least 16 bytes;
 	// required with CallbackAllow.
 	CallbackSecret string `yaml:"callback_secret"`
+	// EncryptionKey seals the credentials jobs carry (their Authorization,
+	// X-Api-Key and like headers, and the places their upstream's
+	// credentials section names) with AES-256-GCM before they are stored:
+	// 32 random bytes in standard base64 (openssl rand -base64 32). ""
+	// means none: a job carrying a credential is then refused.
+	EncryptionKey string `yaml:"encryption_key"`
+	// PreviousEncryptionKeys open what they sealed before a rotation; only
+	// EncryptionKey seals. Keep a key here until no job sealed under it is
+	// still to run.
+	PreviousEncryptionKeys []string `yaml:"previous_encryption_keys"`
 	// CallbackRetryFor is how long a callback is retried; 0 means 24h.
 	CallbackRetryFor time.Duration `yaml:"callback_retry_for"`
 	// Workers is how many jobs run at once; 0 means 4.
@@ -37,6 +51,9 @@ type Config struct {
 	// MaxRequestBytes bounds a submitted job (and each job of a batch);
 	// 0 means 1 MiB.
 	MaxRequestBytes int `yaml:"max_request_bytes"`
+	// MaxBatchBytes bounds the body of a batch (/v1/jobs:batch); 0 means
+	// 16 MiB. More is a 413.
+	MaxBatchBytes int `yaml:"max_batch_bytes"`
 	// MaxResponseBytes bounds the response body kept; longer ones are cut
 	// and flagged truncated. 0 means 1 MiB.
 	MaxResponseBytes int `yaml:"max_response_bytes"`
@@ -72,10 +89,12 @@ func (c Config) Validate() error {
 		errs = append(errs, heed.NewConfigError("jobs.callback_secret",
 			"jobs.callback_secret: at least %d bytes, required with callback_allow (callbacks are signed)", minCallbackSecret))
 	}
+	errs = append(errs, c.validateKeys()...)
 	for _, f := range []struct {
 		name string
 		v    int64
-	}{{"workers", int64(c.Workers)}, {"max_request_bytes", int64(c.MaxRequestBytes)}, {"max_response_bytes", int64(c.MaxResponseBytes)},
+	}{{"workers", int64(c.Workers)}, {"max_request_bytes", int64(c.MaxRequestBytes)}, {"max_batch_bytes", int64(c.MaxBatchBytes)},
+		{"max_response_bytes", int64(c.MaxResponseBytes)},
 		{"callback_retry_for", int64(c.CallbackRetryFor)}, {"snooze_after", int64(c.SnoozeAfter)}, {"retention", int64(c.Retention)},
 		{"job_timeout", int64(c.JobTimeout)}} {
 		if f.v < 0 {
@@ -83,6 +102,52 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateKeys checks the encryption keys, never quoting one.
+func (c Config) validateKeys() []error {
+	var errs []error
+	if c.EncryptionKey == "" && len(c.PreviousEncryptionKeys) > 0 {
+		errs = append(errs, heed.NewConfigError("jobs.previous_encryption_keys",
+			"jobs.previous_encryption_keys: only open what they sealed; set jobs.encryption_key, the key that seals"))
+	}
+	seen := make(map[string]string) // key id → path of the key
+	check := func(path, key string) {
+		b, err := base64.StdEncoding.DecodeString(key)
+		switch {
+		case err != nil:
+			errs = append(errs, heed.NewConfigError(path, "%s: not standard base64; want 32 random bytes in standard base64 (openssl rand -base64 32)", path))
+		case len(b) != KeySize:
+			errs = append(errs, heed.NewConfigError(path, "%s: %d bytes; want %d random bytes in standard base64 (openssl rand -base64 32)", path, len(b), KeySize))
+		case seen[keyID(b)] != "":
+			errs = append(errs, heed.NewConfigError(path, "%s: the same key as %s", path, seen[keyID(b)]))
+		default:
+			seen[keyID(b)] = path
+		}
+	}
+	if c.EncryptionKey != "" {
+		check("jobs.encryption_key", c.EncryptionKey)
+	}
+	for i, k := range c.PreviousEncryptionKeys {
+		check(fmt.Sprintf("jobs.previous_encryption_keys[%d]", i), k)
+	}
+	return errs
+}
+
+// EncryptionKeys returns the decoded EncryptionKey (nil for none) and
+// PreviousEncryptionKeys, for Options.
+func (c Config) EncryptionKeys() (current []byte, previous [][]byte, err error) {
+	if errs := c.validateKeys(); len(errs) > 0 {
+		return nil, nil, errors.Join(errs...)
+	}
+	if c.EncryptionKey != "" {
+		current, _ = base64.StdEncoding.DecodeString(c.EncryptionKey)
+	}
+	for _, k := range c.PreviousEncryptionKeys {
+		b, _ := base64.StdEncoding.DecodeString(k)
+		previous = append(previous, b)
+	}
+	return current, previous, nil
 }
 
 // CallbackPatterns returns the parsed CallbackAllow patterns, for

@@ -24,6 +24,8 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
+
+	"github.com/heedhq/heed"
 )
 
 // Options configure an Engine.
@@ -36,6 +38,17 @@ type Options struct {
 	Transport http.RoundTripper
 	// Upstreams maps each upstream's name to its base URL.
 	Upstreams map[string]string
+	// Credentials returns the places, beyond scope.CredentialHeaders, where
+	// an upstream's requests carry credentials (heed.Upstream.Credentials):
+	// their values are sealed too. It is called at each submission, so that
+	// a reloaded config takes effect; nil means none.
+	Credentials func(upstream string) heed.CredentialPolicy
+	// EncryptionKey (KeySize bytes) seals the credentials jobs carry; nil
+	// means none, and a job carrying a credential is refused.
+	// PreviousEncryptionKeys only open what they sealed before a rotation.
+	// See seal.go for the format.
+	EncryptionKey          []byte
+	PreviousEncryptionKeys [][]byte
 	// Workers is how many jobs run at once; 0 means 4.
 	Workers int
 	// SnoozeAfter is the longest a job waits in a worker for the quota;
@@ -68,6 +81,7 @@ type Engine struct {
 	count     func(ctx context.Context) (map[string]int, error)
 	close     func()
 	upstreams atomic.Pointer[map[string]string] // name → base URL
+	keys      *keyring                          // nil: no key, credentials refused
 	// callbackClient posts callbacks; it follows no redirect, which could
 	// lead outside the allow-list.
 	callbackClient *http.Client
@@ -77,7 +91,9 @@ type Engine struct {
 // key (unique among jobs when set).
 type requestArgs struct {
 	Request Request `json:"request"`
-	Key     string  `json:"key,omitempty" river:"unique"`
+	// Sealed holds the request's credentials, taken out of Request.
+	Sealed *sealed `json:"sealed,omitempty"`
+	Key    string  `json:"key,omitempty" river:"unique"`
 }
 
 // Kind implements river.JobArgs.
@@ -88,6 +104,10 @@ func (requestArgs) Kind() string { return "heed_request" }
 func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.Transport == nil {
 		return nil, errors.New("jobs: Options.Transport is required")
+	}
+	keys, err := newKeyring(opts.EncryptionKey, opts.PreviousEncryptionKeys)
+	if err != nil {
+		return nil, err
 	}
 	opts.Workers = orInt(opts.Workers, 4)
 	if opts.SnoozeAfter <= 0 {
@@ -106,7 +126,7 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	if opts.JobTimeout <= 0 {
 		opts.JobTimeout = 2 * time.Minute
 	}
-	e := &Engine{opts: opts, callbackClient: &http.Client{
+	e := &Engine{opts: opts, keys: keys, callbackClient: &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 	e.SetUpstreams(opts.Upstreams)
@@ -131,7 +151,6 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 		FetchPollInterval: 250 * time.Millisecond,
 		FetchCooldown:     25 * time.Millisecond,
 	}
-	var err error
 	switch {
 	case strings.HasPrefix(opts.Database, "sqlite://"):
 		err = e.openSQLite(ctx, strings.TrimPrefix(opts.Database, "sqlite://"), cfg)
@@ -151,13 +170,16 @@ func (e *Engine) openSQLite(ctx context.Context, path string, cfg *river.Config)
 	if path == "" {
 		return errors.New("jobs: database sqlite://: the path is missing")
 	}
+	if err := createSQLite(path); err != nil {
+		return err
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)")
 	if err != nil {
 		return fmt.Errorf("jobs: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1) // SQLite has one writer; one connection avoids SQLITE_BUSY
 	driver := riversqlite.New(db)
-	if err := migrate(ctx, driver); err != nil {
+	if err := errors.Join(migrate(ctx, driver), privateSQLite(path, e.opts.Logger)); err != nil {
 		db.Close()
 		return err
 	}
@@ -206,54 +228,6 @@ func (e *Engine) openPostgres(ctx context.Context, dsn string, cfg *river.Config
 		return scanCounts(rows.Next, rows.Scan, rows.Err)
 	}
 	return nil
-}
-
-// The SQL expressions of a job's last error, the error of the last element
-// of river_job.errors, as jobOf reads it. SQLite keeps the errors as a JSON
-// array (JSONB since River's migration 7; the guard against text that is
-// not JSON is River's own, and such text counts as no error), PostgreSQL as
-// jsonb[].
-const (
-	sqliteLastError   = `CASE WHEN typeof(errors) = 'text' AND NOT json_valid(errors) THEN NULL ELSE json_extract(errors, '$[#-1].error') END`
-	postgresLastError = `errors[cardinality(errors)]->>'error'`
-)
-
-// countQuery is Counts' query, with its arguments, for a driver whose
-// expression of a job's last error is lastError and whose n-th placeholder
-// (from 1) is mark(n). Its rows are (River state, cause, count), the cause
-// being what causeOf reads in the last error, or empty.
-func countQuery(lastError string, mark func(n int) string) (string, []any) {
-	var args []any
-	arg := func(v string) string {
-		args = append(args, v)
-		return mark(len(args))
-	}
-	var when strings.Builder
-	for _, c := range cancelCauses {
-		for _, p := range []string{c.prefix, riverCancelPrefix + c.prefix} { // ASCII, so len(p) counts characters as substr does
-			fmt.Fprintf(&when, " WHEN substr(last_error, 1, %d) = %s THEN %s", len(p), arg(p), arg(c.state))
-		}
-	}
-	kind := arg(requestArgs{}.Kind())
-	return "SELECT state, cause, count(*) FROM (SELECT state, CASE" + when.String() + " ELSE '' END AS cause" +
-		" FROM (SELECT state, " + lastError + " AS last_error FROM river_job WHERE kind = " + kind + ") AS l) AS c" +
-		" GROUP BY state, cause", args
-}
-
-// scanCounts reads countQuery's rows into the API's states, every state
-// present.
-func scanCounts(next func() bool, scan func(...any) error, rowsErr func() error) (map[string]int, error) {
-	out := map[string]int{StateQueued: 0, StateWaitingQuota: 0, StateRunning: 0, StateSucceeded: 0,
-		StateFailed: 0, StateCancelled: 0, StateExpired: 0}
-	for next() {
-		var state, cause string
-		var n int
-		if err := scan(&state, &cause, &n); err != nil {
-			return nil, err
-		}
-		out[stateOf(rivertype.JobState(state), cause)] += n
-	}
-	return out, rowsErr()
 }
 
 // redactDSN hides a database URL's password.
@@ -319,16 +293,6 @@ func (e *Engine) SetUpstreams(m map[string]string) {
 	e.upstreams.Store(&c)
 }
 
-// Counts returns how many jobs are in each state, every state of the API
-// present and each job counted in the state Get reports for it.
-func (e *Engine) Counts(ctx context.Context) (map[string]int, error) {
-	out, err := e.count(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("jobs: counts: %w", err)
-	}
-	return out, nil
-}
-
 // stateOf is the API's name of a job in River state s whose last error
 // gives cause (see causeOf): a cancelled job the worker failed or expired
 // is failed or expired.
@@ -351,14 +315,20 @@ func stateOf(s rivertype.JobState, cause string) string {
 	return StateQueued
 }
 
-// Submit stores a validated request as a job. With an idempotency key
-// already used, it returns the existing job and existed true.
+// Submit stores a validated request as a job, its credentials sealed (a
+// request carrying a credential without an EncryptionKey is refused with a
+// *FieldError naming each place). With an idempotency key already used, it
+// returns the existing job and existed true.
 func (e *Engine) Submit(ctx context.Context, req Request) (job Job, existed bool, err error) {
 	opts := &river.InsertOpts{Priority: req.Priority, MaxAttempts: 10}
 	if req.IdempotencyKey != "" {
 		opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: allStates}
 	}
-	res, err := e.client.Insert(ctx, requestArgs{Request: req, Key: req.IdempotencyKey}, opts)
+	args, err := e.argsOf(req)
+	if err != nil {
+		return Job{}, false, err
+	}
+	res, err := e.client.Insert(ctx, args, opts)
 	if err != nil {
 		return Job{}, false, fmt.Errorf("jobs: submit: %w", err)
 	}
@@ -374,7 +344,11 @@ func (e *Engine) SubmitMany(ctx context.Context, reqs []Request) (jobs []Job, du
 		if req.IdempotencyKey != "" {
 			opts.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: allStates}
 		}
-		params[i] = river.InsertManyParams{Args: requestArgs{Request: req, Key: req.IdempotencyKey}, InsertOpts: opts}
+		args, err := e.argsOf(req)
+		if err != nil {
+			return nil, nil, prefixed(err, fmt.Sprintf("jobs[%d].", i))
+		}
+		params[i] = river.InsertManyParams{Args: args, InsertOpts: opts}
 	}
 	res, err := e.client.InsertMany(ctx, params)
 	if err != nil {
@@ -393,13 +367,14 @@ var allStates = []rivertype.JobState{
 	rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled,
 }
 
-// ErrNotFound is returned for a job id that does not exist.
+// ErrNotFound is returned for a job id that does not exist, or that is not
+// a job of the API (heed's own callback deliveries are River jobs too).
 var ErrNotFound = errors.New("jobs: no such job")
 
 // Get returns a job.
 func (e *Engine) Get(ctx context.Context, id int64) (Job, error) {
 	row, err := e.client.JobGet(ctx, id)
-	if errors.Is(err, river.ErrNotFound) {
+	if errors.Is(err, river.ErrNotFound) || (err == nil && row.Kind != (requestArgs{}).Kind()) {
 		return Job{}, ErrNotFound
 	}
 	if err != nil {
@@ -410,6 +385,9 @@ func (e *Engine) Get(ctx context.Context, id int64) (Job, error) {
 
 // Cancel cancels a job that has not finished.
 func (e *Engine) Cancel(ctx context.Context, id int64) (Job, error) {
+	if _, err := e.Get(ctx, id); err != nil {
+		return Job{}, err
+	}
 	row, err := e.client.JobCancel(ctx, id)
 	if errors.Is(err, river.ErrNotFound) {
 		return Job{}, ErrNotFound
@@ -435,8 +413,13 @@ type Job struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	ScheduledAt time.Time  `json:"scheduled_at"`
 	FinishedAt  *time.Time `json:"finished_at,omitempty"`
-	Response    *Response  `json:"response,omitempty"`
-	Error       string     `json:"error,omitempty"`
+	// Sealed names the places of the request whose values heed keeps
+	// sealed ("headers.Authorization", "query.api_key"): the API and the
+	// callbacks never show a credential, and show no other header or query
+	// parameter of the request either.
+	Sealed   []string  `json:"sealed,omitempty"`
+	Response *Response `json:"response,omitempty"`
+	Error    string    `json:"error,omitempty"`
 }
 
 // The job states the API reports.
@@ -455,7 +438,8 @@ func jobOf(row *rivertype.JobRow) Job {
 	var args requestArgs
 	_ = json.Unmarshal(row.EncodedArgs, &args)
 	j := Job{ID: row.ID, Upstream: args.Request.Upstream, Method: args.Request.Method, Path: args.Request.Path,
-		Attempts: row.Attempt, CreatedAt: row.CreatedAt, ScheduledAt: row.ScheduledAt, FinishedAt: row.FinalizedAt}
+		Attempts: row.Attempt, CreatedAt: row.CreatedAt, ScheduledAt: row.ScheduledAt, FinishedAt: row.FinalizedAt,
+		Sealed: args.Sealed.names()}
 	if out := row.Output(); len(out) > 0 {
 		var r Response
 		if json.Unmarshal(out, &r) == nil {

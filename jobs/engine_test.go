@@ -42,9 +42,22 @@ func openEngine(t *testing.T, m *mockapi.Server, up heed.Upstream, opts jobs.Opt
 	return startEngine(t, opts)
 }
 
-// startEngine opens and starts an engine with opts, stopped when the test
-// ends.
+// testKey is the tests' encryption key, which startEngine gives an
+// engine whose options have none.
+var testKey = []byte("0123456789abcdef0123456789abcdef")
+
+// startEngine opens and starts an engine with opts, sealing under testKey
+// unless opts has a key, stopped when the test ends.
 func startEngine(t *testing.T, opts jobs.Options) *jobs.Engine {
+	t.Helper()
+	if opts.EncryptionKey == nil {
+		opts.EncryptionKey = testKey
+	}
+	return startKeyless(t, opts)
+}
+
+// startKeyless is startEngine without a default key.
+func startKeyless(t *testing.T, opts jobs.Options) *jobs.Engine {
 	t.Helper()
 	e, err := jobs.Open(context.Background(), opts)
 	if err != nil {

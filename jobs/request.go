@@ -75,6 +75,10 @@ type Limits struct {
 func (l Limits) maxBody() int   { return orInt(l.MaxBody, 1<<20) }
 func (l Limits) maxKeyLen() int { return orInt(l.MaxKeyLen, 255) }
 
+// maxJobBytes bounds a job's JSON: its body as base64 (4/3 of it), and
+// 128 KiB for the rest (headers and query within their bounds, escapes).
+func (l Limits) maxJobBytes() int { return l.maxBody()/3*4 + 4 + 128<<10 }
+
 func orInt(v, def int) int {
 	if v <= 0 {
 		return def
@@ -134,64 +138,210 @@ func jsonError(err error) error {
 	return &FieldError{Field: body, Msg: err.Error()}
 }
 
-// Validate checks a Request against the configured upstreams and limits.
+// The bounds of a Request's method, path, headers and query, beyond
+// Limits. A header or query parameter with several values counts once per
+// value, as it is sent; the byte totals add up names and values.
+const (
+	maxMethodLen   = 16
+	maxPathLen     = 8 << 10
+	maxNameLen     = 256
+	maxValueLen    = 8 << 10
+	maxHeaders     = 64
+	maxHeaderBytes = 32 << 10
+	maxQuery       = 256
+	maxQueryBytes  = 32 << 10
+	// maxDecodes is how many times a path is percent-decoded to look for
+	// dot segments (a proxy, then the API, may each decode once).
+	maxDecodes = 8
+)
+
+// problems collects a Request's FieldErrors.
+type problems []error
+
+func (p *problems) add(field, format string, args ...any) {
+	*p = append(*p, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Validate checks a Request against the configured upstreams and limits:
+// a configured upstream; a method that is an RFC 9110 token of at most 16
+// bytes, not CONNECT or TRACE; a plain path below the upstream's base URL,
+// at most 8 KiB, without a "." or ".." segment in any encoding; at most 64
+// header values and 256 query values, each name at most 256 bytes and each
+// value 8 KiB, 32 KiB in all for each; a body within Limits.MaxBody.
 func (r *Request) Validate(upstreams []string, lim Limits) error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
-	}
+	var errs problems
 	known := false
 	for _, u := range upstreams {
 		known = known || u == r.Upstream
 	}
 	switch {
 	case r.Upstream == "":
-		bad("upstream", "required: one of %s", strings.Join(upstreams, ", "))
+		errs.add("upstream", "required: one of %s", strings.Join(upstreams, ", "))
 	case !known:
-		bad("upstream", "%q is not a configured upstream (configured: %s)", r.Upstream, strings.Join(upstreams, ", "))
+		errs.add("upstream", "%q is not a configured upstream (configured: %s)", r.Upstream, strings.Join(upstreams, ", "))
 	}
-	if r.Method == "" {
-		r.Method = http.MethodGet
+	r.checkMethod(&errs)
+	if msg := checkPath(r.Path); msg != "" {
+		errs.add("path", "%s", msg)
 	}
-	if !httptoken.Valid(r.Method) {
-		bad("method", "%q is not an HTTP method", r.Method)
-	}
-	r.Method = strings.ToUpper(r.Method)
-	switch u, err := url.Parse(r.Path); {
-	case r.Path == "" || r.Path[0] != '/':
-		bad("path", "must start with /")
-	case err != nil || u.Host != "" || u.Scheme != "" || u.RawQuery != "" || u.Fragment != "" || strings.Contains(r.Path, ".."):
-		bad("path", "must be a plain path below the upstream's base URL (no scheme, host, query, fragment or ..); put parameters in query")
-	}
-	for name, v := range r.Headers {
-		if !httptoken.Valid(name) {
-			bad("headers."+name, "not a valid header name")
-		}
-		for _, s := range v {
-			if strings.ContainsAny(s, "\r\n\x00") {
-				bad("headers."+name, "a value contains a line break or NUL")
-			}
-		}
-	}
+	checkHeaders(&errs, r.Headers)
+	checkQuery(&errs, r.Query)
 	if _, err := r.BodyBytes(); err != nil {
-		bad("body_base64", "%v", err)
+		errs.add("body_base64", "%v", err)
 	}
 	if r.Body != nil && r.BodyBase64 != nil {
-		bad("body", "give body or body_base64, not both")
+		errs.add("body", "give body or body_base64, not both")
 	}
 	if b, _ := r.BodyBytes(); len(b) > lim.maxBody() {
 		errs = append(errs, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(b), lim.maxBody()))
 	}
 	if len(r.IdempotencyKey) > lim.maxKeyLen() {
-		bad("idempotency_key", "longer than %d bytes", lim.maxKeyLen())
+		errs.add("idempotency_key", "longer than %d bytes", lim.maxKeyLen())
 	}
 	if r.Priority < 0 || r.Priority > 4 {
-		bad("priority", "%d: want 1 (first) to 4 (last)", r.Priority)
+		errs.add("priority", "%d: want 1 (first) to 4 (last)", r.Priority)
 	}
 	if r.Priority == 0 {
 		r.Priority = 2
 	}
 	return errors.Join(errs...)
+}
+
+// checkMethod checks the method, "" meaning GET, and puts it in upper
+// case.
+func (r *Request) checkMethod(errs *problems) {
+	if r.Method == "" {
+		r.Method = http.MethodGet
+	}
+	switch {
+	case len(r.Method) > maxMethodLen:
+		errs.add("method", "%d bytes; an HTTP method has at most %d", len(r.Method), maxMethodLen)
+		return
+	case !httptoken.Valid(r.Method):
+		errs.add("method", "%q is not an HTTP method (an RFC 9110 token)", r.Method)
+		return
+	}
+	r.Method = strings.ToUpper(r.Method)
+	if r.Method == http.MethodConnect || r.Method == http.MethodTrace {
+		errs.add("method", "%s is refused: a job is a request to the upstream's API (CONNECT opens a tunnel, TRACE echoes the request back)", r.Method)
+	}
+}
+
+// checkPath returns what is wrong with a job's path, or "".
+func checkPath(p string) string {
+	switch u, err := url.Parse(p); {
+	case p == "" || p[0] != '/':
+		return "must start with /"
+	case len(p) > maxPathLen:
+		return fmt.Sprintf("%d bytes; at most %d", len(p), maxPathLen)
+	case err != nil || u.Host != "" || u.Scheme != "" || u.RawQuery != "" || u.Fragment != "" || strings.Contains(p, ".."):
+		return "must be a plain path below the upstream's base URL (no scheme, host, query, fragment or ..); put parameters in query"
+	}
+	for range maxDecodes {
+		if dotSegment(p) {
+			return "has a . or .. segment (percent-encoded, perhaps more than once, or with backslashes): it would leave the upstream's base URL"
+		}
+		if strings.ContainsFunc(p, isControl) {
+			return "has a control character (percent-encoded, perhaps more than once)"
+		}
+		d, err := url.PathUnescape(p)
+		if err != nil || d == p {
+			return ""
+		}
+		p = d
+	}
+	return fmt.Sprintf("percent-encoded more than %d times over", maxDecodes)
+}
+
+// dotSegment reports whether p has a segment, between slashes or
+// backslashes, that is dots alone ("." and "..", and "..." which some
+// servers read as ".."), a path parameter after ";" aside ("..;x").
+func dotSegment(p string) bool {
+	for seg := range strings.FieldsFuncSeq(p, func(c rune) bool { return c == '/' || c == '\\' }) {
+		seg, _, _ = strings.Cut(seg, ";")
+		if seg != "" && strings.Trim(seg, ".") == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// isControl reports whether c is an ASCII control character but a tab.
+func isControl(c rune) bool { return (c < 0x20 && c != '\t') || c == 0x7f }
+
+// checkHeaders checks header names, values and their bounds.
+func checkHeaders(errs *problems, h map[string]StringList) {
+	n, size := 0, 0
+	for name, vs := range h {
+		n += len(vs)
+		for _, v := range vs {
+			size += len(name) + len(v)
+		}
+	}
+	switch {
+	case n > maxHeaders:
+		errs.add("headers", "%d header values; at most %d", n, maxHeaders)
+		return
+	case size > maxHeaderBytes:
+		errs.add("headers", "%d bytes of names and values; at most %d", size, maxHeaderBytes)
+		return
+	}
+	for name, vs := range h {
+		field := "headers." + shortName(name)
+		switch {
+		case len(name) > maxNameLen:
+			errs.add(field, "a name of %d bytes; at most %d", len(name), maxNameLen)
+		case !httptoken.Valid(name):
+			errs.add(field, "not a valid header name")
+		}
+		for _, v := range vs {
+			switch {
+			case len(v) > maxValueLen:
+				errs.add(field, "a value of %d bytes; at most %d", len(v), maxValueLen)
+			case strings.ContainsFunc(v, isControl):
+				errs.add(field, "a value contains a control character (a line break, NUL...)")
+			}
+		}
+	}
+}
+
+// checkQuery checks query parameters' bounds.
+func checkQuery(errs *problems, q map[string]StringList) {
+	n, size := 0, 0
+	for name, vs := range q {
+		n += len(vs)
+		for _, v := range vs {
+			size += len(name) + len(v)
+		}
+	}
+	switch {
+	case n > maxQuery:
+		errs.add("query", "%d query values; at most %d", n, maxQuery)
+		return
+	case size > maxQueryBytes:
+		errs.add("query", "%d bytes of names and values; at most %d", size, maxQueryBytes)
+		return
+	}
+	for name, vs := range q {
+		field := "query." + shortName(name)
+		if len(name) > maxNameLen {
+			errs.add(field, "a name of %d bytes; at most %d", len(name), maxNameLen)
+		}
+		for _, v := range vs {
+			if len(v) > maxValueLen {
+				errs.add(field, "a value of %d bytes; at most %d", len(v), maxValueLen)
+			}
+		}
+	}
+}
+
+// shortName is a name as a field path shows it: a long one cut at 64
+// bytes.
+func shortName(name string) string {
+	if len(name) > 64 {
+		return name[:64] + "..."
+	}
+	return name
 }
 
 // BodyBytes returns the request body, decoded.

@@ -79,13 +79,17 @@ func (w *worker) attempt(ctx context.Context, job *river.Job[requestArgs]) error
 	if a.Deadline != nil && time.Now().After(*a.Deadline) {
 		return river.JobCancel(errExpired)
 	}
-	req, err := w.e.build(heed.WithMaxWait(ctx, w.e.opts.SnoozeAfter), a)
+	opened, err := w.e.unseal(job.Args)
+	if err != nil {
+		return river.JobCancel(fmt.Errorf("%w: %w", errFailed, err))
+	}
+	req, err := w.e.build(heed.WithMaxWait(ctx, w.e.opts.SnoozeAfter), opened)
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("%w: %w", errFailed, err))
 	}
 	resp, err := w.e.opts.Transport.RoundTrip(req)
 	if err != nil {
-		return fmt.Errorf("send: %w", err)
+		return fmt.Errorf("send: %w", withoutURL(err))
 	}
 	defer resp.Body.Close()
 	if r, ok := heed.RefusalOf(resp); ok && !errors.Is(r, heed.ErrCircuitOpen) {
@@ -103,6 +107,17 @@ func (w *worker) attempt(ctx context.Context, job *river.Job[requestArgs]) error
 		return river.JobCancel(fmt.Errorf("%w: upstream answered %d", errFailed, resp.StatusCode))
 	}
 	return nil
+}
+
+// withoutURL returns err, or for an *url.Error, which quotes the URL (its
+// query may hold a credential), its Op and Err: errors are stored with the
+// job, shown by the API and logged.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }
 
 // callback queues the delivery of job id's result to url. A job that
@@ -149,7 +164,7 @@ func (e *Engine) build(ctx context.Context, a Request) (*http.Request, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, a.Method, u.String(), bytes.NewReader(body))
 	if err != nil {
-		return nil, err
+		return nil, withoutURL(err)
 	}
 	if len(body) == 0 {
 		req.Body, req.GetBody, req.ContentLength = http.NoBody, nil, 0

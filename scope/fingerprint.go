@@ -56,9 +56,13 @@ const maxPooledBuf = 64 << 10
 // userinfoSource names URL user info; ":" keeps it apart from header names.
 const userinfoSource = "url:userinfo"
 
-// builtinHeaders returns the headers searched first, in order. DD-API-KEY
-// and DD-APPLICATION-KEY (Datadog) are both read when both are present.
-func builtinHeaders() []string {
+// CredentialHeaders returns the request headers heed knows to carry
+// credentials, canonical, in the order a Fingerprinter searches them first:
+// the one list that every part of heed reading credentials uses (the
+// fingerprint, and package jobs, which keeps them sealed). DD-API-KEY and
+// DD-APPLICATION-KEY (Datadog) are both read when both are present. Each
+// call returns a new slice, the caller's to keep.
+func CredentialHeaders() []string {
 	return []string{
 		"Authorization", "X-Api-Key", "Api-Key", "X-Goog-Api-Key", "Private-Token",
 		"Dd-Api-Key", "Dd-Application-Key", "Circle-Token", "X-Sf-Token",
@@ -89,7 +93,7 @@ func NewFingerprinter(secret []byte, extraHeaders, extraQuery []string) (*Finger
 		return nil, err
 	}
 	key := append([]byte(nil), secret...)
-	f := &Fingerprinter{headers: headers, builtin: len(builtinHeaders()), query: query, index: make(map[string]int)}
+	f := &Fingerprinter{headers: headers, builtin: len(CredentialHeaders()), query: query, index: make(map[string]int)}
 	for i, p := range headers {
 		f.index[p.name] = i
 	}
@@ -100,7 +104,7 @@ func NewFingerprinter(secret []byte, extraHeaders, extraQuery []string) (*Finger
 // headerPlaces returns the built-in headers followed by the extra ones,
 // canonicalized, without repeats.
 func headerPlaces(extra []string) ([]place, error) {
-	names := builtinHeaders()
+	names := CredentialHeaders()
 	for _, h := range extra {
 		if !httptoken.Valid(h) {
 			return nil, fmt.Errorf("scope: extra header %q is not a valid header name", h)
@@ -116,7 +120,7 @@ func headerPlaces(extra []string) ([]place, error) {
 		}
 	}
 	if len(places) > maxHeaderPlaces {
-		return nil, fmt.Errorf("scope: %d extra headers, want at most %d", len(places)-len(builtinHeaders()), maxHeaderPlaces-len(builtinHeaders()))
+		return nil, fmt.Errorf("scope: %d extra headers, want at most %d", len(places)-len(CredentialHeaders()), maxHeaderPlaces-len(CredentialHeaders()))
 	}
 	return places, nil
 }

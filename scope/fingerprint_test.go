@@ -385,3 +385,24 @@ func BenchmarkSum(b *testing.B) {
 		f.Sum(r)
 	}
 }
+
+// TestCredentialHeaders: the shared list is canonical, the Fingerprinter
+// reads every header on it, and a caller may keep and change its copy.
+func TestCredentialHeaders(t *testing.T) {
+	t.Parallel()
+	f := newFingerprinter(t)
+	for _, h := range CredentialHeaders() {
+		if c := http.CanonicalHeaderKey(h); c != h {
+			t.Errorf("%q: got a name that is not canonical, want %q", h, c)
+		}
+		_, source, ok := f.Fingerprint(newRequest(t, "https://api.example.com/", h, "a-token"))
+		if !ok || source != strings.ToLower(h) {
+			t.Errorf("%s: got %q, %v, want the fingerprint to read it", h, source, ok)
+		}
+	}
+	list := CredentialHeaders()
+	list[0] = "X-Changed"
+	if got := CredentialHeaders()[0]; got != "Authorization" {
+		t.Errorf("after changing a copy: got %q first, want Authorization", got)
+	}
+}

@@ -20,8 +20,13 @@ func (s *Server) openJobs(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("serve: jobs.callback_allow: %w", err)
 	}
+	key, previous, err := jc.EncryptionKeys()
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	e, err := jobs.Open(context.Background(), jobs.Options{
 		Database: jc.Database, Transport: roundTripFunc(s.sendJob), Upstreams: baseURLs(cfg),
+		Credentials: s.jobCredentials, EncryptionKey: key, PreviousEncryptionKeys: previous,
 		Workers: jc.Workers, SnoozeAfter: jc.SnoozeAfter, MaxResponse: jc.MaxResponseBytes, Logger: s.log,
 		CallbackSecret: []byte(jc.CallbackSecret), CallbackRetryFor: jc.CallbackRetryFor, Retention: jc.Retention,
 		JobTimeout: jc.JobTimeout,
@@ -34,7 +39,7 @@ func (s *Server) openJobs(cfg Config) error {
 		return fmt.Errorf("serve: jobs: %w", err)
 	}
 	s.jobs = e
-	s.jobsAPI = e.Handler(jobs.APIOptions{Limits: jobs.Limits{MaxBody: jc.MaxRequestBytes}, CallbackAllow: allow})
+	s.jobsAPI = e.Handler(jobs.APIOptions{Limits: jobs.Limits{MaxBody: jc.MaxRequestBytes}, CallbackAllow: allow, MaxBatchBytes: jc.MaxBatchBytes})
 	s.reg.MustRegister(&jobsCollector{e: e, desc: prometheus.NewDesc("heed_jobs", "Jobs by state (queued, waiting_quota, running, succeeded, failed, cancelled, expired).", []string{"state"}, nil)})
 	return nil
 }
@@ -45,6 +50,17 @@ func (s *Server) sendJob(r *http.Request) (*http.Response, error) {
 	g.active.Add(1)
 	defer g.active.Add(-1)
 	return g.t.RoundTrip(r)
+}
+
+// jobCredentials returns the credential places of the upstream named so
+// in the config in force, whose jobs' values there are sealed.
+func (s *Server) jobCredentials(upstream string) heed.CredentialPolicy {
+	for _, u := range s.gen.Load().cfg.Upstreams {
+		if u.Name == upstream {
+			return u.Credentials
+		}
+	}
+	return heed.CredentialPolicy{}
 }
 
 // baseURLs maps each upstream of cfg to its base URL.

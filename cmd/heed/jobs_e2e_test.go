@@ -43,6 +43,8 @@ const (
 	crashToken = "crash-token"
 	// crashSecret signs the callbacks.
 	crashSecret = "crash-callback-secret-0123456789"
+	// crashKey seals the jobs' credentials: 32 bytes in standard base64.
+	crashKey = "Y3Jhc2gta2V5LWNyYXNoLWtleS1jcmFzaC1rZXktMDE="
 	// crashKillAt is how many requests the mock has accepted when heed
 	// serve is killed: some jobs done, most not (about 3s in).
 	crashKillAt = 60
@@ -57,8 +59,9 @@ const (
 )
 
 // jobsConfig is heed serve's config for the crash tests: one upstream,
-// the mock, limited like it; jobs on database with a 3s job timeout and
-// signed callbacks to loopback. extra is prepended (a shared store).
+// the mock, limited like it; jobs on database with a 3s job timeout,
+// credentials sealed under crashKey and signed callbacks to loopback.
+// extra is prepended (a shared store).
 func jobsConfig(extra, mockURL, database string) string {
 	return fmt.Sprintf(`%supstreams:
   - name: mock
@@ -68,8 +71,9 @@ jobs:
   database: %s
   callback_allow: ["http://127.0.0.1:*"]
   callback_secret: %s
+  encryption_key: %s
   job_timeout: 3s
-`, extra, mockURL, crashLimit, database, crashSecret)
+`, extra, mockURL, crashLimit, database, crashSecret, crashKey)
 }
 
 // startLimitedMock runs an in-process mock API limited to crashLimit
@@ -514,8 +518,9 @@ type jobsAPIError struct {
 
 // TestJobsRefusesInvalid: the real binary refuses, with a 400 invalid_job
 // naming the field, a job for an upstream it does not have, a path that
-// would leave the upstream's base URL, and a callback outside the
-// allow-list; a batch holding one such job stores none of them.
+// would leave the upstream's base URL (in any encoding), a method that is
+// no API's, and a callback outside the allow-list; a batch holding one
+// such job stores none of them.
 func TestJobsRefusesInvalid(t *testing.T) {
 	t.Parallel()
 	mock, mockURL := startMock(t)
@@ -536,6 +541,10 @@ func TestJobsRefusesInvalid(t *testing.T) {
 		{"AbsoluteURLPath", "/v1/jobs", with("path", "http://evil.example/steal"), "path"},
 		{"HostRelativePath", "/v1/jobs", with("path", "//evil.example/steal"), "path"},
 		{"DotDotPath", "/v1/jobs", with("path", "/v1/../../admin"), "path"},
+		{"EncodedDotDotPath", "/v1/jobs", with("path", "/%2e%2e/admin"), "path"},
+		{"DoubleEncodedDotDotPath", "/v1/jobs", with("path", "/%252e%252e/admin"), "path"},
+		{"ConnectMethod", "/v1/jobs", with("method", "CONNECT"), "method"},
+		{"LongMethod", "/v1/jobs", with("method", strings.Repeat("G", 100<<10)), "method"},
 		{"CallbackNotAllowed", "/v1/jobs", with("callback_url", "http://10.0.0.1:8080/cb"), "callback_url"},
 		{"BatchAbsoluteURLPath", "/v1/jobs:batch", map[string]any{"jobs": []any{valid, with("path", "https://evil.example/")}}, "jobs[1].path"},
 		{"BatchUnknownUpstream", "/v1/jobs:batch", map[string]any{"jobs": []any{with("upstream", "elsewhere"), valid}}, "jobs[0].upstream"},
