@@ -33,7 +33,8 @@ upstreams:
     retry: {attempts: 1}
 jobs:
   database: %s
-`, echoURL, database)
+  encryption_key: %s
+`, echoURL, database, crashKey)
 }
 
 // tokenEnv is the environment tokenConfig reads.
