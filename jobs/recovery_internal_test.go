@@ -107,7 +107,7 @@ var backends = []struct {
 
 // fastTiming is the recovery's timing in tests: a process lapses after 1s
 // without a beat.
-var fastTiming = recoveryTiming{beatEvery: 100 * time.Millisecond, lapse: time.Second, settle: 200 * time.Millisecond, reclaimEvery: 100 * time.Millisecond}
+var fastTiming = beatTiming{beatEvery: 100 * time.Millisecond, lapse: time.Second, settle: 200 * time.Millisecond, reclaimEvery: 100 * time.Millisecond}
 
 // testEngine is an engine of a recovery test; stop stops it once.
 type testEngine struct {
@@ -128,7 +128,7 @@ func (e *testEngine) stop(t *testing.T) {
 // openTest opens an engine on database with workers workers whose
 // upstream "api" is url, timed by timing, stopped when the test ends; it
 // starts it when start is set.
-func openTest(t *testing.T, database, url string, workers int, timing recoveryTiming, start bool) *testEngine {
+func openTest(t *testing.T, database, url string, workers int, timing beatTiming, start bool) *testEngine {
 	t.Helper()
 	e, err := Open(context.Background(), Options{Database: database, Transport: http.DefaultTransport,
 		Upstreams: map[string]string{"api": url}, Workers: workers})
