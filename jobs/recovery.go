@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -116,21 +115,16 @@ func newRecovery[TTx any](client *river.Client[TTx], driver riverdriver.Driver[T
 }
 
 // processID names this process in River (river.Config.ID) and so in
-// river_job.attempted_by and heed_jobs_process: the host and the start
-// time, as River's default, and random bytes, so that two processes (or
-// two engines in one) never share a name, which would make one's beats
-// keep the other's jobs.
+// river_job.attempted_by, heed_jobs_process and a reclaimed job's error:
+// its start time and random bytes, so that two processes (or two engines
+// in one) never share a name, which would let one's beats keep the other's
+// jobs. Unlike River's default it holds no host name, which a reclaimed
+// job's error would show to the job API's clients; the log line "jobs:
+// starting" ties it to the process.
 func processID() string {
-	host, _ := os.Hostname()
-	host = strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
-			return r
-		}
-		return '_'
-	}, host)
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%.60s_%s_%s", host, time.Now().UTC().Format("20060102T150405"), hex.EncodeToString(b[:]))
+	return "heed_" + time.Now().UTC().Format("20060102T150405") + "_" + hex.EncodeToString(b[:])
 }
 
 // rescueAfter is River's RescueStuckJobsAfter for a job timeout.

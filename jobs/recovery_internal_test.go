@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -49,6 +50,14 @@ func TestPulse(t *testing.T) {
 				t.Errorf("steady after beats %v at %v: got %v, want %v (pulse %+v)", tt.beats, tt.now, got, tt.want, p)
 			}
 		})
+	}
+}
+
+func TestProcessID(t *testing.T) {
+	t.Parallel()
+	a, b := processID(), processID()
+	if re := regexp.MustCompile(`^heed_[0-9]{8}T[0-9]{6}_[0-9a-f]{12}$`); !re.MatchString(a) || a == b {
+		t.Errorf("processID: got %q and %q, want two distinct heed_<time>_<12 hex>, no host name", a, b)
 	}
 }
 
