@@ -60,8 +60,9 @@ type Config struct {
 	// Retention is how long finished jobs are kept; 0 means 7 days.
 	Retention time.Duration `yaml:"retention"`
 	// JobTimeout bounds one run of a job; 0 means 2m. A job whose process
-	// died while running it runs again no sooner than job_timeout + 15s
-	// later, and up to about 45s after that (River's rescuer).
+	// died while running it runs again whatever job_timeout: when heed
+	// serve restarts on a SQLite database, within about 12s on PostgreSQL
+	// (Options.JobTimeout).
 	JobTimeout time.Duration `yaml:"job_timeout"`
 }
 

@@ -67,9 +67,10 @@ type Options struct {
 	// Retention is how long finished jobs are kept; 0 means 7 days.
 	Retention time.Duration
 	// JobTimeout bounds one run of a job; 0 means 2 minutes. A job whose
-	// process died while running it runs again no sooner than JobTimeout +
-	// 15s later, and up to about 45s after that (River's rescuer runs every
-	// 30s, on the elected leader, whose lease a dead leader holds ~15s).
+	// process died while running it runs again, however long JobTimeout,
+	// as soon as the next process opens a SQLite database, or within about
+	// 12s of the death on PostgreSQL (recovery.go); River's rescuer,
+	// JobTimeout + 15s to about 45s later, is the last resort.
 	JobTimeout time.Duration
 }
 
@@ -82,6 +83,8 @@ type Engine struct {
 	close     func()
 	upstreams atomic.Pointer[map[string]string] // name → base URL
 	keys      *keyring                          // nil: no key, credentials refused
+	// recovery reclaims the jobs of processes that died (recovery.go).
+	recovery *recovery
 	// callbackClient posts callbacks; it follows no redirect, which could
 	// lead outside the allow-list.
 	callbackClient *http.Client
@@ -139,13 +142,15 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 			river.QueueDefault: {MaxWorkers: opts.Workers},
 			callbackQueue:      {MaxWorkers: opts.Workers},
 		},
+		ID:                          processID(),
 		Workers:                     workers,
+		Middleware:                  []rivertype.Middleware{&attemptGuard{e: e}},
 		Logger:                      opts.Logger,
 		CompletedJobRetentionPeriod: opts.Retention,
 		CancelledJobRetentionPeriod: opts.Retention,
 		DiscardedJobRetentionPeriod: opts.Retention,
 		JobTimeout:                  opts.JobTimeout,
-		RescueStuckJobsAfter:        opts.JobTimeout + 15*time.Second,
+		RescueStuckJobsAfter:        rescueAfter(opts.JobTimeout),
 		// SQLite has no notifications: new jobs are found by polling, a
 		// few times a second, which also bounds a job's wait in the queue.
 		FetchPollInterval: 250 * time.Millisecond,
@@ -165,30 +170,39 @@ func Open(ctx context.Context, opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// openSQLite opens the jobs on a SQLite file (created as needed).
+// openSQLite opens the jobs on a SQLite file (created as needed), which
+// this process then holds alone (lockDatabase).
 func (e *Engine) openSQLite(ctx context.Context, path string, cfg *river.Config) error {
 	if path == "" {
 		return errors.New("jobs: database sqlite://: the path is missing")
 	}
+	lock, err := lockDatabase(path)
+	if err != nil {
+		return err
+	}
 	if err := createSQLite(path); err != nil {
+		lock.Close()
 		return err
 	}
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)")
 	if err != nil {
+		lock.Close()
 		return fmt.Errorf("jobs: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1) // SQLite has one writer; one connection avoids SQLITE_BUSY
+	closeDB := func() { db.Close(); lock.Close() }
 	driver := riversqlite.New(db)
 	if err := errors.Join(migrate(ctx, driver), privateSQLite(path, e.opts.Logger)); err != nil {
-		db.Close()
+		closeDB()
 		return err
 	}
 	client, err := river.NewClient(driver, cfg)
 	if err != nil {
-		db.Close()
+		closeDB()
 		return fmt.Errorf("jobs: %w", err)
 	}
-	e.client, e.close = client, func() { db.Close() }
+	e.client, e.close = client, closeDB
+	e.recovery = newRecovery(client, driver, e.opts, nil)
 	query, args := countQuery(sqliteLastError, func(int) string { return "?" })
 	e.count = func(ctx context.Context) (map[string]int, error) {
 		rows, err := db.QueryContext(ctx, query, args...)
@@ -212,12 +226,18 @@ func (e *Engine) openPostgres(ctx context.Context, dsn string, cfg *river.Config
 		pool.Close()
 		return err
 	}
+	beats, err := newHeartbeat(ctx, pool, dsn, e.opts.Logger)
+	if err != nil {
+		pool.Close()
+		return err
+	}
 	client, err := river.NewClient(driver, cfg)
 	if err != nil {
 		pool.Close()
 		return fmt.Errorf("jobs: %w", err)
 	}
 	e.client, e.close = client, pool.Close
+	e.recovery = newRecovery(client, driver, e.opts, beats)
 	query, args := countQuery(postgresLastError, func(n int) string { return "$" + strconv.Itoa(n) })
 	e.count = func(ctx context.Context) (map[string]int, error) {
 		rows, err := pool.Query(ctx, query, args...)
@@ -265,12 +285,19 @@ func migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error
 	return nil
 }
 
-// Start runs the workers until Stop.
-func (e *Engine) Start(ctx context.Context) error { return e.client.Start(ctx) }
+// Start runs the workers until Stop, having first made available again
+// the jobs left running by processes that died (recovery.go).
+func (e *Engine) Start(ctx context.Context) error {
+	if err := e.recovery.start(ctx); err != nil {
+		return err
+	}
+	return e.client.Start(ctx)
+}
 
 // Stop lets running jobs finish (until ctx ends), then closes the database.
 func (e *Engine) Stop(ctx context.Context) error {
 	err := e.client.Stop(ctx)
+	e.recovery.stop(err == nil)
 	e.close()
 	return err
 }

@@ -28,8 +28,10 @@ import (
 // Crash acceptance tests of heed serve's jobs (/v1/jobs) with the real
 // binary: 200 jobs against a mock API limited to 20 requests per second,
 // heed serve killed with SIGKILL halfway, and then every job must succeed,
-// every callback arrive signed, and the mock must never have been sent a
-// request inside a wait it told.
+// the jobs the killed process was running within crashRecoverWithin of the
+// kill, every callback arrive signed (again only for work in flight in the
+// killed process), and the mock must never have been sent a request inside
+// a wait it told.
 
 const (
 	// crashJobs is how many jobs each crash test submits, in batches of
@@ -48,20 +50,26 @@ const (
 	// crashKillAt is how many requests the mock has accepted when heed
 	// serve is killed: some jobs done, most not (about 3s in).
 	crashKillAt = 60
+	// crashRecoverWithin is how soon after the kill the jobs that were
+	// running in the killed process must have run again and finished: at
+	// once on SQLite (the restarted process holds the database alone), and
+	// on PostgreSQL once the killed process's heartbeat has lapsed (10s
+	// after its last beat, found within 1s). crashJobTimeout keeps River's
+	// rescuer (job_timeout + 15s) from being what brings them back.
+	crashRecoverWithin = 15 * time.Second
+	crashJobTimeout    = "1m"
 	// crashFinishWithin bounds the wait for every job and callback after
-	// the kill. A job that was running in the killed process runs again
-	// once River's rescuer finds it stuck for job_timeout + 15s = 18s; the
-	// rescuer runs every 30s on the leader, and a killed leader is
-	// replaced within about 20s: 18s to about 55s after the kill.
-	crashFinishWithin = 90 * time.Second
+	// the kill, generous for a loaded machine; crashRecoverWithin is what
+	// the tests assert.
+	crashFinishWithin = 60 * time.Second
 	// jobsPollEvery is how often the tests read the queue while waiting.
 	jobsPollEvery = 250 * time.Millisecond
 )
 
 // jobsConfig is heed serve's config for the crash tests: one upstream,
-// the mock, limited like it; jobs on database with a 3s job timeout,
-// credentials sealed under crashKey and signed callbacks to loopback.
-// extra is prepended (a shared store).
+// the mock, limited like it; jobs on database with a job timeout of
+// crashJobTimeout, credentials sealed under crashKey and signed callbacks
+// to loopback. extra is prepended (a shared store).
 func jobsConfig(extra, mockURL, database string) string {
 	return fmt.Sprintf(`%supstreams:
   - name: mock
@@ -72,8 +80,43 @@ jobs:
   callback_allow: ["http://127.0.0.1:*"]
   callback_secret: %s
   encryption_key: %s
-  job_timeout: 3s
-`, extra, mockURL, crashLimit, database, crashSecret, crashKey)
+  job_timeout: %s
+`, extra, mockURL, crashLimit, database, crashSecret, crashKey, crashJobTimeout)
+}
+
+// processOf is the name a heed serve's jobs work under (River's client ID,
+// in river_job.attempted_by), from its "jobs: starting" log line.
+func processOf(t *testing.T, p *serveProc) string {
+	t.Helper()
+	p.waitStderr(t, `msg="jobs: starting" process=`, serveStartTimeout)
+	_, rest, _ := strings.Cut(p.stderr.String(), `msg="jobs: starting" process=`)
+	if f := strings.Fields(rest); len(f) > 0 {
+		return f[0]
+	}
+	t.Fatalf("no process name after \"jobs: starting\"; stderr:\n%s", p.stderr.String())
+	return ""
+}
+
+// reclaimedBy counts the jobs p logged it reclaimed from process: request
+// jobs and callbacks, each once (or more, when a concurrent reclaim
+// applied first).
+func reclaimedBy(p *serveProc, process string) int {
+	n := 0
+	for line := range strings.Lines(p.stderr.String()) {
+		if strings.Contains(line, `msg="jobs: reclaimed a job whose process died"`) && strings.Contains(line, " process="+process+" ") {
+			n++
+		}
+	}
+	return n
+}
+
+// crashRun is what a crash test knows of its kill.
+type crashRun struct {
+	killedAt  time.Time
+	killed    string   // the killed process (processOf)
+	reclaimed int      // how many of its jobs (reclaimedBy)
+	alive     []string // the processes alive throughout, whose jobs no other may take
+	forced    int      // the refusals the test forced at the mock
 }
 
 // startLimitedMock runs an in-process mock API limited to crashLimit
@@ -337,10 +380,10 @@ func waitJobsDone(t *testing.T, base string, recv *callbackReceiver) {
 
 // checkCrashOutcome checks the end of a crash test: every submitted job
 // succeeded with the mock's 200, each called back at least once with a
-// valid signature, and the mock refused only the forced requests and saw
-// no request inside a wait it had told. killedAt is when heed serve was
-// killed.
-func checkCrashOutcome(t *testing.T, base string, ids []int64, recv *callbackReceiver, m *mockapi.Server, killedAt time.Time, forced int) {
+// valid signature, the jobs of the killed process were recovered as
+// checkRecovery says, and the mock refused only the forced requests and
+// saw no request inside a wait it had told.
+func checkCrashOutcome(t *testing.T, base string, ids []int64, recv *callbackReceiver, m *mockapi.Server, run crashRun) {
 	t.Helper()
 	submitted := make(map[int64]bool, len(ids))
 	for _, id := range ids {
@@ -377,26 +420,7 @@ func checkCrashOutcome(t *testing.T, base string, ids []int64, recv *callbackRec
 	if len(got) != crashJobs {
 		t.Errorf("jobs called back: got %d distinct, want %d", len(got), crashJobs)
 	}
-	ranAgain := 0
-	var lastOnce, lastAgain time.Duration // after the kill
-	for _, j := range all {
-		var after time.Duration
-		if j.FinishedAt != nil {
-			after = j.FinishedAt.Sub(killedAt)
-		}
-		if j.Attempts > 1 {
-			ranAgain++
-			lastAgain = max(lastAgain, after)
-		} else {
-			lastOnce = max(lastOnce, after)
-		}
-	}
-	// With no refusal and no 5xx, a job runs twice only when the process
-	// running it died: the kill always leaves some (the workers are never
-	// idle with a backlog), and they must have been rescued.
-	if ranAgain == 0 {
-		t.Errorf("no job ran more than once: none that was running in the killed process was rescued")
-	}
+	ranAgain := checkRecovery(t, all, deliveries-len(got), run)
 	st := m.Stats()
 	cred := st.Credentials[mockapi.CredID(crashToken)]
 	if cred.Accepted < crashJobs {
@@ -407,16 +431,63 @@ func checkCrashOutcome(t *testing.T, base string, ids []int64, recv *callbackRec
 	// restart) or from the shared store (PostgreSQL): no refusal is
 	// expected beyond the forced ones, let alone a request inside a told
 	// wait.
-	if st.Total.Limited != forced {
-		t.Errorf("requests refused by the mock: got %d, want %d (forced)", st.Total.Limited, forced)
+	if st.Total.Limited != run.forced {
+		t.Errorf("requests refused by the mock: got %d, want %d (forced)", st.Total.Limited, run.forced)
 	}
 	if st.Total.DuringWait != 0 {
 		t.Errorf("requests inside a wait the mock told: got %d, want 0", st.Total.DuringWait)
 	}
-	t.Logf("the last job run once finished %v after the kill, the last one run again %v after it",
-		lastOnce.Round(time.Millisecond), lastAgain.Round(time.Millisecond))
 	t.Logf("figures: %d jobs succeeded, %d of them run again after the kill; %d callbacks for %d distinct jobs (%d bad); the mock: %d requests, %d accepted, %d refused, %d during a wait; %d requests sent again",
 		crashJobs, ranAgain, deliveries, len(got), len(problems), st.Total.Requests, st.Total.Accepted, st.Total.Limited, st.Total.DuringWait, resent(m))
+}
+
+// checkRecovery checks how the jobs the killed process was running came
+// back, and returns how many ran again. With no refusal and no 5xx, a job
+// runs twice only when the process running it died: the kill always leaves
+// some (the workers are never idle with a backlog). Each must have been
+// reclaimed from the killed process, never from one alive, and have
+// finished within crashRecoverWithin of the kill. repeats counts the
+// callbacks delivered again, which only the work reclaimed from the killed
+// process may cause: a job that had queued its callback when the process
+// died (while it ran, or before River recorded its completion) queues
+// another when it runs again, and a callback being delivered is delivered
+// again.
+func checkRecovery(t *testing.T, all []jobs.Job, repeats int, run crashRun) int {
+	t.Helper()
+	ranAgain := 0
+	var lastOnce, lastAgain time.Duration // after the kill
+	for _, j := range all {
+		var after time.Duration
+		if j.FinishedAt != nil {
+			after = j.FinishedAt.Sub(run.killedAt)
+		}
+		for _, p := range run.alive {
+			if strings.Contains(j.Error, p) {
+				t.Errorf("job %d: error %q names %s, which was alive: a live process's job was taken", j.ID, j.Error, p)
+			}
+		}
+		if j.Attempts == 1 {
+			lastOnce = max(lastOnce, after)
+			continue
+		}
+		ranAgain++
+		lastAgain = max(lastAgain, after)
+		if want := "heed: reclaimed from process " + run.killed + ","; !strings.HasPrefix(j.Error, want) {
+			t.Errorf("job %d ran %d times, last error %q: want it reclaimed from the killed process (%q)", j.ID, j.Attempts, j.Error, want)
+		}
+		if after > crashRecoverWithin {
+			t.Errorf("job %d, reclaimed, finished %v after the kill, want within %v", j.ID, after.Round(time.Millisecond), crashRecoverWithin)
+		}
+	}
+	if ranAgain == 0 || ranAgain > run.reclaimed {
+		t.Errorf("jobs run again: got %d, want at least 1 (the kill leaves some running) and at most the %d reclaimed", ranAgain, run.reclaimed)
+	}
+	if repeats > run.reclaimed {
+		t.Errorf("callbacks delivered again: got %d, want at most the %d jobs and callbacks reclaimed", repeats, run.reclaimed)
+	}
+	t.Logf("recovery: %d jobs and callbacks reclaimed; %d jobs the killed process was running finished again, the last %v after the kill (bound %v); the last job run once finished %v after it; %d callbacks delivered again",
+		run.reclaimed, ranAgain, lastAgain.Round(time.Millisecond), crashRecoverWithin, lastOnce.Round(time.Millisecond), repeats)
+	return ranAgain
 }
 
 // resent counts the idempotency keys the mock saw more than once: the
@@ -439,18 +510,37 @@ func resent(m *mockapi.Server) int {
 
 // TestJobsCrashSQLite: one heed serve with jobs on SQLite is killed with
 // SIGKILL while working through 200 jobs, and restarted on the same
-// database; the restarted process finishes every job (those that were
-// running in the killed one after job_timeout + 15s) and calls back.
+// database; the restarted process, which holds the database alone, makes
+// the jobs left running available again before its workers start,
+// finishes every job and calls back.
 func TestJobsCrashSQLite(t *testing.T) {
 	t.Parallel()
+	crashAndRestart(t, "sqlite://"+filepath.Join(t.TempDir(), "jobs.db"))
+}
+
+// TestJobsCrashPostgresRestart: as TestJobsCrashSQLite, on PostgreSQL: the
+// restarted process reclaims the killed one's running jobs once its
+// heartbeat has lapsed.
+func TestJobsCrashPostgresRestart(t *testing.T) {
+	t.Parallel()
+	crashAndRestart(t, testenv.Postgres(t))
+}
+
+// crashAndRestart runs one heed serve with jobs on database, kills it with
+// SIGKILL while it works through the jobs, restarts it on the same
+// database, and checks the outcome (checkCrashOutcome).
+func crashAndRestart(t *testing.T, database string) {
+	t.Helper()
 	mock, mockURL := startLimitedMock(t)
 	recv := startCallbackReceiver(t, crashSecret)
-	cfg := jobsConfig("", mockURL, "sqlite://"+filepath.Join(t.TempDir(), "jobs.db"))
+	cfg := jobsConfig("", mockURL, database)
 	start := time.Now()
 
 	first := startServe(t, cfg)
+	killed := processOf(t, first)
 	ids := submitCrashJobs(t, first.url, recv.url)
 	waitMock(t, mock, "accepted", accepted, crashKillAt)
+	running := len(listJobs(t, first.url, jobs.StateRunning))
 	atKill := kill(t, first, mock)
 	killedAt := time.Now()
 	// The memory store's pacing died with the process: a restart within
@@ -461,18 +551,19 @@ func TestJobsCrashSQLite(t *testing.T) {
 	time.Sleep(time.Until(killedAt.Add(1100 * time.Millisecond)))
 
 	second := startServe(t, cfg)
-	running := len(listJobs(t, second.url, jobs.StateRunning))
 	waitJobsDone(t, second.url, recv)
-	t.Logf("killed after %v with %d requests accepted and %d jobs left running; all done %v after the kill, %v in all",
+	t.Logf("killed after %v with %d requests accepted and %d jobs running just before; all done %v after the kill, %v in all",
 		killedAt.Sub(start).Round(time.Millisecond), atKill, running, time.Since(killedAt).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
-	checkCrashOutcome(t, second.url, ids, recv, mock, killedAt, 0)
+	checkCrashOutcome(t, second.url, ids, recv, mock, crashRun{killedAt: killedAt, killed: killed,
+		reclaimed: reclaimedBy(second, killed), alive: []string{processOf(t, second)}})
 }
 
 // TestJobsCrashPostgres: two heed serve processes work one queue on
 // PostgreSQL and pace and cool down together through one Redis; one is
 // killed with SIGKILL mid-way, during a cooldown the mock forced, and the
-// survivor keeps the cooldown, finishes every job, the killed one's
-// running jobs included, and calls back.
+// survivor, never restarted, keeps the cooldown, reclaims the killed one's
+// running jobs once its heartbeat has lapsed (never its own), finishes
+// every job and calls back.
 func TestJobsCrashPostgres(t *testing.T) {
 	t.Parallel()
 	database := testenv.Postgres(t)
@@ -484,6 +575,7 @@ func TestJobsCrashPostgres(t *testing.T) {
 	start := time.Now()
 
 	victim, survivor := startServe(t, cfg), startServe(t, cfg)
+	killed, alive := processOf(t, victim), processOf(t, survivor)
 	ids := submitCrashJobs(t, victim.url, recv.url)
 	waitMock(t, mock, "accepted", accepted, crashKillAt)
 	// A 429 with Retry-After: 2, to whichever process sends next, just
@@ -493,16 +585,34 @@ func TestJobsCrashPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitMock(t, mock, "refused", limited, 1)
+	running := len(listJobs(t, survivor.url, jobs.StateRunning))
 	atKill := kill(t, victim, mock)
 	killedAt := time.Now()
-	running := len(listJobs(t, survivor.url, jobs.StateRunning))
 
 	waitJobsDone(t, survivor.url, recv)
-	t.Logf("killed one after %v with %d requests accepted and %d jobs running (both processes); all done %v after the kill, %v in all",
+	t.Logf("killed one after %v with %d requests accepted and %d jobs running just before (both processes); all done %v after the kill, %v in all",
 		killedAt.Sub(start).Round(time.Millisecond), atKill, running, time.Since(killedAt).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
-	checkCrashOutcome(t, survivor.url, ids, recv, mock, killedAt, 1)
+	checkCrashOutcome(t, survivor.url, ids, recv, mock, crashRun{killedAt: killedAt, killed: killed,
+		reclaimed: reclaimedBy(survivor, killed), alive: []string{alive}, forced: 1})
 	if survivor.exited() {
 		t.Errorf("the survivor exited with status %d; stderr:\n%s", survivor.code, survivor.stderr.String())
+	}
+}
+
+// TestJobsSQLiteHeldAlone: a second heed serve on the SQLite file of a
+// running one fails to start, saying why, and the first keeps serving.
+func TestJobsSQLiteHeldAlone(t *testing.T) {
+	t.Parallel()
+	_, mockURL := startMock(t)
+	db := filepath.Join(t.TempDir(), "jobs.db")
+	cfg := jobsConfig("", mockURL, "sqlite://"+db)
+	first := startServe(t, cfg)
+	code, _, stderr := runServeConfig(t, cfg, "--listen", "127.0.0.1:0")
+	if code == 0 || !strings.Contains(stderr, "in use by another process") || !strings.Contains(stderr, db+".lock") {
+		t.Errorf("a second heed serve on %s: exit status %d, stderr %q; want a failure saying the database is in use, naming its lock", db, code, stderr)
+	}
+	if r := getWith(t, nil, first.url+"/v1/jobs", ""); r.status != http.StatusOK || first.exited() {
+		t.Errorf("the first heed serve after the second's attempt: GET /v1/jobs %d (exited: %v), want 200, running", r.status, first.exited())
 	}
 }
 
