@@ -2,7 +2,10 @@ package chaos
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,9 +140,13 @@ func describe(e mockapi.LogEntry) string {
 }
 
 // knownAt is when member who knew of wait w: grace after the answer for
-// the member that got it; for another, grace after it was in touch with
-// the shared store once the wait was there (the receiver in touch with
-// it). Zero: not within the wait.
+// the member that got it; for another, grace after it was first seen in
+// touch with the shared store once the wait was there (the receiver seen
+// in touch with it after the answer). Zero: not within the wait. "Seen"
+// means a sample taken after the event: a member that answered "sharing"
+// just before and went down just after (its next operation met a cut) may
+// never have reached the shared store in between, and its fallback could
+// not know of the wait.
 func knownAt(w told, who string, samples map[string][]sample) time.Time {
 	if who == w.member {
 		return w.at.Add(w.grace)
@@ -155,14 +162,10 @@ func knownAt(w told, who string, samples map[string][]sample) time.Time {
 	return heard.Add(w.grace)
 }
 
-// sharingFrom returns the first time from t (before end) at which the
-// member's answers say it shares: t itself when its last answer before t
-// said so, else the first later answer that says so; zero if none.
+// sharingFrom returns the time of the first answer from t (before end)
+// that says the member shares; zero if none.
 func sharingFrom(xs []sample, t, end time.Time) time.Time {
-	i := sort.Search(len(xs), func(i int) bool { return xs[i].at.After(t) })
-	if i > 0 && !xs[i-1].down {
-		return t
-	}
+	i := sort.Search(len(xs), func(i int) bool { return !xs[i].at.Before(t) })
 	for ; i < len(xs) && xs[i].at.Before(end); i++ {
 		if !xs[i].down {
 			return xs[i].at
@@ -196,8 +199,8 @@ func checkWaits(t *testing.T, f *figures, m *mockapi.Server, waits []told, sampl
 		f.add(v.phase, "wait told (status, length, to)", "%d, %v, %s", v.status, v.wait, v.member)
 		f.add(v.phase, "inside it: in flight / could not know / after heed knew", "%d / %d / %d", v.InFlight, v.Unknowable, v.AfterKnew)
 		if v.AfterKnew > 0 {
-			t.Errorf("%s: %d requests reached the mock inside a %v wait told to %s at %s after heed knew of it: %v",
-				v.phase, v.AfterKnew, v.wait, v.member, v.at.Format("15:04:05.000"), v.late)
+			t.Errorf("%s: %d requests reached the mock inside a %v wait told to %s at %s after heed knew of it: %v\nwhat the members said of their store meanwhile: %s",
+				v.phase, v.AfterKnew, v.wait, v.member, v.at.Format("15:04:05.000"), v.late, timeline(samples, v.at.Add(-sampleEvery*2), v.end()))
 		}
 	}
 	if len(unmatched) > 0 {
@@ -211,9 +214,29 @@ func checkWaits(t *testing.T, f *figures, m *mockapi.Server, waits []told, sampl
 	f.add("all", "inside a declared wait: in flight / could not know", "%d / %d", inFlight, unknowable)
 }
 
+// timeline describes, member by member, when the answers between from
+// and to changed (down or sharing), for a failure's message.
+func timeline(samples map[string][]sample, from, to time.Time) string {
+	var b strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(samples)) {
+		fmt.Fprintf(&b, "\n  %s:", name)
+		prev := -1
+		for _, x := range samples[name] {
+			if x.at.Before(from) || x.at.After(to) {
+				continue
+			}
+			if now := map[bool]int{false: 0, true: 1}[x.down]; now != prev {
+				prev = now
+				fmt.Fprintf(&b, " %s %s", x.at.Format("15:04:05.000"), map[bool]string{false: "sharing", true: "down"}[x.down])
+			}
+		}
+	}
+	return b.String()
+}
+
 // TestJudge checks the ledger itself on a made-up log: a request within
 // the grace is in flight; one from a member cut off from the shared store
-// could not know; any other after heed knew; one inside no told wait is
+// (or not seen in touch with it since the wait was told) could not know; any other after heed knew; one inside no told wait is
 // unmatched.
 func TestJudge(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -232,6 +255,9 @@ func TestJudge(t *testing.T) {
 	samples := map[string][]sample{
 		"a": sharing(-time.Second, 20*time.Second, func(d time.Duration) bool { return d >= 9*time.Second && d < 12*time.Second }),
 		"b": sharing(-time.Second, 20*time.Second, never),
+		// c shares until just before the first wait, and is down from it
+		// (its next operation met a cut) for 2s.
+		"c": sharing(-time.Second, 20*time.Second, func(d time.Duration) bool { return d >= 0 && d < 2*time.Second }),
 	}
 	waits := []told{
 		{phase: "shared", member: "a", at: at(0), wait: 3 * time.Second, grace: baseGrace},
@@ -240,6 +266,7 @@ func TestJudge(t *testing.T) {
 	log := []mockapi.LogEntry{
 		entry("a", 100*time.Millisecond), entry("b", 200*time.Millisecond), // in flight
 		entry("b", 600*time.Millisecond), entry("a", 2*time.Second), // after heed knew
+		entry("c", time.Second),                         // c said "sharing" just before the wait, but was never seen in touch after it: could not know
 		entry("b", 5*time.Second),                       // inside no told wait
 		entry("a", 10*time.Second+100*time.Millisecond), // in flight
 		entry("b", 11*time.Second),                      // a is cut off: b could not know
@@ -249,7 +276,7 @@ func TestJudge(t *testing.T) {
 	}
 	verdicts, unmatched := judge(log, waits, samples)
 	got := [][3]int{{verdicts[0].InFlight, verdicts[0].Unknowable, verdicts[0].AfterKnew}, {verdicts[1].InFlight, verdicts[1].Unknowable, verdicts[1].AfterKnew}}
-	want := [][3]int{{2, 0, 2}, {1, 2, 2}}
+	want := [][3]int{{2, 1, 2}, {1, 2, 2}}
 	if got[0] != want[0] || got[1] != want[1] || len(unmatched) != 1 {
 		t.Errorf("in flight / could not know / after heed knew: got %v and %d unmatched, want %v and 1", got, len(unmatched), want)
 	}

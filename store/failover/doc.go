@@ -23,6 +23,12 @@
 // process again. (A shared store that restarts between two operations of this
 // process, so that no operation fails, is not noticed.)
 //
+// A cooldown is written to the shared store even within an outage's retry
+// window (a connection cut under some other operation must not keep a
+// fresh 429 from the rest of the fleet for a second), unless the last
+// failure was a timeout, and a write that meets a cut connection is tried
+// once more at once; such a write that succeeds ends the outage.
+//
 // After a failure the shared store is tried again by one operation per
 // Options.RetryEvery while the others go on through the fallback, so a
 // black-holed Redis costs one timeout per second, not one per request;

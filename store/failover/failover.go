@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -90,6 +91,8 @@ type Store struct {
 	downUntil atomic.Int64
 	// lastErr is the shared store's last error, for closed mode's message.
 	lastErr atomic.Pointer[error]
+	// lastTimedOut is whether that error was a timeout.
+	lastTimedOut atomic.Bool
 	// flip is held by cooldowns written to the fallback during an outage
 	// and by the switch back to the shared store, so that no cooldown is
 	// written to the fallback after the last write-back; localWrites counts
@@ -228,6 +231,7 @@ func (s *Store) remember(ctx context.Context, scope string, cd store.Cooldown) {
 // failed notes that the shared store failed op for scope.
 func (s *Store) failed(scope, op string, err error) {
 	s.lastErr.Store(&err)
+	s.lastTimedOut.Store(isTimeout(err))
 	s.downUntil.Store(s.opts.Now().Add(s.opts.RetryEvery).UnixMicro())
 	s.report(s.group(scope), op, err)
 }
@@ -318,14 +322,31 @@ func (s *Store) Release(ctx context.Context, scope string, lease store.Lease) er
 	return err
 }
 
-// SetCooldown implements store.Store. While the shared store is away the
-// cooldown goes to the fallback, and to the shared store when it is back.
+// SetCooldown implements store.Store. A cooldown is what the fleet must
+// not miss, so it is written to the shared store even within an outage's
+// retry window, unless the shared store's last failure was a timeout (a
+// slow or unreachable Redis costs its timeout at each try), and a write
+// that meets a cut connection is tried once more at once. A write that
+// succeeds within the retry window ends the outage (see recover). While
+// the shared store is away the cooldown goes to the fallback, and to the
+// shared store when it is back.
 func (s *Store) SetCooldown(ctx context.Context, scope string, c store.Cooldown) (store.Cooldown, error) {
 	for range 2 {
-		if s.useShared(ctx) {
+		sharing := s.useShared(ctx)
+		if sharing || !s.lastTimedOut.Load() {
 			inForce, err := s.shared.SetCooldown(ctx, scope, c)
+			if err != nil && !isTimeout(err) && ctx.Err() == nil {
+				// A connection cut under the write (a Redis restarted or
+				// failed over, a proxy's idle cut): a fresh one usually
+				// answers, and a cooldown only this process holds leaves
+				// the rest of the fleet sending until the write-back.
+				inForce, err = s.shared.SetCooldown(ctx, scope, c)
+			}
 			if err == nil {
 				s.remember(ctx, scope, inForce)
+				if !sharing {
+					s.retryNow(ctx)
+				}
 				return inForce, nil
 			}
 			s.failed(scope, OpCooldown, err)
@@ -336,6 +357,21 @@ func (s *Store) SetCooldown(ctx context.Context, scope string, c store.Cooldown)
 		// The shared store came back meanwhile: record it there.
 	}
 	return s.local.SetCooldown(ctx, scope, c) // flapping: the next write-back takes it
+}
+
+// retryNow ends the retry window of an outage, the shared store having
+// answered, and brings it back into use at once (see recover).
+func (s *Store) retryNow(ctx context.Context) {
+	if until := s.downUntil.Load(); until != 0 && s.downUntil.CompareAndSwap(until, 1) {
+		s.useShared(ctx)
+	}
+}
+
+// isTimeout reports whether err is a timeout, which trying again would
+// only double.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // setLocal records a cooldown in the fallback if the shared store is still
@@ -427,22 +463,34 @@ func (s *Store) start(p store.Presence) {
 // the next request (requests may all be waiting out a cooldown).
 func (s *Store) run(ctx context.Context) {
 	defer close(s.done)
-	every := min(s.opts.RetryEvery, s.opts.HeartbeatEvery)
 	var last time.Time
 	for {
 		if s.Down() {
 			s.useShared(ctx)
 		}
-		if now := s.opts.Now(); s.presence != nil && (last.IsZero() || now.Sub(last) >= s.opts.HeartbeatEvery) {
+		now := s.opts.Now()
+		if s.presence != nil && (last.IsZero() || now.Sub(last) >= s.opts.HeartbeatEvery) {
 			last = now
 			if !s.beat(ctx) {
 				return
 			}
 		}
-		if s.opts.Sleep(ctx, every) != nil {
+		if s.opts.Sleep(ctx, s.nextTry(now)) != nil {
 			return
 		}
 	}
+}
+
+// nextTry is how long run sleeps from now: until the shared store is due
+// to be tried again while it is away (so that what the fallback holds is
+// written back within RetryEvery of the failure, not up to twice that),
+// else RetryEvery or HeartbeatEvery, whichever is shorter.
+func (s *Store) nextTry(now time.Time) time.Duration {
+	every := min(s.opts.RetryEvery, s.opts.HeartbeatEvery)
+	if until := s.downUntil.Load(); until != 0 {
+		return min(max(time.UnixMicro(until).Sub(now), time.Millisecond), every)
+	}
+	return every
 }
 
 // beat says once, for each group, that this process is alive; false when

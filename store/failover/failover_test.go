@@ -3,6 +3,8 @@ package failover_test
 import (
 	"context"
 	"errors"
+	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -33,9 +35,11 @@ type flaky struct {
 	mem   atomic.Pointer[memory.Store]
 	now   func() time.Time
 	down  atomic.Bool
-	calls atomic.Int64 // operations tried while down
-	beats atomic.Int64 // heartbeats answered
-	live  int          // the live count heartbeats report
+	calls atomic.Int64 // operations tried while down, or failed by failOnce
+	// failNext, when set, is the error of the next operation alone.
+	failNext atomic.Pointer[error]
+	beats    atomic.Int64 // heartbeats answered
+	live     int          // the live count heartbeats report
 }
 
 func newFlaky(now func() time.Time, live int) *flaky {
@@ -55,8 +59,23 @@ func (f *flaky) fail() error {
 		f.calls.Add(1)
 		return errUnreachable
 	}
+	if p := f.failNext.Swap(nil); p != nil {
+		f.calls.Add(1)
+		return *p
+	}
 	return nil
 }
+
+// failOnce makes the next operation fail with err, the store answering
+// again from the one after.
+func (f *flaky) failOnce(err error) { f.failNext.Store(&err) }
+
+// errCut is a connection cut under a command; errSlow is a command's
+// timeout, as net.Conn reports it.
+var (
+	errCut  = errors.New("read tcp 127.0.0.1:50000->127.0.0.1:6380: read: connection reset by peer")
+	errSlow = &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}
+)
 
 func (f *flaky) Acquire(ctx context.Context, req store.Request) (store.Grant, error) {
 	if err := f.fail(); err != nil {
@@ -399,5 +418,60 @@ func TestNoCooldownMissedByTheWriteBack(t *testing.T) {
 				t.Fatalf("%s's cooldown never reached the shared store", scope)
 			}
 		}
+	}
+}
+
+// TestCooldownAfterACutConnection: a cooldown whose write to the shared
+// store meets a connection cut is written again at once, and one recorded
+// just after another operation met a cut is written to the shared store
+// all the same (ending the outage), so that the rest of the fleet keeps
+// to it without waiting for the write-back; after a timeout the shared
+// store is not tried again within RetryEvery (it would only cost the
+// timeout again), and the cooldown waits in the fallback for the
+// write-back.
+func TestCooldownAfterACutConnection(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		err       error
+		before    bool // the failure meets an admission just before, not the cooldown's write
+		shared    bool // the cooldown is in the shared store at once
+		wantCalls int64
+	}{
+		{"connection cut", errCut, false, true, 1},
+		{"timeout", errSlow, false, false, 1},
+		{"connection cut just before", errCut, true, true, 1},
+		{"timeout just before", errSlow, true, false, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, false, 1)
+			f.shared.failOnce(tc.err)
+			if tc.before {
+				if _, err := f.s.Acquire(ctx, store.Request{Scope: "/api/other"}); err != nil || !f.s.Down() {
+					t.Fatalf("the admission that met the failure: %v, down %v; want the fallback's answer, down", err, f.s.Down())
+				}
+			}
+			cd := store.Cooldown{Until: f.clock.Now().Add(3 * time.Second), Status: 429}
+			inForce, err := f.s.SetCooldown(ctx, "/api/x", cd)
+			if err != nil || !inForce.Until.Equal(cd.Until) {
+				t.Fatalf("SetCooldown = %+v, %v; want the cooldown in force", inForce, err)
+			}
+			if n := f.shared.calls.Load(); n != tc.wantCalls {
+				t.Errorf("failed calls = %d, want %d", n, tc.wantCalls)
+			}
+			_, ok, _ := f.shared.mem.Load().Cooldown(ctx, "/api/x")
+			if ok != tc.shared || f.s.Down() == tc.shared {
+				t.Fatalf("in the shared store at once: %v, down: %v; want shared %v", ok, f.s.Down(), tc.shared)
+			}
+			if g, _ := f.s.Acquire(ctx, store.Request{Scope: "/api/x"}); g.Reason != store.ReasonCooldown {
+				t.Errorf("after it: %+v, want the cooldown", g)
+			}
+			if !tc.shared {
+				f.clock.Advance(failover.DefaultRetryEvery)
+				_, _ = f.s.Acquire(ctx, store.Request{Scope: "/api/poke"})
+				if _, ok, _ := f.shared.mem.Load().Cooldown(ctx, "/api/x"); !ok || f.s.Down() {
+					t.Errorf("after RetryEvery: in the shared store %v, down %v; want written back and sharing", ok, f.s.Down())
+				}
+			}
+		})
 	}
 }
