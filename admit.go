@@ -26,6 +26,7 @@ func admitLayer(next handler) handler {
 			return outcome{syn: syn}
 		}
 		out := next(c)
+		c.settleAttempt(&out)
 		c.dropProbe() // after record, below
 		if out.resp != nil {
 			c.holdLease(out.resp, lease)
@@ -42,6 +43,12 @@ func admitLayer(next handler) handler {
 // the wait would pass max_wait or the request's deadline.
 func (c *call) admit() (store.Lease, *synthetic, error) {
 	req := store.Request{Scope: c.sc.key, Limits: c.u.limitsFor(c.req.URL.Path, c.tenant), Concurrency: c.u.cfg.Concurrency}
+	if c.estimate(); c.priced {
+		req.Cost = c.u.pricing.cost(c.tokens)
+		if err := c.u.fits(req); err != nil {
+			return store.Lease{}, nil, err
+		}
+	}
 	deadline := c.waitDeadline()
 	for {
 		if !c.takeProbe() {
@@ -57,7 +64,10 @@ func (c *call) admit() (store.Lease, *synthetic, error) {
 		}
 		if g.Allowed {
 			c.seq = c.sc.admitted.Add(1)
-			c.charge = charge{limits: req.Limits, cost: req.Cost}
+			c.charge = charge{limits: req.Limits, cost: req.Cost, tokens: c.tokens}
+			if c.priced {
+				c.u.t.metrics.TokensReserved(c.u.cfg.Name, c.tokens.input, c.tokens.output)
+			}
 			return g.Lease, nil, nil
 		}
 		c.dropProbe()
@@ -119,20 +129,6 @@ func (c *call) refusal(g store.Grant, deadline time.Time) *synthetic {
 		return c.synthetic(refusalLimit, http.StatusTooManyRequests, g.Wait, nil)
 	}
 	return nil
-}
-
-// settle corrects what the admission charged, once the real cost is known:
-// delta is the real cost minus the charged one, in each unit. It settles
-// each charge at most once.
-func (c *call) settle(delta store.Cost) {
-	if c.charge.settled || delta.IsZero() {
-		return
-	}
-	c.charge.settled = true
-	err := c.u.t.store.Settle(context.WithoutCancel(c.ctx), store.Settlement{Scope: c.sc.key, Limits: c.charge.limits, Delta: delta})
-	if err != nil {
-		c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: settling a charge failed", attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
-	}
 }
 
 // release gives a concurrency lease back.

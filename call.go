@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/heedhq/heed/quota"
-	"github.com/heedhq/heed/store"
 )
 
 // The way of one request, in order, one file per step:
@@ -49,8 +48,12 @@ type call struct {
 	seq int64
 	// probing is set while this call holds its scope's probe.
 	probing bool
-	// charge is what the latest admission charged, for settle.
-	charge charge
+	// charge is what the latest admission charged, for settleAttempt;
+	// estimated is set once tokens holds the request's estimate (see
+	// pricing.estimate), priced when the endpoint is priced at all.
+	charge            charge
+	tokens            tokens
+	estimated, priced bool
 	// waited is the time waited per reason since it was last reported
 	// (see flushWaits).
 	waited [waitReasons]time.Duration
@@ -176,11 +179,3 @@ func (c *call) finish(out outcome) (*http.Response, error) {
 
 // abandon is the outcome of a call that ends before anything is sent.
 func abandon(err error) outcome { return outcome{err: err, unsent: true} }
-
-// charge is what an admission charged: the limits and the cost, so that
-// the charge can be settled once the real cost is known.
-type charge struct {
-	limits  []store.Limit
-	cost    store.Cost
-	settled bool
-}

@@ -1,15 +1,12 @@
 package heed
 
 import (
-	"context"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/heedhq/heed/store"
-	"github.com/heedhq/heed/store/memory"
 )
 
 // names lists the layers' names.
@@ -55,36 +52,6 @@ func TestPipelineOrder(t *testing.T) {
 	h(&call{})
 	if want := []string{"a down", "inner down", "b down", "send", "b up", "inner up", "a up"}; !slices.Equal(trail, want) {
 		t.Fatalf("trail %v, want %v", trail, want)
-	}
-}
-
-// TestSettleOnce: the settle seam corrects the admission's charge in the
-// store once, however often it is called.
-func TestSettleOnce(t *testing.T) {
-	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
-	st := memory.New(memory.Options{Now: func() time.Time { return now }})
-	tr, err := New(Config{StoreImpl: st, Upstreams: []Upstream{{Name: "api", BaseURL: "https://api.test",
-		Limits: []Limit{{Requests: 10, Per: time.Second, Burst: 10}}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	req, _ := http.NewRequest(http.MethodGet, "https://api.test/x", nil)
-	c := tr.ups[0].newCall(req, requestOptions{})
-	if _, syn, err := c.admit(); syn != nil || err != nil {
-		t.Fatalf("admit: %v %v", syn, err)
-	}
-	for range 3 {
-		c.settle(store.Cost{Requests: 8})
-	}
-	// 1 charged + 8 settled of a burst of 10: one left, then a wait.
-	lim := tr.ups[0].limitsFor("/x", "")
-	ask := store.Request{Scope: c.sc.key, Limits: lim}
-	if g, _ := st.Acquire(context.Background(), ask); !g.Allowed {
-		t.Fatalf("the tenth unit: %+v, want allowed", g)
-	}
-	if g, _ := st.Acquire(context.Background(), ask); g.Allowed {
-		t.Fatalf("an eleventh unit was allowed: the settlement was not made, or made more than once")
 	}
 }
 

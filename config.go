@@ -138,6 +138,23 @@ type Upstream struct {
 	// Adaptive).
 	Limits []Limit `yaml:"limits"`
 
+	// Cost says how a request is priced in tokens, for the limits (and
+	// learned quotas) that count them: "openai" (Chat Completions,
+	// Responses, Completions, Embeddings), "anthropic" (Messages) or
+	// "none" (every request costs one request, and token limits are
+	// invalid). "" means the one the base URL's host names
+	// (api.openai.com, Azure OpenAI hosts, api.anthropic.com), else the
+	// one Vendor names, else none. A priced request is charged its
+	// estimate (input tokens counted from the body, output tokens its
+	// maximum) before it leaves, and settled to the usage its response
+	// reports (see package llm).
+	Cost string `yaml:"cost"`
+
+	// DefaultOutputTokens is the output a priced request is charged when
+	// its body names no maximum (max_tokens and the like); 0 means package
+	// llm's default.
+	DefaultOutputTokens int64 `yaml:"default_output_tokens"`
+
 	// Concurrency caps the requests in flight at once; 0 means no cap.
 	Concurrency int `yaml:"concurrency"`
 
@@ -182,15 +199,34 @@ type Upstream struct {
 // Limit is one rate limit: no window of length Per, wherever it starts, may
 // see more than Requests requests, unless Burst opts into more.
 type Limit struct {
-	// Requests is how many requests a window of length Per may see; > 0.
+	// Requests is how many requests a window of length Per may see. A
+	// limit counts exactly one of Requests, Tokens, InputTokens and
+	// OutputTokens; the token kinds need the upstream's Cost to price
+	// requests (openai or anthropic).
 	Requests int64 `yaml:"requests"`
+
+	// Tokens is how many input and output tokens together a window may
+	// see (OpenAI's TPM).
+	Tokens int64 `yaml:"tokens"`
+
+	// InputTokens is how many input tokens a window may see (Anthropic's
+	// ITPM: input and cache-creation tokens; cache reads are free).
+	InputTokens int64 `yaml:"input_tokens"`
+
+	// OutputTokens is how many output tokens a window may see (Anthropic's
+	// OTPM). A request is charged its maximum output (max_tokens) when it
+	// leaves and the rest is given back when its usage arrives.
+	OutputTokens int64 `yaml:"output_tokens"`
 
 	// Per is the window length; > 0.
 	Per time.Duration `yaml:"per"`
 
-	// Burst is how many requests may leave back to back. 0 means 1, which
-	// keeps every window of length Per under Requests; larger bursts are
-	// opt-in and let a window see more.
+	// Burst is how many units (requests or tokens) may leave back to back.
+	// For requests, 0 means 1, which keeps every window of length Per
+	// under Requests; larger bursts are opt-in and let a window see more.
+	// For tokens, 0 means the whole amount: the vendors' token buckets
+	// hold a window's worth and refill continuously, and a burst of 1
+	// token would let no prompt through.
 	Burst int64 `yaml:"burst"`
 
 	// Path restricts the limit to request paths matching this pattern; ""
@@ -397,6 +433,30 @@ func orDefault[T comparable](v, def T) T {
 	}
 	return v
 }
+
+// limitKinds are the fields of a Limit that say what it counts, in the
+// order of the store's units.
+var limitKinds = [...]string{"requests", "tokens", "input_tokens", "output_tokens"}
+
+// amounts returns the limit's four counts, indexed by store.Unit.
+func (l Limit) amounts() [4]int64 {
+	return [4]int64{l.Requests, l.Tokens, l.InputTokens, l.OutputTokens}
+}
+
+// Unit returns what the limit counts: the first of Requests, Tokens,
+// InputTokens and OutputTokens that is set (Validate requires exactly
+// one), requests when none is.
+func (l Limit) Unit() store.Unit {
+	for u, n := range l.amounts() {
+		if n != 0 {
+			return store.Unit(u)
+		}
+	}
+	return store.UnitRequests
+}
+
+// Amount returns how many of its Unit the limit lets a window see.
+func (l Limit) Amount() int64 { return l.amounts()[l.Unit()] }
 
 // Matches reports whether the limit applies to a request for the URL path p
 // (the full path, as in url.URL.Path).

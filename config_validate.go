@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/heedhq/heed/internal/httptoken"
+	"github.com/heedhq/heed/llm"
 	"github.com/heedhq/heed/quota"
+	"github.com/heedhq/heed/store"
 )
 
 // Validate reports every problem of c, each a *ConfigError naming the
@@ -124,8 +126,16 @@ func checkUpstream(p *problems, at loc, u Upstream) {
 	default:
 		p.addf("%s %q: want openai, anthropic, github or generic (or none: by the host, or learned from the answers)", at.field("vendor"), u.Vendor)
 	}
+	cost, err := costOf(u)
+	if err != nil {
+		p.addf("%s: %w", at.field("cost"), err)
+		cost = llm.OpenAI // judge the limits as if priced: the cost's own problem is said
+	}
+	if u.DefaultOutputTokens < 0 {
+		p.addf("%s must not be negative", at.field("default_output_tokens"))
+	}
 	for j, l := range u.Limits {
-		checkLimit(p, loc{label: fmt.Sprintf("%s: limits[%d]", at, j), path: fmt.Sprintf("%s.limits[%d]", at.path, j)}, l)
+		checkLimit(p, loc{label: fmt.Sprintf("%s: limits[%d]", at, j), path: fmt.Sprintf("%s.limits[%d]", at.path, j)}, l, cost)
 	}
 	checkPacing(p, at, u)
 	checkCooldown(p, at, u.Cooldown)
@@ -135,9 +145,24 @@ func checkUpstream(p *problems, at loc, u Upstream) {
 }
 
 // checkLimit checks one limit.
-func checkLimit(p *problems, at loc, l Limit) {
-	if l.Requests <= 0 {
-		p.addf("%s must be positive", at.field("requests"))
+func checkLimit(p *problems, at loc, l Limit, cost llm.Vendor) {
+	var set []string
+	for u, n := range l.amounts() {
+		if n == 0 {
+			continue
+		}
+		set = append(set, limitKinds[u])
+		if n < 0 {
+			p.addf("%s must be positive", at.field(limitKinds[u]))
+		}
+	}
+	switch {
+	case len(set) == 0:
+		p.addf("%s must be positive (or set one of tokens, input_tokens, output_tokens)", at.field("requests"))
+	case len(set) > 1:
+		p.addf("%s: a limit counts one of requests, tokens, input_tokens, output_tokens, not %s", at, strings.Join(set, " and "))
+	case l.Unit() != store.UnitRequests && cost == llm.None:
+		p.addf("%s: the upstream's cost is none, so nothing counts its tokens: set cost: openai or anthropic", at.field(set[0]))
 	}
 	if l.Per <= 0 {
 		p.addf("%s must be positive", at.field("per"))

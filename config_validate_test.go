@@ -85,7 +85,20 @@ func TestValidate(t *testing.T) {
 		{"BaseURLDuplicate", func(c *Config) { c.Upstreams[1].BaseURL = "https://API.example.com:443/" }, []string{
 			gh + `base_url duplicates upstreams[0] "api"`}},
 		{"BaseURLOtherPrefix", func(c *Config) { c.Upstreams[1].BaseURL = "https://api.example.com/v1" }, nil},
-		{"LimitRequests", func(c *Config) { c.Upstreams[1].Limits[0].Requests = 0 }, []string{gh + "limits[0]: requests must be positive"}},
+		{"LimitRequests", func(c *Config) { c.Upstreams[1].Limits[0].Requests = 0 }, []string{
+			gh + "limits[0]: requests must be positive (or set one of tokens, input_tokens, output_tokens)"}},
+		{"LimitTokensUnpriced", func(c *Config) { c.Upstreams[1].Limits[0] = Limit{Tokens: 90000, Per: time.Minute} }, []string{
+			gh + "limits[0]: tokens: the upstream's cost is none, so nothing counts its tokens: set cost: openai or anthropic"}},
+		{"LimitTokensPriced", func(c *Config) {
+			c.Upstreams[1].Cost = "anthropic"
+			c.Upstreams[1].Limits = []Limit{{Requests: 50, Per: time.Minute}, {InputTokens: 20000, Per: time.Minute},
+				{OutputTokens: 4000, Per: time.Minute, Burst: 2000}, {Tokens: 90000, Per: time.Minute, Path: "/v1/messages"}}
+		}, nil},
+		{"LimitTwoKinds", func(c *Config) { c.Upstreams[1].Cost = "openai"; c.Upstreams[1].Limits[0].Tokens = 1000 }, []string{
+			gh + "limits[0]: a limit counts one of requests, tokens, input_tokens, output_tokens, not requests and tokens"}},
+		{"LimitTokensNegative", func(c *Config) { c.Upstreams[1].Cost = "openai"; c.Upstreams[1].Limits[0] = Limit{OutputTokens: -1, Per: time.Minute} }, []string{
+			gh + "limits[0]: output_tokens must be positive"}},
+		{"DefaultOutputTokens", func(c *Config) { c.Upstreams[1].DefaultOutputTokens = -1 }, []string{gh + "default_output_tokens must not be negative"}},
 		{"LimitPer", func(c *Config) { c.Upstreams[1].Limits[0].Per = -time.Second }, []string{gh + "limits[0]: per must be positive"}},
 		{"LimitBurst", func(c *Config) { c.Upstreams[1].Limits[0].Burst = -1 }, []string{gh + "limits[0]: burst must not be negative"}},
 		{"LimitPathRelative", func(c *Config) { c.Upstreams[1].Limits[0].Path = "search/*" }, []string{

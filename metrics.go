@@ -57,6 +57,16 @@ type Metrics interface {
 	// FleetSize is called with the number of live processes sharing the
 	// upstream, each time the shared store's heartbeats count them.
 	FleetSize(upstream string, processes int)
+	// TokensReserved is called when an attempt of a priced request (see
+	// Upstream.Cost) is let go, with the tokens it was charged: its
+	// estimated input and its maximum output.
+	TokensReserved(upstream string, input, output int64)
+	// TokensSettled is called when the usage a response reported settles
+	// an attempt's charge, with the tokens it really cost (as the limits
+	// count them) and those it was charged (estimated); the ratio of the
+	// two is the estimate's error. A charge given back because the API
+	// refused the request is not reported.
+	TokensSettled(upstream string, input, output, estimatedInput, estimatedOutput int64)
 }
 
 // The outcomes of a RoundTrip, as Metrics.Request receives them.
@@ -122,15 +132,17 @@ type NoMetrics struct{}
 
 var _ Metrics = NoMetrics{}
 
-func (NoMetrics) Request(string, string)               {}
-func (NoMetrics) Attempt(string, string)               {}
-func (NoMetrics) Waited(string, string, time.Duration) {}
-func (NoMetrics) Retry(string, string)                 {}
-func (NoMetrics) Cooldown(string, time.Duration)       {}
-func (NoMetrics) Remaining(string, string, float64)    {}
-func (NoMetrics) Breaker(string, string)               {}
-func (NoMetrics) StoreError(string, string)            {}
-func (NoMetrics) FleetSize(string, int)                {}
+func (NoMetrics) Request(string, string)                           {}
+func (NoMetrics) Attempt(string, string)                           {}
+func (NoMetrics) Waited(string, string, time.Duration)             {}
+func (NoMetrics) Retry(string, string)                             {}
+func (NoMetrics) Cooldown(string, time.Duration)                   {}
+func (NoMetrics) Remaining(string, string, float64)                {}
+func (NoMetrics) Breaker(string, string)                           {}
+func (NoMetrics) StoreError(string, string)                        {}
+func (NoMetrics) FleetSize(string, int)                            {}
+func (NoMetrics) TokensReserved(string, int64, int64)              {}
+func (NoMetrics) TokensSettled(string, int64, int64, int64, int64) {}
 
 // name is the attempt's Outcome word.
 func (o outcome) name() string {

@@ -160,16 +160,27 @@ func (c *call) pace(sig quota.Signal, now time.Time) (until time.Time, source st
 // interval), it is that rate, as if configured, for one window: it holds
 // whatever the window's algorithm, and a whole-second reset does not slow
 // it. Otherwise it spreads the remainder until the reset (limit.Spread).
+//
+// A priced upstream's token quotas (OpenAI's tokens, Anthropic's input
+// and output tokens) pace in their unit, counted in the upstream's
+// granules, so that what a request is charged is spent from them; an
+// unpriced upstream's pace every quota in requests.
 func (c *call) learnedPace(q quota.Quota, remaining float64, until time.Duration, now time.Time) (store.Pace, bool) {
 	key := "quota:" + q.Name
-	if q.HasLimit && q.Limit >= 1 && q.Window > 0 {
-		g, err := limit.NewGCRA(int64(q.Limit), q.Window+ArrivalJitter, 1, c.u.cfg.Headroom)
+	unit, burst := c.u.pricing.unitOf(q), int64(1)
+	per := float64(c.u.pricing.granule[unit])
+	if unit != store.UnitRequests {
+		remaining /= per
+		burst = int64(q.Limit / per) // a token bucket holds its whole size
+	}
+	if q.HasLimit && q.Limit >= per && q.Window > 0 {
+		g, err := limit.NewGCRA(int64(q.Limit/per), q.Window+ArrivalJitter, burst, c.u.cfg.Headroom)
 		if err == nil {
-			return store.Pace{Key: key, GCRA: g, Until: maxTime(q.Reset, now.Add(q.Window))}, true
+			return store.Pace{Key: key, GCRA: g, Until: maxTime(q.Reset, now.Add(q.Window)), Unit: unit}, true
 		}
 	}
 	g, ok := limit.Spread(remaining, limit.Micros(until))
-	return store.Pace{Key: key, GCRA: g, Until: q.Reset}, ok
+	return store.Pace{Key: key, GCRA: g, Until: q.Reset, Unit: unit}, ok
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -98,16 +98,22 @@ func (c *call) attemptRequest() (*http.Request, error) {
 
 // body is the one wrapper heed puts around a response's body: it runs its
 // done functions once, at EOF, at a read error or at Close, whichever
-// comes first, and may carry what RefusalOf reports of the response.
+// comes first, may carry what RefusalOf reports of the response, and may
+// show what passes to a tap.
 type body struct {
 	io.ReadCloser
 	once    sync.Once
 	done    []func()
 	refusal *Refusal
+	// tap, when set, sees every byte the caller reads (a usage meter).
+	tap io.Writer
 }
 
 func (b *body) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
+	if n > 0 && b.tap != nil {
+		_, _ = b.tap.Write(p[:n])
+	}
 	if err != nil {
 		b.once.Do(b.finish)
 	}

@@ -19,8 +19,11 @@ type Snapshot struct {
 
 // UpstreamState is one upstream in a Snapshot.
 type UpstreamState struct {
-	Name        string       `json:"name"`
-	BaseURL     string       `json:"base_url"`
+	Name    string `json:"name"`
+	BaseURL string `json:"base_url"`
+	// Cost is how requests are priced in tokens ("openai", "anthropic"),
+	// or "none".
+	Cost        string       `json:"cost"`
 	Limits      []LimitState `json:"limits"`
 	Concurrency int          `json:"concurrency,omitempty"`
 	Breaker     string       `json:"breaker"`
@@ -30,12 +33,17 @@ type UpstreamState struct {
 	Scopes    []ScopeState `json:"scopes"`
 }
 
-// LimitState is a configured limit.
+// LimitState is a configured limit: Requests for a limit of requests, or
+// Unit and Amount for one of tokens.
 type LimitState struct {
-	Requests int64   `json:"requests"`
-	Per      float64 `json:"per_seconds"`
-	Burst    int64   `json:"burst,omitempty"`
-	Path     string  `json:"path,omitempty"`
+	Requests int64 `json:"requests,omitempty"`
+	// Unit is what the limit counts: "requests", "tokens", "input_tokens"
+	// or "output_tokens"; Amount how many a window may see.
+	Unit   string  `json:"unit"`
+	Amount int64   `json:"amount"`
+	Per    float64 `json:"per_seconds"`
+	Burst  int64   `json:"burst,omitempty"`
+	Path   string  `json:"path,omitempty"`
 }
 
 // ScopeState is one scope (tenant, upstream, credential) this process has
@@ -89,13 +97,13 @@ func (t *Transport) Snapshot(ctx context.Context) Snapshot {
 		s.StoreDown = t.fleet.Down()
 	}
 	for _, u := range t.ups {
-		us := UpstreamState{Name: u.cfg.Name, BaseURL: u.cfg.BaseURL, Concurrency: u.cfg.Concurrency,
+		us := UpstreamState{Name: u.cfg.Name, BaseURL: u.cfg.BaseURL, Cost: u.pricing.vendor.String(), Concurrency: u.cfg.Concurrency,
 			Breaker: BreakerClosed, Scopes: []ScopeState{}}
 		if t.fleet != nil {
 			us.Processes = t.fleet.Live(u.cfg.Name)
 		}
 		for _, l := range u.cfg.Limits {
-			us.Limits = append(us.Limits, LimitState{Requests: l.Requests, Per: l.Per.Seconds(), Burst: l.Burst, Path: l.Path})
+			us.Limits = append(us.Limits, LimitState{Requests: l.Requests, Unit: l.Unit().String(), Amount: l.Amount(), Per: l.Per.Seconds(), Burst: l.Burst, Path: l.Path})
 		}
 		if u.breaker != nil {
 			us.Breaker = string(u.breaker.State())

@@ -39,6 +39,8 @@ type upstream struct {
 	shared    bool
 	backoff   limit.Backoff
 	breaker   *breaker.Breaker
+	// pricing prices requests in tokens (see cost.go).
+	pricing pricing
 	// clientRetry lists the canonical names of the headers that mark a
 	// client retrying on its own.
 	clientRetry []string
@@ -79,12 +81,17 @@ func newUpstream(u Upstream, t *Transport) (*upstream, error) {
 	up := &upstream{t: t, cfg: u, fp: fp, vendor: vendorOf(u), scopes: newScopes(u.Name), backoff: limit.Backoff{
 		Kind: limit.BackoffKind(u.Retry.Backoff), Base: u.Retry.Base, Max: u.Retry.Max,
 	}}
+	vendor, err := costOf(u)
+	if err != nil {
+		return nil, fmt.Errorf("heed: upstream %q: cost: %w", u.Name, err)
+	}
+	up.pricing = newPricing(u, vendor)
 	for i, l := range u.Limits {
-		g, err := limit.NewGCRA(l.Requests, l.Per+ArrivalJitter, l.Burst, u.Headroom)
+		g, err := up.pricing.gcra(l, u.Headroom)
 		if err != nil {
 			return nil, fmt.Errorf("heed: upstream %q: limits[%d]: %w", u.Name, i, err)
 		}
-		sl := store.Limit{Key: strconv.Itoa(i), GCRA: g}
+		sl := store.Limit{Key: strconv.Itoa(i), GCRA: g, Unit: l.Unit()}
 		up.limits = append(up.limits, compiledLimit{cfg: l, store: sl})
 		up.allLimits = append(up.allLimits, sl)
 	}

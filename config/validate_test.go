@@ -35,7 +35,7 @@ upstreams:
 	for _, want := range []string{
 		`heed: heed.yaml:2: tenant "bad tenant"`,
 		`heed: heed.yaml:7: upstreams[0] "api": retry.attempts -1 out of range`,
-		`heed: heed.yaml:9: upstreams[0] "api": limits[0]: requests must be positive`,
+		`heed: heed.yaml:9: upstreams[0] "api": limits[0]: requests must be positive (or set one of tokens, input_tokens, output_tokens)`,
 		`heed: heed.yaml:12: upstreams[0] "api": credentials.headers[0] "bad header"`,
 		`heed: heed.yaml:13: upstreams[1] "api": name duplicates upstreams[0]`,
 	} {

@@ -88,6 +88,9 @@ func (w *worker) attempt(ctx context.Context, job *river.Job[requestArgs]) error
 		return river.JobCancel(fmt.Errorf("%w: %w", errFailed, err))
 	}
 	resp, err := w.e.opts.Transport.RoundTrip(req)
+	if errors.Is(err, heed.ErrTooLarge) { // it could never be sent: no retry would help
+		return river.JobCancel(fmt.Errorf("%w: %w", errFailed, withoutURL(err)))
+	}
 	if err != nil {
 		return fmt.Errorf("send: %w", withoutURL(err))
 	}

@@ -54,7 +54,8 @@ const (
 	// CodeBadRequest: a request heed serve could not parse: a malformed
 	// request line, header or Host (400).
 	CodeBadRequest = "bad_request"
-	// CodeTooLarge: a request body over its bound (413).
+	// CodeTooLarge: a request body over its bound, or a request that costs
+	// more tokens than a limit lets through in a whole window (413).
 	CodeTooLarge = "too_large"
 	// CodeURITooLong: a request target over MaxHeaderBytes (414).
 	CodeURITooLong = "uri_too_long"

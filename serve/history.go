@@ -14,7 +14,8 @@ const historyLen = 300
 // history counts, per upstream and per second, what the dashboard charts:
 // requests that reached the API (every attempt, retries included),
 // refusals the upstream sent, synthetic answers (apart: they never reached
-// the API) and waits. It implements heed.Metrics, beside the Prometheus
+// the API), waits, and the input and output tokens priced requests cost
+// (as their responses' usage reported). It implements heed.Metrics, beside the Prometheus
 // metrics.
 type history struct {
 	now func() time.Time
@@ -27,6 +28,7 @@ type history struct {
 type series struct {
 	sec                                 [historyLen]int64 // the Unix second each slot counts, 0: never
 	requests, limited, synthetic, waits [historyLen]int64
+	inputTokens, outputTokens           [historyLen]int64
 }
 
 func newHistory(now func() time.Time) *history {
@@ -35,6 +37,11 @@ func newHistory(now func() time.Time) *history {
 
 // count adds one to the counter pick chooses, in the current second.
 func (h *history) count(upstream string, pick func(*series) *[historyLen]int64) {
+	h.add(upstream, pick, 1)
+}
+
+// add adds n to the counter pick chooses, in the current second.
+func (h *history) add(upstream string, pick func(*series) *[historyLen]int64, n int64) {
 	sec := h.now().Unix()
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -47,8 +54,9 @@ func (h *history) count(upstream string, pick func(*series) *[historyLen]int64) 
 	if s.sec[i] != sec {
 		s.sec[i] = sec
 		s.requests[i], s.limited[i], s.synthetic[i], s.waits[i] = 0, 0, 0, 0
+		s.inputTokens[i], s.outputTokens[i] = 0, 0
 	}
-	pick(s)[i]++
+	pick(s)[i] += n
 }
 
 // historyJSON is /-/history's body.
@@ -64,6 +72,10 @@ type seriesJSON struct {
 	Limited   []int64 `json:"limited"`
 	Synthetic []int64 `json:"synthetic"`
 	Waits     []int64 `json:"waits"`
+	// InputTokens and OutputTokens are the tokens priced requests cost,
+	// as their responses' usage reported.
+	InputTokens  []int64 `json:"input_tokens"`
+	OutputTokens []int64 `json:"output_tokens"`
 }
 
 // snapshot returns the last historyLen seconds of every upstream in names
@@ -74,13 +86,15 @@ func (h *history) snapshot(names []string) historyJSON {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, name := range names {
-		js := seriesJSON{make([]int64, historyLen), make([]int64, historyLen), make([]int64, historyLen), make([]int64, historyLen)}
+		js := seriesJSON{make([]int64, historyLen), make([]int64, historyLen), make([]int64, historyLen), make([]int64, historyLen),
+			make([]int64, historyLen), make([]int64, historyLen)}
 		if s := h.series[name]; s != nil {
 			for k := range historyLen {
 				sec := end - historyLen + 1 + int64(k)
 				i := int(sec % historyLen)
 				if s.sec[i] == sec {
 					js.Requests[k], js.Limited[k], js.Synthetic[k], js.Waits[k] = s.requests[i], s.limited[i], s.synthetic[i], s.waits[i]
+					js.InputTokens[k], js.OutputTokens[k] = s.inputTokens[i], s.outputTokens[i]
 				}
 			}
 		}
@@ -93,6 +107,8 @@ func requestsOf(s *series) *[historyLen]int64  { return &s.requests }
 func limitedOf(s *series) *[historyLen]int64   { return &s.limited }
 func syntheticOf(s *series) *[historyLen]int64 { return &s.synthetic }
 func waitsOf(s *series) *[historyLen]int64     { return &s.waits }
+func inputOf(s *series) *[historyLen]int64     { return &s.inputTokens }
+func outputOf(s *series) *[historyLen]int64    { return &s.outputTokens }
 
 // Request implements heed.Metrics: a synthetic answer, which never
 // reached the API.
@@ -118,12 +134,20 @@ func (h *history) Waited(upstream, reason string, _ time.Duration) {
 	}
 }
 
-func (h *history) Retry(string, string)              {}
-func (h *history) Cooldown(string, time.Duration)    {}
-func (h *history) Remaining(string, string, float64) {}
-func (h *history) Breaker(string, string)            {}
-func (h *history) StoreError(string, string)         {}
-func (h *history) FleetSize(string, int)             {}
+func (h *history) Retry(string, string)                {}
+func (h *history) Cooldown(string, time.Duration)      {}
+func (h *history) Remaining(string, string, float64)   {}
+func (h *history) Breaker(string, string)              {}
+func (h *history) StoreError(string, string)           {}
+func (h *history) FleetSize(string, int)               {}
+func (h *history) TokensReserved(string, int64, int64) {}
+
+// TokensSettled implements heed.Metrics: the tokens a response's usage
+// reported.
+func (h *history) TokensSettled(upstream string, input, output, _, _ int64) {
+	h.add(upstream, inputOf, input)
+	h.add(upstream, outputOf, output)
+}
 
 // tee sends every observation to each of its Metrics.
 type tee []heed.Metrics
@@ -171,5 +195,15 @@ func (t tee) StoreError(u, op string) {
 func (t tee) FleetSize(u string, n int) {
 	for _, m := range t {
 		m.FleetSize(u, n)
+	}
+}
+func (t tee) TokensReserved(u string, in, out int64) {
+	for _, m := range t {
+		m.TokensReserved(u, in, out)
+	}
+}
+func (t tee) TokensSettled(u string, in, out, estIn, estOut int64) {
+	for _, m := range t {
+		m.TokensSettled(u, in, out, estIn, estOut)
 	}
 }

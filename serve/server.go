@@ -374,6 +374,8 @@ func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	case errors.Is(err, heed.ErrStoreUnavailable):
 		writeError(w, http.StatusServiceUnavailable, apiError{Error: CodeStoreUnavailable, Message: err.Error()})
+	case errors.Is(err, heed.ErrTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, apiError{Error: CodeTooLarge, Message: err.Error()})
 	case errors.Is(err, heed.ErrUpstreamTimeout):
 		writeError(w, http.StatusGatewayTimeout, apiError{Error: CodeUpstreamTimeout, Message: err.Error()})
 	default:

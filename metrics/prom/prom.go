@@ -56,6 +56,14 @@ type Metrics struct {
 	// fleet is, by upstream, the number of live processes sharing it, as
 	// the shared store's heartbeats last counted them.
 	fleet *prometheus.GaugeVec
+	// tokensReserved and tokensSettled count, by upstream and kind
+	// (input, output), the tokens priced requests were charged when they
+	// left and those their responses' usage reported.
+	tokensReserved, tokensSettled *prometheus.CounterVec
+	// estimate observes, by upstream and kind, the ratio of a request's
+	// reported tokens to its estimate (1: exact; below 1: charged more
+	// than it cost, as an output maximum is).
+	estimate *prometheus.HistogramVec
 }
 
 var _ heed.Metrics = (*Metrics)(nil)
@@ -115,6 +123,10 @@ func newMetrics() *Metrics {
 			"Operations the shared store (Redis) failed, by operation (acquire, cooldown, pace, release, heartbeat); while it fails, requests use this process's share of each limit (on_store_error: open) or fail (closed).", "operation"),
 		fleet: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "fleet_processes",
 			Help: "Live processes sharing the upstream's limits through the shared store, as last counted by heartbeats."}, []string{"upstream"}),
+		tokensReserved: counter("tokens_reserved_total", "Tokens priced requests were charged when they left (estimated input, maximum output), by kind (input, output).", "kind"),
+		tokensSettled:  counter("tokens_settled_total", "Tokens priced requests cost as their responses' usage reported, by kind (input, output).", "kind"),
+		estimate: histogram("token_estimate_ratio", "Reported tokens over the tokens charged when the request left, per request and kind (input, output): 1 is exact.",
+			[]float64{0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1, 1.05, 1.1, 1.25, 1.5, 2, 3}, "kind"),
 	}
 }
 
@@ -151,6 +163,9 @@ func (m *Metrics) collectors() []named {
 		{"heed_breaker_state", m.breaker},
 		{"heed_store_errors_total", m.storeErrors},
 		{"heed_fleet_processes", m.fleet},
+		{"heed_tokens_reserved_total", m.tokensReserved},
+		{"heed_tokens_settled_total", m.tokensSettled},
+		{"heed_token_estimate_ratio", m.estimate},
 	}
 }
 
@@ -249,5 +264,41 @@ func (m *Metrics) StoreError(upstream, op string) {
 func (m *Metrics) FleetSize(upstream string, processes int) {
 	if g, err := m.fleet.GetMetricWithLabelValues(upstream); err == nil {
 		g.Set(float64(processes))
+	}
+}
+
+// TokensReserved counts the tokens an attempt was charged.
+func (m *Metrics) TokensReserved(upstream string, input, output int64) {
+	m.addTokens(m.tokensReserved, upstream, input, output)
+}
+
+// TokensSettled counts the tokens a response's usage reported, and
+// observes the ratio of each kind to its estimate.
+func (m *Metrics) TokensSettled(upstream string, input, output, estimatedInput, estimatedOutput int64) {
+	m.addTokens(m.tokensSettled, upstream, input, output)
+	for _, k := range [...]struct {
+		kind      string
+		real, est int64
+	}{{"input", input, estimatedInput}, {"output", output, estimatedOutput}} {
+		if k.est <= 0 {
+			continue
+		}
+		if o, err := m.estimate.GetMetricWithLabelValues(upstream, k.kind); err == nil {
+			o.Observe(float64(k.real) / float64(k.est))
+		}
+	}
+}
+
+// addTokens adds input and output tokens to c.
+func (m *Metrics) addTokens(c *prometheus.CounterVec, upstream string, input, output int64) {
+	if input > 0 {
+		if v, err := c.GetMetricWithLabelValues(upstream, "input"); err == nil {
+			v.Add(float64(input))
+		}
+	}
+	if output > 0 {
+		if v, err := c.GetMetricWithLabelValues(upstream, "output"); err == nil {
+			v.Add(float64(output))
+		}
 	}
 }

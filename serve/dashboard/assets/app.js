@@ -115,10 +115,41 @@ function recentRate(requests) {
   return done.reduce((a, b) => a + num(b), 0) / done.length;
 }
 
-// limitRate is the requests per second a limit allows.
-function limitRate(l) {
-  return num(l.per_seconds) > 0 ? num(l.requests) / l.per_seconds : 0;
+// unitOf is what a limit counts: requests, tokens, input_tokens or
+// output_tokens.
+function unitOf(l) {
+  return typeof l.unit === "string" && l.unit ? l.unit : "requests";
 }
+
+// amountOf is how many of its unit a limit lets a window see.
+function amountOf(l) {
+  return unitOf(l) === "requests" ? num(l.requests) : num(l.amount);
+}
+
+// limitRate is the units per second a limit allows.
+function limitRate(l) {
+  return num(l.per_seconds) > 0 ? amountOf(l) / l.per_seconds : 0;
+}
+
+// unitRate is the recent rate, per second, in a limit's unit: requests
+// that reached the API, or the tokens their usage reported.
+function unitRate(h, unit) {
+  if (!h) return null;
+  const sum = (a, b) => list(a).map((v, i) => num(v) + num(list(b)[i]));
+  switch (unit) {
+    case "requests":
+      return recentRate(h.requests);
+    case "input_tokens":
+      return recentRate(h.input_tokens);
+    case "output_tokens":
+      return recentRate(h.output_tokens);
+    case "tokens":
+      return recentRate(sum(h.input_tokens, h.output_tokens));
+  }
+  return null;
+}
+
+const unitWords = { requests: "", tokens: " tokens", input_tokens: " input tokens", output_tokens: " output tokens" };
 
 // timeline returns when the history's last bucket is (ms since the epoch, or
 // NaN) and how many seconds each bucket spans.
@@ -129,7 +160,7 @@ function timeline(history) {
 
 // tightest is the lowest rate among the limits that cover every path.
 function tightest(limits) {
-  const rates = list(limits).filter((l) => !l.path).map(limitRate).filter((r) => r > 0);
+  const rates = list(limits).filter((l) => !l.path && unitOf(l) === "requests").map(limitRate).filter((r) => r > 0);
   return rates.length ? Math.min(...rates) : 0;
 }
 
@@ -298,14 +329,16 @@ function updateRate(r, u, h) {
   box.replaceChildren();
   const limits = list(u.limits);
   if (limits.length === 0) box.append(el("div", "sub", "no limit configured"));
-  for (const l of limits) box.append(limitLine(l, rate));
+  for (const l of limits) box.append(limitLine(l, unitOf(l) === "requests" ? rate : unitRate(h, unitOf(l))));
 }
 
 // limitLine shows one limit and, for a limit on every path, how much of it
-// the current rate uses.
+// the current rate (in the limit's unit) uses: token budgets beside
+// request budgets.
 function limitLine(l, rate) {
   const line = el("div", "limit");
-  let text = "limit " + fmtCount(num(l.requests)) + fmtPer(num(l.per_seconds));
+  line.dataset.unit = unitOf(l);
+  let text = "limit " + fmtCount(amountOf(l)) + unitWords[unitOf(l)] + fmtPer(num(l.per_seconds));
   if (num(l.per_seconds) !== 1) text += " ≈ " + fmtRate(limitRate(l)) + "/s";
   if (l.burst) text += ", burst " + fmtCount(l.burst);
   if (l.path) text += " on " + l.path;
