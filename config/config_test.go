@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -274,8 +275,20 @@ func TestLoad(t *testing.T) {
 		if err := c.Validate(); err != nil {
 			t.Errorf("Validate: got %v, want nil", err)
 		}
-		if got := len(c.Upstreams); got != 3 {
-			t.Errorf("got %d upstreams, want 3", got)
+		if got := len(c.Upstreams); got != 4 {
+			t.Fatalf("got %d upstreams, want 4", got)
+		}
+		// The LLM upstreams' token limits read as their units.
+		var units []string
+		for _, u := range c.Upstreams[1:3] {
+			for _, l := range u.Limits {
+				units = append(units, fmt.Sprintf("%s:%s=%d/%v", u.Name, l.Unit(), l.Amount(), l.Per))
+			}
+		}
+		want := []string{"openai:requests=500/1m0s", "openai:tokens=200000/1m0s",
+			"anthropic:requests=50/1m0s", "anthropic:input_tokens=30000/1m0s", "anthropic:output_tokens=8000/1m0s"}
+		if !slices.Equal(units, want) || c.Upstreams[1].Cost != "openai" || c.Upstreams[1].DefaultOutputTokens != 4096 {
+			t.Errorf("the LLM upstreams: %v, cost %q, default output %d; want %v, openai, 4096", units, c.Upstreams[1].Cost, c.Upstreams[1].DefaultOutputTokens, want)
 		}
 	})
 	t.Run("Missing", func(t *testing.T) {

@@ -222,8 +222,8 @@ func TestLoadConfigExample(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate: got %v, want nil", err)
 	}
-	if len(c.Upstreams) != 3 || c.Jobs == nil || c.Listen == "" {
-		t.Errorf("got %d upstreams, jobs %v, listen %q; want 3, a jobs section and a listen address", len(c.Upstreams), c.Jobs, c.Listen)
+	if len(c.Upstreams) != 4 || c.Jobs == nil || c.Listen == "" {
+		t.Errorf("got %d upstreams, jobs %v, listen %q; want 4, a jobs section and a listen address", len(c.Upstreams), c.Jobs, c.Listen)
 	}
 	if _, err := serve.CheckListen(c); err != nil {
 		t.Errorf("CheckListen: %v", err)
