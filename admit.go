@@ -43,8 +43,8 @@ func admitLayer(next handler) handler {
 // the wait would pass max_wait or the request's deadline.
 func (c *call) admit() (store.Lease, *synthetic, error) {
 	req := store.Request{Scope: c.sc.key, Limits: c.u.limitsFor(c.req.URL.Path, c.tenant), Concurrency: c.u.cfg.Concurrency}
-	if c.estimate(); c.priced {
-		req.Cost = c.u.pricing.cost(c.tokens)
+	if c.estimate(); c.est.priced {
+		req.Cost = c.u.pricing.cost(c.est.tokens)
 		if err := c.u.fits(req); err != nil {
 			return store.Lease{}, nil, err
 		}
@@ -64,9 +64,9 @@ func (c *call) admit() (store.Lease, *synthetic, error) {
 		}
 		if g.Allowed {
 			c.seq = c.sc.admitted.Add(1)
-			c.charge = charge{limits: req.Limits, cost: req.Cost, tokens: c.tokens}
-			if c.priced {
-				c.u.t.metrics.TokensReserved(c.u.cfg.Name, c.tokens.input, c.tokens.output)
+			c.charge = charge{limits: req.Limits, cost: req.Cost, est: c.est}
+			if c.est.priced {
+				c.u.t.metrics.TokensReserved(c.u.cfg.Name, c.est.input, c.est.output)
 			}
 			return g.Lease, nil, nil
 		}

@@ -49,11 +49,11 @@ type call struct {
 	// probing is set while this call holds its scope's probe.
 	probing bool
 	// charge is what the latest admission charged, for settleAttempt;
-	// estimated is set once tokens holds the request's estimate (see
-	// pricing.estimate), priced when the endpoint is priced at all.
-	charge            charge
-	tokens            tokens
-	estimated, priced bool
+	// estimated is set once est holds the request's estimate (see
+	// pricing.estimate).
+	charge    charge
+	est       estimate
+	estimated bool
 	// waited is the time waited per reason since it was last reported
 	// (see flushWaits).
 	waited [waitReasons]time.Duration

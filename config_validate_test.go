@@ -96,7 +96,10 @@ func TestValidate(t *testing.T) {
 		}, nil},
 		{"LimitTwoKinds", func(c *Config) { c.Upstreams[1].Cost = "openai"; c.Upstreams[1].Limits[0].Tokens = 1000 }, []string{
 			gh + "limits[0]: a limit counts one of requests, tokens, input_tokens, output_tokens, not requests and tokens"}},
-		{"LimitTokensNegative", func(c *Config) { c.Upstreams[1].Cost = "openai"; c.Upstreams[1].Limits[0] = Limit{OutputTokens: -1, Per: time.Minute} }, []string{
+		{"LimitTokensNegative", func(c *Config) {
+			c.Upstreams[1].Cost = "openai"
+			c.Upstreams[1].Limits[0] = Limit{OutputTokens: -1, Per: time.Minute}
+		}, []string{
 			gh + "limits[0]: output_tokens must be positive"}},
 		{"DefaultOutputTokens", func(c *Config) { c.Upstreams[1].DefaultOutputTokens = -1 }, []string{gh + "default_output_tokens must not be negative"}},
 		{"LimitPer", func(c *Config) { c.Upstreams[1].Limits[0].Per = -time.Second }, []string{gh + "limits[0]: per must be positive"}},

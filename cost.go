@@ -52,6 +52,11 @@ const maxGranuleBurst = 1 << 20
 // counts, whose quota heed may learn from the API's headers.
 const defaultGranule = 10
 
+// Pricing returns how the upstream's requests are priced in tokens: its
+// Cost, else the one its base URL's host names, else its Vendor's, else
+// llm.None. The error is Cost's, when it names no vendor.
+func (u Upstream) Pricing() (llm.Vendor, error) { return costOf(u) }
+
 // costOf returns how an upstream's requests are priced: its Cost, else
 // the one its base URL's host names, else its Vendor's, else none.
 func costOf(u Upstream) (llm.Vendor, error) {
@@ -94,13 +99,17 @@ func granules(tokens, g int64) int64 {
 type pricing struct {
 	vendor        llm.Vendor
 	defaultOutput int64
-	granule       [4]int64 // by store.Unit; requests is 1
+	tokenizer     llm.Tokenizer // nil: llm's default
+	granule       [4]int64      // by store.Unit; requests is 1
 }
 
 // newPricing returns the pricing of u, whose token limits set the
 // granules.
-func newPricing(u Upstream, vendor llm.Vendor) pricing {
+func newPricing(u Upstream, vendor llm.Vendor, tok llm.Tokenizer) pricing {
 	p := pricing{vendor: vendor, defaultOutput: u.DefaultOutputTokens, granule: [4]int64{1, 0, 0, 0}}
+	if vendor == llm.OpenAI {
+		p.tokenizer = tok // Anthropic's tokenizer is not OpenAI's: llm's estimate is fitted for it
+	}
 	for _, l := range u.Limits {
 		if unit := l.Unit(); unit != store.UnitRequests {
 			p.granule[unit] = max(p.granule[unit], granuleOf(l.Amount(), l.Per+ArrivalJitter))
@@ -156,6 +165,16 @@ func (p pricing) priced() bool { return p.vendor != llm.None }
 // tokens is a request's cost in tokens: input and output.
 type tokens struct{ input, output int64 }
 
+// estimate is what pricing.estimate found of a request: its tokens, its
+// model (for llm.Vendor.Charged) and whether its response will report a
+// usage to settle with.
+type estimate struct {
+	tokens
+	model  string
+	usage  bool
+	priced bool
+}
+
 // cost returns what tokens cost in the store's units, in granules.
 func (p pricing) cost(t tokens) store.Cost {
 	return store.Cost{
@@ -166,24 +185,24 @@ func (p pricing) cost(t tokens) store.Cost {
 	}
 }
 
-// estimate prices req before it leaves: its tokens, and whether it is a
-// priced endpoint at all (a request to list models costs only a request).
-// It reads at most maxEstimateBody of the body through GetBody, or, when
-// the request has none, from the body itself, which it then puts back
-// whole in front of the rest (returning the request to send instead).
-func (p pricing) estimate(req *http.Request) (tokens, *http.Request, bool) {
+// estimate prices req before it leaves, or reports it unpriced (a
+// request to list models costs only a request). It reads at most
+// maxEstimateBody of the body through GetBody, or, when the request has
+// none, from the body itself, which it then puts back whole in front of
+// the rest (returning the request to send instead).
+func (p pricing) estimate(req *http.Request) (estimate, *http.Request) {
 	if !p.priced() || req.Method != http.MethodPost || req.Body == nil || req.Body == http.NoBody {
-		return tokens{}, req, false
+		return estimate{}, req
 	}
 	head, out, err := readHead(req, maxEstimateBody)
 	if err != nil {
-		return tokens{}, out, false
+		return estimate{}, out
 	}
-	e, ok := p.vendor.Estimate(req.URL.Path, head, req.ContentLength, llm.EstimateOptions{DefaultOutput: p.defaultOutput})
+	e, ok := p.vendor.Estimate(req.URL.Path, head, req.ContentLength, llm.EstimateOptions{DefaultOutput: p.defaultOutput, Tokenizer: p.tokenizer})
 	if !ok {
-		return tokens{}, out, false
+		return estimate{}, out
 	}
-	return tokens{input: e.Input, output: e.Output}, out, true
+	return estimate{tokens: tokens{input: e.Input, output: e.Output}, model: e.Model, usage: e.UsageReported, priced: true}, out
 }
 
 // readHead reads up to n bytes of req's body without taking them from the
@@ -214,7 +233,7 @@ func readHead(req *http.Request, n int64) ([]byte, *http.Request, error) {
 type charge struct {
 	limits  []store.Limit
 	cost    store.Cost
-	tokens  tokens // the estimate the cost was made of
+	est     estimate // what the cost was made of
 	settled bool
 }
 
@@ -234,16 +253,20 @@ func (c *call) settleAttempt(out *outcome) {
 	}
 	c.charge.settled = true
 	s := c.settler(ch)
-	if out.resp.StatusCode >= 300 {
+	switch {
+	case out.resp.StatusCode >= 300:
 		s.settle(tokens{}, false)
 		return
+	case !ch.est.usage: // an OpenAI stream that asked for no usage: the charge stands
+		return
 	}
-	m := c.u.pricing.vendor.Meter(out.resp.Header.Get("Content-Type"))
+	vendor, model := c.u.pricing.vendor, ch.est.model
+	m := vendor.Meter(out.resp.Header.Get("Content-Type"))
 	b := bodyOf(out.resp)
 	b.tap = m
 	b.done = append(b.done, func() {
 		if u, ok := m.Usage(); ok {
-			in, outTokens := c.u.pricing.vendor.Charged(u, "")
+			in, outTokens := vendor.Charged(u, model)
 			s.settle(tokens{input: in, output: outTokens}, true)
 		}
 	})
@@ -275,7 +298,7 @@ func (s settler) settle(real tokens, usage bool) {
 		OutputTokens: want.OutputTokens - s.charge.cost.OutputTokens,
 	}
 	if usage {
-		s.t.metrics.TokensSettled(s.upstream, real.input, real.output, s.charge.tokens.input, s.charge.tokens.output)
+		s.t.metrics.TokensSettled(s.upstream, real.input, real.output, s.charge.est.input, s.charge.est.output)
 	}
 	if delta.IsZero() {
 		return
@@ -292,7 +315,7 @@ func (c *call) estimate() {
 		return
 	}
 	c.estimated = true
-	c.tokens, c.req, c.priced = c.u.pricing.estimate(c.req)
+	c.est, c.req = c.u.pricing.estimate(c.req)
 }
 
 // ErrTooLarge is wrapped by the error of a request that costs more tokens

@@ -54,7 +54,7 @@ func TestPricing(t *testing.T) {
 	if err != nil || vendor != llm.Anthropic {
 		t.Fatalf("costOf = %v, %v; want anthropic from the host", vendor, err)
 	}
-	p := newPricing(u, vendor)
+	p := newPricing(u, vendor, nil)
 	if p.granule != [4]int64{1, defaultGranule, 10, 1} {
 		t.Fatalf("granules %v: want requests 1, tokens the default, input 10 (2M a minute), output 1 (the largest output limit, 400k a minute)", p.granule)
 	}

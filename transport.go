@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heedhq/heed/llm"
 	"github.com/heedhq/heed/scope"
 	"github.com/heedhq/heed/store"
 	"github.com/heedhq/heed/store/failover"
@@ -64,10 +65,12 @@ type Transport struct {
 	clock   Clock
 	log     *slog.Logger
 	metrics Metrics
-	ups     []*upstream
-	byName  map[string]*upstream
-	router  router
-	rand    *lockedRand
+	// tokenizer counts OpenAI input tokens (Config.Tokenizer).
+	tokenizer llm.Tokenizer
+	ups       []*upstream
+	byName    map[string]*upstream
+	router    router
+	rand      *lockedRand
 
 	// stopSweeps ends the sweeps of idle scopes; swept is closed when they
 	// have ended.
@@ -85,7 +88,7 @@ func New(cfg Config) (*Transport, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	t := &Transport{cfg: cfg, base: cfg.Base, clock: cfg.Clock, log: cfg.Logger, metrics: cfg.Metrics,
+	t := &Transport{cfg: cfg, base: cfg.Base, clock: cfg.Clock, log: cfg.Logger, metrics: cfg.Metrics, tokenizer: cfg.Tokenizer,
 		rand: newLockedRand(), router: newRouter(cfg.Upstreams), byName: make(map[string]*upstream)}
 	if err := t.fill(); err != nil {
 		return nil, err

@@ -85,7 +85,7 @@ func newUpstream(u Upstream, t *Transport) (*upstream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("heed: upstream %q: cost: %w", u.Name, err)
 	}
-	up.pricing = newPricing(u, vendor)
+	up.pricing = newPricing(u, vendor, t.tokenizer)
 	for i, l := range u.Limits {
 		g, err := up.pricing.gcra(l, u.Headroom)
 		if err != nil {
