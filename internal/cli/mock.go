@@ -199,7 +199,7 @@ func newMockFlags(o *mockOptions) *flag.FlagSet {
 	fs.DurationVar(&o.latency, "latency", 0, "how long each accepted request takes")
 	fs.DurationVar(&o.jitter, "latency-jitter", 0, "up to this much random extra latency")
 	fs.Uint64Var(&o.seed, "seed", 1, "the seed of --error-rate and --latency-jitter")
-	fs.StringVar(&o.llm.vendor, "llm", "", "serve an LLM endpoint with token buckets: `openai` (POST /v1/chat/completions) or anthropic (POST /v1/messages)")
+	fs.StringVar(&o.llm.vendor, "llm", "", "serve an LLM endpoint of `VENDOR` with token buckets: openai (POST /v1/chat/completions) or anthropic (POST /v1/messages)")
 	fs.IntVar(&o.llm.rpm, "rpm", 0, "LLM requests per minute `N` of each credential; 0 means no limit")
 	fs.IntVar(&o.llm.tpm, "tpm", 0, "OpenAI tokens per minute `N` (input + max output at arrival, corrected at the end)")
 	fs.IntVar(&o.llm.itpm, "itpm", 0, "Anthropic input tokens per minute `N` (cache reads free)")
