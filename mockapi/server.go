@@ -108,6 +108,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	d, _ := dialectNamed(cfg.Dialect)
 	s := &Server{cfg: cfg, dialect: d, llm: newLLMAPI(cfg.LLM.Vendor)}
+	if s.llm != nil {
+		o200k() // load the tokenizer now, not on the first request's clock
+	}
 	s.control = s.controlHandler()
 	s.clear()
 	return s, nil
