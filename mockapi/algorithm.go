@@ -165,6 +165,39 @@ func (b *tokenBucket) until(units int64) time.Duration {
 
 func (b *tokenBucket) release() {}
 
+// The methods below charge n tokens at once, for the LLM buckets, whose
+// requests cost many tokens each. Call refill first.
+
+// waitN returns how long until the bucket holds n tokens, 0 if it does;
+// false when n is more than the bucket's capacity, so it never will.
+func (b *tokenBucket) waitN(n int64) (time.Duration, bool) {
+	if n > b.capacity {
+		return 0, false
+	}
+	return b.until(n * b.cost), true
+}
+
+// takeN takes n tokens, which may leave the bucket in debt (a correction
+// that charges more than the arrival did), at most one full bucket deep.
+func (b *tokenBucket) takeN(n int64) {
+	b.credit = max(b.credit-min(n, b.capacity)*b.cost, -b.capacity*b.cost)
+}
+
+// giveN gives n tokens back, up to a full bucket.
+func (b *tokenBucket) giveN(n int64) {
+	b.credit = min(b.credit+min(n, b.capacity)*b.cost, b.capacity*b.cost)
+}
+
+// held returns the whole tokens the bucket holds, 0 when in debt.
+func (b *tokenBucket) held() int64 {
+	return max(b.credit/b.cost, 0)
+}
+
+// untilFull returns how long until the bucket is full, 0 if it is.
+func (b *tokenBucket) untilFull() time.Duration {
+	return b.until(b.capacity * b.cost)
+}
+
 // inFlightCap accepts a request while fewer than limit are in flight.
 type inFlightCap struct {
 	limit int

@@ -99,6 +99,10 @@ type Config struct {
 	// returns ctx's error in the second case. It is used for Latency and
 	// for the interval between /stream events. nil means a real timer.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// LLM turns on an LLM endpoint with token buckets (see LLM). Its path
+	// is limited by LLM's buckets, not by Limit, and described in the
+	// vendor's headers whatever Dialect says. The zero value is off.
+	LLM LLM
 }
 
 // validate checks c and returns it with defaults filled in.
@@ -115,6 +119,11 @@ func (c Config) validate() (Config, error) {
 	if err := c.validateChance(); err != nil {
 		return c, err
 	}
+	llm, err := c.LLM.validate()
+	if err != nil {
+		return c, err
+	}
+	c.LLM = llm
 	return c.withDefaults(), nil
 }
 

@@ -119,6 +119,7 @@ func (s *Server) controlHandler() http.Handler {
 	mux.HandleFunc("GET /_mock/stats", s.handleStats)
 	mux.HandleFunc("GET /_mock/log", s.handleLog)
 	mux.HandleFunc("POST /_mock/reset", s.handleReset)
+	mux.HandleFunc("GET /_mock/tokens", s.handleTokens)
 	return mux
 }
 
@@ -170,6 +171,44 @@ func (s *Server) handleLog(w http.ResponseWriter, _ *http.Request) {
 			return
 		}
 	}
+}
+
+// handleTokens answers GET /_mock/tokens?from=T&to=T[&cred_id=ID] with
+// the TokenUse of every credential (or of cred_id) as JSON, by cred id.
+// from and to are RFC 3339; from defaults to the first request, to to now.
+func (s *Server) handleTokens(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	now := s.cfg.Now()
+	from, err := timeParam(q.Get("from"), s.Stats().Total.FirstRequest)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "from: "+err.Error())
+		return
+	}
+	to, err := timeParam(q.Get("to"), now)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "to: "+err.Error())
+		return
+	}
+	ids := []string{q.Get("cred_id")}
+	if ids[0] == "" {
+		ids = ids[:0]
+		for id := range s.Stats().Credentials {
+			ids = append(ids, id)
+		}
+	}
+	out := make(map[string]TokenUse, len(ids))
+	for _, id := range ids {
+		out[id] = s.TokenUse(id, from, to)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// timeParam parses an RFC 3339 time, or returns def for "".
+func timeParam(v string, def time.Time) (time.Time, error) {
+	if v == "" {
+		return def, nil
+	}
+	return time.Parse(time.RFC3339Nano, v)
 }
 
 // handleReset answers POST /_mock/reset.

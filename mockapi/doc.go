@@ -87,8 +87,83 @@
 //   - GET /_mock/stats: Stats as JSON, in total and per cred id.
 //   - GET /_mock/log: the request log as JSON lines (see LogEntry).
 //   - POST /_mock/reset: clears counters, log and limit state (see Reset).
+//   - GET /_mock/tokens?from=T&to=T&cred_id=ID: Server.TokenUse of every
+//     credential (or of ID) as JSON, by cred id; from and to are RFC 3339,
+//     by default the first request and now.
 //
 // In-process tests can call Force, Stats, Log and Reset directly.
+//
+// # LLM endpoints
+//
+// Config.LLM turns on one vendor's LLM endpoint, whose token buckets charge
+// each credential as the vendor does:
+//
+//   - VendorOpenAI: POST /v1/chat/completions. RequestsPerMinute (RPM) and
+//     TokensPerMinute (TPM). OpenAI documents that TPM counts the request's
+//     max_tokens before it runs; the mock charges input + n × max tokens
+//     (max_completion_tokens, else max_tokens, else LLM.DefaultMaxTokens)
+//     at arrival and corrects it to input + actual output when the answer
+//     ends. OpenAI does not document that correction; the mock makes it so
+//     that a pacer that settles can be tested against it.
+//   - VendorAnthropic: POST /v1/messages. RequestsPerMinute (RPM),
+//     InputTokensPerMinute (ITPM: input_tokens + cache_creation_input_tokens
+//     at arrival; cache reads are free, as for Anthropic's current models)
+//     and OutputTokensPerMinute (OTPM: max_tokens at arrival, corrected to
+//     output_tokens at the end).
+//
+// Every bucket is continuous: it holds its limit, is full at first and
+// refills limit/60 each second. A request is charged in every bucket at
+// once or not at all. One that does not fit gets the vendor's 429: its
+// error body (OpenAI's rate_limit_exceeded with type "requests" or
+// "tokens"; Anthropic's rate_limit_error), retry-after in whole seconds
+// until it fits, and the headers below. A request larger than a whole
+// bucket gets the 429 without retry-after: it can never pass. Every answer
+// of the endpoint carries the vendor's headers, as of the request's arrival
+// charge: OpenAI's x-ratelimit-{limit,remaining,reset}-{requests,tokens},
+// the reset a duration ("6m0s", "20ms") until the bucket is full again;
+// Anthropic's anthropic-ratelimit-{requests,input-tokens,output-tokens,
+// tokens}-{limit,remaining,reset}, the reset an RFC 3339 time when it is
+// full again, tokens-* being the token bucket with fewer remaining. (The
+// mock tells remaining tokens exactly; Anthropic rounds them.) Config.Limit
+// does not apply to the endpoint; Force and ErrorRate do. Every other path
+// behaves as without LLM.
+//
+// Tokens are counted with OpenAI's o200k_base encoding, compiled in, for
+// both vendors (Anthropic publishes no tokenizer): each text block apart,
+// plus 3 per message and 3 to prime the reply (the rule of OpenAI's
+// cookbook); blocks that are not text (images, tool calls and results)
+// and tool definitions count as their JSON text. The count is
+// deterministic; it is the "true" usage that answers report.
+//
+// Anthropic's prompt cache: a block with cache_control ends a cached
+// prefix (in the order tools, system, messages). The first request with a
+// prefix writes it (cache_creation_input_tokens); a later one of the same
+// credential with an identical prefix within LLM.CacheTTL reads it
+// (cache_read_input_tokens) and is not charged for it. There is no minimum
+// length. OpenAI's cached_tokens is always 0.
+//
+// Answers are deterministic text of common words, one o200k_base token
+// each. How many output tokens an answer has is its request's
+// Mock-Output-Tokens header, else LLM.OutputTokens, else LLM.OutputShare
+// of max tokens (default DefaultOutputShare, at least 1); never more than
+// max tokens
+// (stop reason "max_tokens" or finish reason "length" when it reaches it).
+// With "stream": true the answer is the vendor's event stream: for OpenAI,
+// data-only chat.completion.chunk events (a role chunk, content deltas, a
+// finish_reason chunk, with stream_options.include_usage a last chunk with
+// empty choices and the usage, then data: [DONE]); for Anthropic,
+// message_start (the input usage), content_block_start, ping,
+// content_block_delta text deltas, content_block_stop, message_delta
+// (stop_reason and the cumulative usage) and message_stop. Each event is
+// flushed as it is written, LLM.ChunkTokens tokens a delta, LLM.ChunkDelay
+// apart. A client that leaves mid-stream is charged the output it was sent.
+//
+// Counts.Tokens tells, per credential and in total, what was charged at
+// arrival and in the end per bucket, what each bucket refused, and the
+// true usage; each LogEntry.LLM tells the same of one request, and when
+// its stream's first event was sent. Server.TokenUse tells what a
+// credential's buckets were charged over a span against their limits,
+// the used fraction; GET /_mock/tokens?from=T&to=T serves it as JSON.
 //
 // # Time
 //

@@ -111,3 +111,47 @@ func postWithRetry(url, key string, sleep func(time.Duration)) {
 		sleep(time.Duration(secs) * time.Second)
 	}
 }
+
+// An Anthropic-style LLM endpoint: max_tokens is charged to the output
+// bucket at arrival and corrected to the real output at the end, so the
+// second request sees the first's unused tokens back.
+func Example_llm() {
+	start := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	mock, err := mockapi.New(mockapi.Config{
+		LLM: mockapi.LLM{Vendor: mockapi.VendorAnthropic, RequestsPerMinute: 50,
+			InputTokensPerMinute: 20000, OutputTokensPerMinute: 4000, OutputTokens: 100},
+		Now: func() time.Time { return start },
+	})
+	if err != nil {
+		panic(err)
+	}
+	srv := httptest.NewServer(mock)
+	defer srv.Close()
+
+	body := `{"model":"claude-test","max_tokens":1024,"messages":[{"role":"user","content":"Hello, Claude"}]}`
+	for range 2 {
+		req, _ := http.NewRequest("POST", srv.URL+"/v1/messages", strings.NewReader(body))
+		req.Header.Set("X-Api-Key", "sk-ant-test")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		var msg struct {
+			StopReason string `json:"stop_reason"`
+			Usage      struct {
+				InputTokens  int `json:"input_tokens"`
+				OutputTokens int `json:"output_tokens"`
+			} `json:"usage"`
+		}
+		json.NewDecoder(resp.Body).Decode(&msg)
+		resp.Body.Close()
+		fmt.Printf("%d %s in=%d out=%d output-tokens-remaining=%s\n", resp.StatusCode, msg.StopReason,
+			msg.Usage.InputTokens, msg.Usage.OutputTokens, resp.Header.Get("Anthropic-Ratelimit-Output-Tokens-Remaining"))
+	}
+	tok := mock.Stats().Total.Tokens
+	fmt.Printf("output tokens: %d at arrival, %d charged\n", tok.AtArrival.OutputTokens, tok.Charged.OutputTokens)
+	// Output:
+	// 200 end_turn in=9 out=100 output-tokens-remaining=2976
+	// 200 end_turn in=9 out=100 output-tokens-remaining=2876
+	// output tokens: 2048 at arrival, 200 charged
+}

@@ -23,16 +23,20 @@ const (
 	maxStreamInterval = time.Minute
 )
 
-// answer writes the answer decided by a and returns its status.
-func (s *Server) answer(w http.ResponseWriter, r *http.Request, a admission) int {
+// answer writes the answer decided by a and returns its status. An LLM
+// request notes its state in a.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, a *admission) int {
 	switch a.kind {
 	case kindForced:
 		return writeForced(w, a.force)
 	case kindRandomError:
 		return writeError(w, http.StatusServiceUnavailable, "a random failure (Config.ErrorRate)")
 	case kindLimited:
-		s.describe(w, a, a.now)
+		s.describe(w, *a, a.now)
 		return s.dialect.refuse(w, a.decision)
+	}
+	if a.llm {
+		return s.serveLLM(w, r, a)
 	}
 	now := a.now
 	if a.latency > 0 {
@@ -41,8 +45,8 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, a admission) int
 		}
 		now = s.cfg.Now()
 	}
-	s.describe(w, a, now)
-	return s.route(w, r, a)
+	s.describe(w, *a, now)
+	return s.route(w, r, *a)
 }
 
 // describe sets the dialect's quota headers when the limiter decided on a,

@@ -20,9 +20,11 @@ const allCredentials = "*"
 // Server is the fake API: an http.Handler that limits each credential as
 // its Config says. It is safe for concurrent use.
 type Server struct {
-	// cfg, dialect and control are set by New and read-only after.
+	// cfg, dialect, llm and control are set by New and read-only after.
 	cfg     Config
 	dialect dialect
+	// llm is the LLM endpoint; nil when Config.LLM is off.
+	llm     llmAPI
 	control http.Handler
 
 	// mu guards every field below. It is held only for bookkeeping and
@@ -59,6 +61,8 @@ type credState struct {
 	limiter limiter
 	// waitUntil is when the longest wait the credential was told ends.
 	waitUntil time.Time
+	// llm is the credential's LLM state; nil until its first LLM request.
+	llm *llmState
 }
 
 // kind says how a request is answered.
@@ -88,6 +92,11 @@ type admission struct {
 	force Force
 	// latency is how long an accepted request waits before its answer.
 	latency time.Duration
+	// llm reports that the request goes to the LLM endpoint, which its
+	// buckets limit instead of Config.Limit; call is its state once its
+	// body was read.
+	llm  bool
+	call *llmCall
 }
 
 // New returns a Server configured by cfg, or an error naming the first
@@ -98,7 +107,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	d, _ := dialectNamed(cfg.Dialect)
-	s := &Server{cfg: cfg, dialect: d}
+	s := &Server{cfg: cfg, dialect: d, llm: newLLMAPI(cfg.LLM.Vendor)}
+	if s.llm != nil {
+		o200k() // load the tokenizer now, not on the first request's clock
+	}
 	s.control = s.controlHandler()
 	s.clear()
 	return s, nil
@@ -124,24 +136,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a := s.admit(r, s.cfg.Now().UTC())
 	status := statusClientGone
 	defer func() { s.finish(r, a, status) }()
-	status = s.answer(w, r, a)
+	status = s.answer(w, r, &a)
 }
 
 // admit counts a request arriving at now and decides how to answer it.
 func (s *Server) admit(r *http.Request, now time.Time) admission {
-	id := CredID(credentialOf(r))
+	id, llm := CredID(credentialOf(r)), s.isLLM(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if now.Before(s.latest) {
-		now = s.latest
-	}
-	s.latest = now
+	now = s.advance(now)
 	c := s.cred(id)
-	a := admission{gen: s.gen, credID: id, now: now, duringWait: now.Before(c.waitUntil)}
+	a := admission{gen: s.gen, credID: id, now: now, duringWait: now.Before(c.waitUntil), llm: llm}
 	s.arrive(c, a)
 	a.n = c.counts.Requests
 	s.decide(c, &a)
 	return a
+}
+
+// advance returns now, or the latest time a decision was made at if that
+// is later, and records it as the latest. The caller holds mu.
+func (s *Server) advance(now time.Time) time.Time {
+	if now.Before(s.latest) {
+		now = s.latest
+	}
+	s.latest = now
+	return now
 }
 
 // cred returns the state of the credential id, creating it if need be.
@@ -178,7 +197,7 @@ func (s *Server) decide(c *credState, a *admission) {
 		a.kind = kindRandomError
 		return
 	}
-	if c.limiter != nil {
+	if c.limiter != nil && !a.llm {
 		a.decision, a.limited = c.limiter.take(a.now), true
 		if !a.decision.allowed {
 			a.kind = kindLimited
@@ -219,13 +238,17 @@ func (s *Server) finish(r *http.Request, a admission, status int) {
 	c := s.creds[a.credID]
 	c.inFlight--
 	s.inFlight--
-	if a.kind == kindAccepted && c.limiter != nil {
+	if a.kind == kindAccepted && c.limiter != nil && !a.llm {
 		c.limiter.release()
 	}
 	c.counts.finish(status, a.kind == kindLimited)
 	s.total.finish(status, a.kind == kindLimited)
-	s.log.add(LogEntry{
+	e := LogEntry{
 		Time: a.now, CredID: a.credID, Method: r.Method, Path: r.URL.Path, Status: status,
 		DuringWait: a.duringWait, IdempotencyKey: r.Header.Get("Idempotency-Key"),
-	})
+	}
+	if a.call != nil {
+		e.LLM = a.call.entry()
+	}
+	s.log.add(e)
 }

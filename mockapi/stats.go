@@ -32,6 +32,9 @@ type Counts struct {
 	// first and the last request; zero when there was none.
 	FirstRequest time.Time `json:"first_request,omitzero"`
 	LastRequest  time.Time `json:"last_request,omitzero"`
+	// Tokens counts what the LLM endpoint charged, refused and used; zero
+	// when Config.LLM is off.
+	Tokens TokenCounts `json:"tokens,omitzero"`
 }
 
 // Stats are a Server's counters since it started or was last Reset.
@@ -60,6 +63,8 @@ type LogEntry struct {
 	DuringWait bool `json:"during_wait"`
 	// IdempotencyKey is the request's Idempotency-Key header, if any.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	// LLM describes a request to the LLM endpoint whose body was read.
+	LLM *LLMEntry `json:"llm,omitempty"`
 }
 
 // statusClientGone is the status logged when the client left before the

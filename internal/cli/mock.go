@@ -35,6 +35,17 @@ type mockOptions struct {
 	latency     time.Duration
 	jitter      time.Duration
 	seed        uint64
+	llm         mockLLMOptions
+}
+
+// mockLLMOptions are heed mock's flags of the LLM endpoint.
+type mockLLMOptions struct {
+	vendor               string
+	rpm, tpm, itpm, otpm int
+	outputTokens         int
+	outputShare          float64
+	chunkTokens          int
+	chunkDelay           time.Duration
 }
 
 // runMock runs heed mock [flags]: a rate-limited fake API on --listen until
@@ -111,12 +122,45 @@ func (o mockOptions) validate() error {
 		{!(o.errorRate >= 0 && o.errorRate <= 1), "--error-rate must be from 0 to 1"},
 		{o.latency < 0 || o.jitter < 0, "--latency and --latency-jitter must not be negative"},
 	}
+	checks = append(checks, o.llm.checks()...)
 	for _, c := range checks {
 		if c.bad {
 			return errors.New(c.msg)
 		}
 	}
 	return nil
+}
+
+// checks returns the checks of the LLM flags, whose errors name flags.
+func (o mockLLMOptions) checks() []struct {
+	bad bool
+	msg string
+} {
+	on, openAI := o.vendor != "", o.vendor == mockapi.VendorOpenAI
+	anthropic := o.vendor == mockapi.VendorAnthropic
+	set := o.rpm != 0 || o.tpm != 0 || o.itpm != 0 || o.otpm != 0 || o.outputTokens != 0 ||
+		o.outputShare != 0 || o.chunkTokens != 0 || o.chunkDelay != 0
+	return []struct {
+		bad bool
+		msg string
+	}{
+		{on && !openAI && !anthropic, fmt.Sprintf("--llm %q is not one of openai, anthropic", o.vendor)},
+		{!on && set, "--rpm, --tpm, --itpm, --otpm, --output-tokens, --output-share and --chunk-* need --llm openai or anthropic"},
+		{o.rpm < 0 || o.tpm < 0 || o.itpm < 0 || o.otpm < 0, "--rpm, --tpm, --itpm and --otpm must not be negative"},
+		{anthropic && o.tpm != 0, "--tpm is OpenAI's limit; --llm anthropic takes --itpm and --otpm"},
+		{openAI && (o.itpm != 0 || o.otpm != 0), "--itpm and --otpm are Anthropic's limits; --llm openai takes --tpm"},
+		{o.outputTokens < 0, "--output-tokens must not be negative"},
+		{!(o.outputShare >= 0 && o.outputShare <= 1), "--output-share must be from 0 to 1"},
+		{o.outputTokens != 0 && o.outputShare != 0, "set one of --output-tokens and --output-share"},
+		{o.chunkTokens < 0 || o.chunkDelay < 0, "--chunk-tokens and --chunk-delay must not be negative"},
+	}
+}
+
+// config returns the mockapi.LLM the flags describe.
+func (o mockLLMOptions) config() mockapi.LLM {
+	return mockapi.LLM{Vendor: o.vendor, RequestsPerMinute: o.rpm, TokensPerMinute: o.tpm,
+		InputTokensPerMinute: o.itpm, OutputTokensPerMinute: o.otpm, OutputTokens: o.outputTokens,
+		OutputShare: o.outputShare, ChunkTokens: o.chunkTokens, ChunkDelay: o.chunkDelay}
 }
 
 // mockAlgorithms returns the values --algorithm accepts.
@@ -137,7 +181,7 @@ func (o mockOptions) config() mockapi.Config {
 		limit.Requests, limit.Per, limit.Burst = o.requests, o.per, o.burst
 	}
 	return mockapi.Config{Limit: limit, Dialect: o.dialect, ErrorRate: o.errorRate,
-		Seed: o.seed, Latency: o.latency, LatencyJitter: o.jitter}
+		Seed: o.seed, Latency: o.latency, LatencyJitter: o.jitter, LLM: o.llm.config()}
 }
 
 // newMockFlags returns heed mock's flag set, storing into opts, which it
@@ -155,6 +199,15 @@ func newMockFlags(o *mockOptions) *flag.FlagSet {
 	fs.DurationVar(&o.latency, "latency", 0, "how long each accepted request takes")
 	fs.DurationVar(&o.jitter, "latency-jitter", 0, "up to this much random extra latency")
 	fs.Uint64Var(&o.seed, "seed", 1, "the seed of --error-rate and --latency-jitter")
+	fs.StringVar(&o.llm.vendor, "llm", "", "serve an LLM endpoint of `VENDOR` with token buckets: openai (POST /v1/chat/completions) or anthropic (POST /v1/messages)")
+	fs.IntVar(&o.llm.rpm, "rpm", 0, "LLM requests per minute `N` of each credential; 0 means no limit")
+	fs.IntVar(&o.llm.tpm, "tpm", 0, "OpenAI tokens per minute `N` (input + max output at arrival, corrected at the end)")
+	fs.IntVar(&o.llm.itpm, "itpm", 0, "Anthropic input tokens per minute `N` (cache reads free)")
+	fs.IntVar(&o.llm.otpm, "otpm", 0, "Anthropic output tokens per minute `N` (max_tokens at arrival, corrected at the end)")
+	fs.IntVar(&o.llm.outputTokens, "output-tokens", 0, "each LLM answer has `N` output tokens (at most max_tokens)")
+	fs.Float64Var(&o.llm.outputShare, "output-share", 0, "each LLM answer has this share of max_tokens (default 0.25)")
+	fs.IntVar(&o.llm.chunkTokens, "chunk-tokens", 0, "output tokens per streamed chunk `N` (default 1)")
+	fs.DurationVar(&o.llm.chunkDelay, "chunk-delay", 0, "the wait between two streamed chunks")
 	return fs
 }
 
@@ -211,6 +264,17 @@ status. The control endpoints are not limited:
 	curl -s -XPOST localhost:8701/_mock/reset           clear counters and limits
 	curl -s -XPOST localhost:8701/_mock/force \
 	  -d '{"credential":"sk-1","status":429,"retry_after_seconds":2,"count":1}'
+
+With --llm, heed mock also serves an LLM endpoint whose per-credential
+token buckets charge like the vendor's (see package mockapi): OpenAI's
+POST /v1/chat/completions (--rpm, --tpm) or Anthropic's POST /v1/messages
+(--rpm, --itpm, --otpm), streamed ("stream": true) or not, with the
+vendor's usage, rate-limit headers and 429s. A request header
+Mock-Output-Tokens: N sets one answer's output tokens.
+
+	heed mock --llm anthropic --rpm 50 --itpm 20000 --otpm 4000
+	heed mock --llm openai --rpm 500 --tpm 30000 --chunk-delay 20ms
+	curl -s localhost:8701/_mock/tokens                 tokens charged per bucket vs limit
 
 Credentials never appear in plain text: stats and logs name each one by the
 first 12 hex digits of its SHA-256. See package mockapi for the details.

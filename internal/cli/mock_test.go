@@ -39,6 +39,12 @@ func TestParseMockArgs(t *testing.T) {
 		{"Chaos", []string{"--error-rate", "0.1", "--latency", "20ms", "--latency-jitter", "5ms", "--seed", "9"}, "127.0.0.1:8701",
 			mockapi.Config{Limit: sliding(20, time.Second), Dialect: "github", ErrorRate: 0.1,
 				Latency: 20 * time.Millisecond, LatencyJitter: 5 * time.Millisecond, Seed: 9}},
+		{"LLMAnthropic", []string{"--llm", "anthropic", "--itpm", "20000", "--otpm", "4000", "--rpm", "50"}, "127.0.0.1:8701",
+			mockapi.Config{Limit: sliding(20, time.Second), Dialect: "github", Seed: 1, LLM: mockapi.LLM{
+				Vendor: "anthropic", RequestsPerMinute: 50, InputTokensPerMinute: 20000, OutputTokensPerMinute: 4000}}},
+		{"LLMOpenAI", []string{"--llm", "openai", "--tpm", "30000", "--output-share", "0.1", "--chunk-delay", "20ms", "--chunk-tokens", "4"}, "127.0.0.1:8701",
+			mockapi.Config{Limit: sliding(20, time.Second), Dialect: "github", Seed: 1, LLM: mockapi.LLM{
+				Vendor: "openai", TokensPerMinute: 30000, OutputShare: 0.1, ChunkDelay: 20 * time.Millisecond, ChunkTokens: 4}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,6 +83,13 @@ func TestMockUsageErrors(t *testing.T) {
 		{"ConcurrencyWithLimit", []string{"--algorithm", "concurrency", "--concurrency", "2", "--limit", "5/1s"}, "--limit does not apply"},
 		{"ConcurrencyFlagOnSliding", []string{"--concurrency", "2"}, "--concurrency applies only"},
 		{"Argument", []string{"now"}, "takes no arguments"},
+		{"UnknownLLM", []string{"--llm", "gemini"}, `--llm "gemini" is not one of openai, anthropic`},
+		{"TokenLimitWithoutLLM", []string{"--itpm", "5"}, "need --llm openai or anthropic"},
+		{"TPMOnAnthropic", []string{"--llm", "anthropic", "--tpm", "5"}, "--tpm is OpenAI's limit"},
+		{"ITPMOnOpenAI", []string{"--llm", "openai", "--itpm", "5"}, "--itpm and --otpm are Anthropic's limits"},
+		{"NegativeRPM", []string{"--llm", "openai", "--rpm", "-5"}, "must not be negative"},
+		{"BothOutputRules", []string{"--llm", "openai", "--output-tokens", "5", "--output-share", "0.5"}, "set one of --output-tokens"},
+		{"OutputShareAboveOne", []string{"--llm", "openai", "--output-share", "2"}, "--output-share must be from 0 to 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,4 +194,45 @@ func mockGet(t *testing.T, url string) *http.Response {
 	resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp
+}
+
+// heed mock --llm anthropic serves the Messages endpoint with its buckets
+// over loopback, and /_mock/tokens tells what was charged.
+func TestMockServesLLM(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stdout, stdoutW := io.Pipe()
+	var stderr bytes.Buffer
+	codes := make(chan int, 1)
+	go func() {
+		codes <- Run(ctx, []string{"mock", "--listen", "127.0.0.1:0", "--llm", "anthropic", "--rpm", "50",
+			"--itpm", "20000", "--otpm", "100", "--output-tokens", "7"}, strings.NewReader(""), stdoutW, &stderr)
+		stdoutW.Close()
+	}()
+	url := readMockURL(t, stdout, codes, &stderr)
+	body := `{"model":"claude-test","max_tokens":60,"messages":[{"role":"user","content":"hi"}]}`
+	for i, want := range []int{200, 429} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/messages", strings.NewReader(body))
+		req.Header.Set("X-Api-Key", "sk-cli")
+		req.Header.Set("Mock-Output-Tokens", "60") // no correction: the second cannot fit
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want || resp.Header.Get("Anthropic-Ratelimit-Output-Tokens-Limit") != "100" {
+			t.Errorf("request %d: got %d with output limit %q, want %d and 100", i, resp.StatusCode,
+				resp.Header.Get("Anthropic-Ratelimit-Output-Tokens-Limit"), want)
+		}
+	}
+	var use map[string]mockapi.TokenUse
+	if err := json.NewDecoder(mockGet(t, url+"/_mock/tokens").Body).Decode(&use); err != nil {
+		t.Fatal(err)
+	}
+	if u := use[mockapi.CredID("sk-cli")]; u.OutputTokens.Limit != 100 || u.OutputTokens.Charged != 60 || u.Requests.Charged != 1 {
+		t.Errorf("/_mock/tokens: got %+v, want 60 output tokens of a 100 limit and 1 request", u)
+	}
+	cancel()
+	<-codes
 }
