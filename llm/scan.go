@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"bytes"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -119,15 +120,25 @@ func (s *scanner) rawString() (raw []byte, escaped, ok bool) {
 		return nil, false, s.fail()
 	}
 	start := s.i + 1
-	for j := start; j < len(s.b); j++ {
-		switch s.b[j] {
-		case '"':
-			s.i = j + 1
-			return s.b[start:j], escaped, true
-		case '\\':
-			escaped = true
-			j++
+	for j := start; j < len(s.b); {
+		q := bytes.IndexByte(s.b[j:], '"')
+		if q < 0 {
+			break
 		}
+		q += j
+		k := j // the backslashes before the quote, each escaping the byte after it
+		for {
+			bs := bytes.IndexByte(s.b[k:q], '\\')
+			if bs < 0 {
+				s.i = q + 1
+				return s.b[start:q], escaped, true
+			}
+			escaped = true
+			if k += bs + 2; k > q {
+				break // the quote itself was escaped: look for the next one
+			}
+		}
+		j = k
 	}
 	s.i = len(s.b)
 	return s.b[start:], escaped, s.fail()
@@ -154,12 +165,13 @@ func (s *scanner) isString() bool { return s.peek() == '"' }
 func (s *scanner) unescape(raw []byte) []byte {
 	out := s.unesc[:0]
 	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if c != '\\' || i+1 >= len(raw) {
-			out = append(out, c)
-			continue
+		bs := bytes.IndexByte(raw[i:], '\\')
+		if bs < 0 || i+bs+1 >= len(raw) {
+			out = append(out, raw[i:]...)
+			break
 		}
-		i++
+		out = append(out, raw[i:i+bs]...)
+		i += bs + 1
 		switch raw[i] {
 		case 'n':
 			out = append(out, '\n')

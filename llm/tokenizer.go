@@ -65,22 +65,44 @@ func isClaude(model string) bool {
 	return len(model) >= 6 && strings.EqualFold(model[:6], "claude")
 }
 
-// Character classes of the ASCII alphanumerics, for switches.
+// Classes of ASCII bytes; the first four take part in switches.
 const (
 	clsNone = iota
 	clsLower
 	clsUpper
 	clsDigit
+	clsSpace
+	clsPunct
 )
 
+// asciiClass classifies the ASCII bytes for count.
+var asciiClass = func() (t [utf8.RuneSelf]uint8) {
+	for c := range t {
+		switch {
+		case c >= 'a' && c <= 'z':
+			t[c] = clsLower
+		case c >= 'A' && c <= 'Z':
+			t[c] = clsUpper
+		case c >= '0' && c <= '9':
+			t[c] = clsDigit
+		case c == ' ' || c == '\n' || c == '\t' || c == '\r':
+			t[c] = clsSpace
+		default:
+			t[c] = clsPunct
+		}
+	}
+	return t
+}()
+
 func (w *charWeights) count(text string) int {
-	var alpha, digit, space, punct, r2, r3, r4, switches int
-	prev := clsNone
+	var n [clsPunct + 1]int // by class
+	var r2, r3, r4, switches int
+	prev := uint8(clsNone)
 	for i := 0; i < len(text); {
 		c := text[i]
 		if c >= utf8.RuneSelf {
-			_, n := utf8.DecodeRuneInString(text[i:])
-			switch n {
+			_, size := utf8.DecodeRuneInString(text[i:])
+			switch size {
 			case 3:
 				r3++
 			case 4:
@@ -88,31 +110,25 @@ func (w *charWeights) count(text string) int {
 			default: // 2, and an invalid byte as a rune of its own
 				r2++
 			}
-			i += n
+			i += size
 			prev = clsNone
 			continue
 		}
 		i++
-		cls := clsNone
-		switch {
-		case c >= 'a' && c <= 'z':
-			cls, alpha = clsLower, alpha+1
-		case c >= 'A' && c <= 'Z':
-			cls, alpha = clsUpper, alpha+1
-		case c >= '0' && c <= '9':
-			cls, digit = clsDigit, digit+1
-		case c == ' ' || c == '\n' || c == '\t' || c == '\r':
-			space++
-		default:
-			punct++
+		cls := asciiClass[c]
+		n[cls]++
+		if cls <= clsDigit {
+			if prev != clsNone && prev != cls && !(prev == clsUpper && cls == clsLower) {
+				switches++
+			}
+			prev = cls
+		} else {
+			prev = clsNone
 		}
-		if cls != clsNone && prev != clsNone && cls != prev && !(prev == clsUpper && cls == clsLower) {
-			switches++
-		}
-		prev = cls
 	}
-	f := float64(alpha)*w.alpha + float64(digit)*w.digit + float64(space)*w.space + float64(punct)*w.punct +
-		float64(r2)*w.rune2 + float64(r3)*w.rune3 + float64(r4)*w.rune4 + float64(switches)*w.switches
+	f := float64(n[clsLower]+n[clsUpper])*w.alpha + float64(n[clsDigit])*w.digit + float64(n[clsSpace])*w.space +
+		float64(n[clsPunct])*w.punct + float64(r2)*w.rune2 + float64(r3)*w.rune3 + float64(r4)*w.rune4 +
+		float64(switches)*w.switches
 	return int(math.Ceil(f))
 }
 

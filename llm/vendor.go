@@ -2,7 +2,6 @@ package llm
 
 import (
 	"fmt"
-	"net"
 	"strings"
 )
 
@@ -49,10 +48,7 @@ func (v Vendor) String() string {
 // models under /models/; those paths are not priced (Estimate returns
 // ok false), so the host's default does no harm.
 func VendorOfHost(host string) Vendor {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	host = strings.ToLower(strings.TrimSuffix(stripPort(host), "."))
 	switch {
 	case host == "api.openai.com":
 		return OpenAI
@@ -65,4 +61,19 @@ func VendorOfHost(host string) Vendor {
 		}
 	}
 	return None
+}
+
+// stripPort drops a ":port" from host (and the brackets of an IPv6
+// literal), without importing net: this package does no I/O.
+func stripPort(host string) string {
+	if strings.HasPrefix(host, "[") {
+		if end := strings.IndexByte(host, ']'); end > 0 {
+			return host[1:end]
+		}
+		return host
+	}
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && strings.IndexByte(host, ':') == i {
+		return host[:i]
+	}
+	return host
 }
