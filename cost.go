@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/heedhq/heed/limit"
@@ -261,7 +262,7 @@ func (c *call) settleAttempt(out *outcome) {
 		return
 	}
 	vendor, model := c.u.pricing.vendor, ch.est.model
-	m := vendor.Meter(out.resp.Header.Get("Content-Type"))
+	m := &lockedMeter{m: vendor.Meter(out.resp.Header.Get("Content-Type"))}
 	b := bodyOf(out.resp)
 	b.tap = m
 	b.done = append(b.done, func() {
@@ -337,4 +338,23 @@ func (u *upstream) fits(req store.Request) error {
 		}
 	}
 	return nil
+}
+
+// lockedMeter is a llm.Meter safe for a Close that races a Read (an
+// http.Response's body allows it), which llm's meters are not.
+type lockedMeter struct {
+	mu sync.Mutex // guards m
+	m  llm.Meter
+}
+
+func (l *lockedMeter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.m.Write(p)
+}
+
+func (l *lockedMeter) Usage() (llm.Usage, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.m.Usage()
 }

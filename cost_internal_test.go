@@ -120,3 +120,35 @@ func TestUnitOfQuota(t *testing.T) {
 		}
 	}
 }
+
+// TestBucketPace: an LLM vendor's token quota paces at the bucket's
+// refill rate (what it lacks over the time to its full reset), with what
+// it holds now as the burst, in the upstream's granules; a full bucket
+// teaches nothing; an unpriced upstream spreads the remainder as before.
+func TestBucketPace(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	priced := &call{u: &upstream{pricing: pricing{vendor: llm.Anthropic, granule: [4]int64{1, 10, 10, 1}}}}
+	q := quota.Quota{Name: "input-tokens", Limit: 60_000, HasLimit: true, Remaining: 1000, HasRemaining: true, Reset: now.Add(59 * time.Second)}
+	p, ok := priced.learnedPace(q, q.Remaining, 59*time.Second, now)
+	if !ok || p.Unit != store.UnitInputTokens || !p.Until.Equal(q.Reset) {
+		t.Fatalf("pace %+v %v: want one in input tokens until the reset", p, ok)
+	}
+	// 5900 granules lacking over 59s (and the arrival jitter): about 100 a
+	// second; 100 granules (1000 tokens) at once.
+	if b := p.GCRA.Burst(); b != 100 {
+		t.Errorf("burst %d granules, want the 100 the bucket holds", b)
+	}
+	if perSec := 1e6 / float64(p.GCRA.Interval); perSec < 97 || perSec > 100 {
+		t.Errorf("%.1f granules a second, want about 100 (5900 over 59s, less the headroom)", perSec)
+	}
+	full := q
+	full.Remaining = 60_000
+	if _, ok := priced.learnedPace(full, full.Remaining, time.Second, now); ok {
+		t.Error("a full bucket taught a pace")
+	}
+	unpriced := &call{u: &upstream{pricing: pricing{granule: [4]int64{1, 10, 10, 10}}}}
+	p, ok = unpriced.learnedPace(q, q.Remaining, 59*time.Second, now)
+	if !ok || p.Unit != store.UnitRequests || p.GCRA.Burst() != 500 {
+		t.Errorf("unpriced: %+v %v; want the remainder spread in requests, half of it at once", p, ok)
+	}
+}

@@ -139,10 +139,16 @@ func (c *call) pace(sig quota.Signal, now time.Time) (until time.Time, source st
 		if !q.HasRemaining || !q.Reset.After(now) {
 			continue
 		}
-		if q.Remaining-after < 1 && q.Reset.After(until) { // nothing left for anyone until the reset
+		left := q.Remaining - after
+		if c.u.pricing.unitOf(q) != store.UnitRequests {
+			// A token bucket: what heed sent since is counted in tokens,
+			// not requests, and an empty one refills continuously, for
+			// the next request's cost, not at the reset (its pace waits).
+			left = q.Remaining
+		} else if left < 1 && q.Reset.After(until) { // nothing left for anyone until the reset
 			until, source, empty = q.Reset, q.Source, true
 		}
-		p, ok := c.learnedPace(q, q.Remaining-after, q.Reset.Sub(now), now)
+		p, ok := c.learnedPace(q, left, q.Reset.Sub(now), now)
 		if !ok {
 			continue
 		}
@@ -179,8 +185,30 @@ func (c *call) learnedPace(q quota.Quota, remaining float64, until time.Duration
 			return store.Pace{Key: key, GCRA: g, Until: maxTime(q.Reset, now.Add(q.Window)), Unit: unit}, true
 		}
 	}
+	if unit != store.UnitRequests && q.HasLimit {
+		return c.bucketPace(key, unit, q.Limit/per, remaining, until, q.Reset)
+	}
 	g, ok := limit.Spread(remaining, limit.Micros(until))
 	return store.Pace{Key: key, GCRA: g, Until: q.Reset, Unit: unit}, ok
+}
+
+// bucketPace is the pace of an LLM vendor's token bucket, in granules:
+// OpenAI's and Anthropic's refill continuously, and their reset says when
+// the bucket is full again, so the rate is what it lacks (size less
+// remaining) over the time to the reset, and what it holds now may go at
+// once. (Spreading the remainder until the reset, as for a window, would
+// pace a nearly empty bucket at a trickle while it refills at its full
+// rate.) A full bucket teaches no pace.
+func (c *call) bucketPace(key string, unit store.Unit, size, remaining float64, until time.Duration, reset time.Time) (store.Pace, bool) {
+	lacks := size - max(remaining, 0)
+	if lacks < 1 || until <= 0 {
+		return store.Pace{}, false
+	}
+	g, err := limit.NewGCRA(int64(lacks), until+ArrivalJitter, max(int64(remaining), 1), c.u.cfg.Headroom)
+	if err != nil {
+		return store.Pace{}, false
+	}
+	return store.Pace{Key: key, GCRA: g, Until: reset, Unit: unit}, true
 }
 
 func maxTime(a, b time.Time) time.Time {
