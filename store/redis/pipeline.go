@@ -189,9 +189,11 @@ func takeCalls(batch, q []*call, max int) ([]*call, []*call) {
 //
 // The calls of a batch run in order, settlements first, only if none meets
 // NOSCRIPT: so each script is loaded on every server (SCRIPT LOAD, on every
-// node of a Cluster) before the first batch that calls it by SHA. Only when
-// a server loses its scripts later (a restart, SCRIPT FLUSH, a failover)
-// may the calls of the one batch that meets NOSCRIPT run out of order.
+// node of a Cluster) before the first batch that calls it by SHA, and all
+// of them again after any NOSCRIPT. Only when a server loses its scripts
+// (a restart, SCRIPT FLUSH, a failover) may the calls of the one batch that
+// first meets NOSCRIPT run out of order: those that met it run after the
+// others.
 func (p *pipeline) send(ctx context.Context, batch []*call) {
 	if err := p.load(ctx, batch); err != nil {
 		for _, c := range batch {
@@ -204,9 +206,13 @@ func (p *pipeline) send(ctx context.Context, batch []*call) {
 	var again []*call
 	for _, c := range batch {
 		if c.script != nil && isNoScript(c.cmd.Err()) {
-			delete(p.loaded, c.script)
 			again = append(again, c)
 		}
+	}
+	if len(again) > 0 {
+		// A server that lost one script lost them all: each is loaded
+		// again before its next batch.
+		clear(p.loaded)
 	}
 	if len(again) > 0 {
 		p.exec(ctx, again, true)
@@ -240,12 +246,23 @@ func (p *pipeline) load(ctx context.Context, batch []*call) error {
 func (p *pipeline) exec(ctx context.Context, calls []*call, eval bool) {
 	p.stats.roundTrips.Add(1)
 	p.stats.commands.Add(int64(len(calls)))
-	_, _ = p.client.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
+	_, err := p.client.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
 		for _, c := range calls {
 			c.cmd = c.issue(ctx, pipe, eval)
 		}
 		return nil
 	})
+	if err == nil {
+		return
+	}
+	// A command with neither a reply nor an error was never answered (a
+	// hook or the client failed the pipeline before it went): it gets the
+	// pipeline's error. Every command answered keeps its own.
+	for _, c := range calls {
+		if c.cmd.Err() == nil && c.cmd.Val() == nil {
+			c.cmd.SetErr(err)
+		}
+	}
 }
 
 // finish hands c's reply to its caller; a settlement that failed is counted
