@@ -212,6 +212,28 @@ func commandCalls(ctx context.Context, admin *goredis.Client) (int64, error) {
 	return sum, nil
 }
 
+// serverCPU returns the CPU time redis-server has used, user and system,
+// from INFO cpu.
+func serverCPU(ctx context.Context, admin *goredis.Client) (time.Duration, error) {
+	info, err := admin.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	for line := range strings.Lines(info) {
+		name, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || (name != "used_cpu_user" && name != "used_cpu_sys") {
+			continue
+		}
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, fmt.Errorf("INFO cpu line %q: %w", line, err)
+		}
+		sum += secs
+	}
+	return time.Duration(sum * float64(time.Second)), nil
+}
+
 // decideConcurrently makes len(lat) decisions from goroutines goroutines
 // that share them, writes each decision's latency into lat, and returns how
 // many were allowed. The first error stops every goroutine.
@@ -280,7 +302,7 @@ func BenchmarkRedisDecisions(b *testing.B) {
 
 // benchDecisions measures one contender under l and reports decisions/s,
 // the p50 and p99 latency of a decision, the share allowed, and the Redis
-// commands and round trips each decision cost.
+// commands, round trips and redis-server CPU time each decision cost.
 func benchDecisions(b *testing.B, addr string, admin *goredis.Client, c contender, l rateLimit) {
 	ctx := b.Context()
 	client, rt := newClient(addr)
@@ -302,6 +324,10 @@ func benchDecisions(b *testing.B, addr string, admin *goredis.Client, c contende
 	if err != nil {
 		b.Fatal(err)
 	}
+	cpu0, err := serverCPU(ctx, admin)
+	if err != nil {
+		b.Fatal(err)
+	}
 	rt0 := rt.n.Load()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -314,6 +340,10 @@ func benchDecisions(b *testing.B, addr string, admin *goredis.Client, c contende
 	}
 	trips := rt.n.Load() - rt0
 	calls1, err := commandCalls(ctx, admin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cpu1, err := serverCPU(ctx, admin)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -330,6 +360,7 @@ func benchDecisions(b *testing.B, addr string, admin *goredis.Client, c contende
 	b.ReportMetric(float64(allowed)/n, "allowed/decision")
 	b.ReportMetric(float64(calls1-calls0)/n, "cmds/decision")
 	b.ReportMetric(float64(trips)/n, "roundtrips/decision")
+	b.ReportMetric(micros(cpu1-cpu0)/n, "server-cpu-µs/decision")
 }
 
 // checkAllowed returns an error unless allowed of n decisions in elapsed
