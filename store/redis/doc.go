@@ -44,8 +44,8 @@
 //
 // A caller whose context ends stops waiting at once with the context's
 // error. If its command was not sent yet it never is; if it was, it runs
-// and its answer is dropped (an admission then is charged and unused, as
-// it would be without pipelining). Round trips are sent with a context no
+// and its answer is dropped (an admission then is charged and unused, and
+// a concurrency lease held until its TTL, as without pipelining). Round trips are sent with a context no
 // caller can cancel, bounded by the client's timeouts (Open sets them
 // from Options.Timeout; a client given to New should have them too). When
 // a round trip fails, every command in it gets the error.

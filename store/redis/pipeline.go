@@ -378,8 +378,8 @@ type Stats struct {
 	// round trip (a Cluster pipeline reaching several nodes counts once:
 	// its nodes are asked at the same time).
 	RoundTrips int64
-	// Commands counts the commands sent, a script called again after
-	// NOSCRIPT included.
+	// Commands counts the commands sent: a script called again after
+	// NOSCRIPT, and SCRIPT LOAD (each its own round trip), included.
 	Commands int64
 	// Settles counts the settlements sent, and SettlesLost those of them
 	// whose round trip failed: they are not sent again, and leave the

@@ -163,9 +163,10 @@ func TestCooldownAtOfAnOlderWriter(t *testing.T) {
 	}
 }
 
-// BenchmarkAcquire measures one Acquire under one limit against a private
-// redis-server on loopback: one EVALSHA round trip. The baseline in the same
-// run is a PING, the least any round trip costs.
+// BenchmarkAcquire measures one Acquire at a time under one limit against a
+// private redis-server on loopback: one EVALSHA round trip, through the
+// pipeline (a lone command goes at once) and without it. The baseline in
+// the same run is a PING, the least any round trip costs.
 func BenchmarkAcquire(b *testing.B) {
 	addr := testenv.Redis(b)
 	client := goredis.NewClient(&goredis.Options{Addr: addr})
@@ -185,6 +186,17 @@ func BenchmarkAcquire(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := s.Acquire(b.Context(), req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// As before pipelining: the caller's goroutine makes the round trip.
+	alone := redis.New(goredis.NewClient(&goredis.Options{Addr: addr}), redis.Options{Pipeline: 1})
+	b.Cleanup(func() { _ = alone.Close() })
+	b.Run("acquire_unpipelined", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := alone.Acquire(b.Context(), req); err != nil {
 				b.Fatal(err)
 			}
 		}
