@@ -14,8 +14,9 @@ import (
 // pipeline sends the commands of one Store in batches (see "Pipelining" in
 // the package doc): while a round trip is in flight, the commands that
 // arrive wait, and the next round trip carries them all, up to max,
-// settlements first. A command that finds nothing in flight goes at once.
-// It is safe for concurrent use.
+// settlements first, from a sender goroutine. A command that finds nothing
+// in flight or waiting goes at once, from its caller's goroutine. It is
+// safe for concurrent use.
 type pipeline struct {
 	client goredis.UniversalClient
 	max    int           // most commands in one round trip
@@ -71,8 +72,16 @@ func (p *pipeline) do(ctx context.Context, c *call) *goredis.Cmd {
 		return errCmd(ctx, err)
 	}
 	c.done = make(chan struct{})
-	if err := p.enqueue(c, false); err != nil {
+	alone, err := p.enqueue(c, false)
+	if err != nil {
 		return errCmd(ctx, err)
+	}
+	if alone {
+		// Nothing in flight or waiting: c goes at once from this
+		// goroutine, with its own context, as without pipelining.
+		p.send(ctx, []*call{c})
+		p.handOff()
+		return c.cmd
 	}
 	select {
 	case <-c.done:
@@ -87,16 +96,23 @@ func (p *pipeline) do(ctx context.Context, c *call) *goredis.Cmd {
 // carries it, before the commands it carries; the timer sends it after
 // p.delay if no round trip comes.
 func (p *pipeline) post(c *call) error {
-	return p.enqueue(c, true)
+	_, err := p.enqueue(c, true)
+	return err
 }
 
 // enqueue queues c, and starts a sender if none runs and c is not a
-// settlement (for which the timer is armed instead).
-func (p *pipeline) enqueue(c *call, settle bool) error {
+// settlement (for which the timer is armed instead). It reports alone when
+// nothing is in flight or waiting: then c is not queued, and its caller is
+// the sender, for c only.
+func (p *pipeline) enqueue(c *call, settle bool) (alone bool, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return store.ErrClosed
+		return false, store.ErrClosed
+	}
+	if !settle && !p.busy && len(p.settles)+len(p.queue) == 0 {
+		p.busy = true
+		return true, nil
 	}
 	if settle {
 		p.settles = append(p.settles, c)
@@ -116,7 +132,23 @@ func (p *pipeline) enqueue(c *call, settle bool) error {
 			p.timer.Reset(p.delay)
 		}
 	}
-	return nil
+	return false, nil
+}
+
+// handOff ends a lone caller's turn as sender: what arrived meanwhile goes
+// with a sender goroutine.
+func (p *pipeline) handOff() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.settles)+len(p.queue) > 0 {
+		go p.drain()
+		return
+	}
+	p.busy = false
+	if p.idle != nil {
+		close(p.idle)
+		p.idle = nil
+	}
 }
 
 // flush runs when a settlement has waited p.delay: it sends what waits
@@ -246,6 +278,10 @@ func (p *pipeline) load(ctx context.Context, batch []*call) error {
 func (p *pipeline) exec(ctx context.Context, calls []*call, eval bool) {
 	p.stats.roundTrips.Add(1)
 	p.stats.commands.Add(int64(len(calls)))
+	if len(calls) == 1 { // alone: go-redis's plain path costs less than a pipeline
+		calls[0].cmd = calls[0].issue(ctx, p.client, eval)
+		return
+	}
 	_, err := p.client.Pipelined(ctx, func(pipe goredis.Pipeliner) error {
 		for _, c := range calls {
 			c.cmd = c.issue(ctx, pipe, eval)

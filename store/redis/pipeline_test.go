@@ -15,8 +15,8 @@ import (
 	"github.com/heedhq/heed/store/redis"
 )
 
-// gate is a go-redis hook that can hold the next pipeline before it is
-// sent, so that a test keeps a round trip in flight while other commands
+// gate is a go-redis hook that can hold the next round trip (a command or
+// a pipeline) before it is sent, so that a test keeps a round trip in flight while other commands
 // arrive. It is safe for concurrent use.
 type gate struct {
 	mu   sync.Mutex    // guards next
@@ -42,22 +42,32 @@ func (g *gate) wait(t *testing.T) {
 	select {
 	case <-g.held:
 	case <-time.After(5 * time.Second):
-		t.Fatal("no pipeline reached the gate")
+		t.Fatal("no round trip reached the gate")
 	}
 }
 
-func (g *gate) DialHook(next goredis.DialHook) goredis.DialHook          { return next }
-func (g *gate) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook { return next }
+// pass waits at the gate if it is closed for the next round trip.
+func (g *gate) pass() {
+	g.mu.Lock()
+	ch := g.next
+	g.next = nil
+	g.mu.Unlock()
+	if ch != nil {
+		g.held <- struct{}{}
+		<-ch
+	}
+}
+
+func (g *gate) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (g *gate) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		g.pass()
+		return next(ctx, cmd)
+	}
+}
 func (g *gate) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []goredis.Cmder) error {
-		g.mu.Lock()
-		ch := g.next
-		g.next = nil
-		g.mu.Unlock()
-		if ch != nil {
-			g.held <- struct{}{}
-			<-ch
-		}
+		g.pass()
 		return next(ctx, cmds)
 	}
 }
