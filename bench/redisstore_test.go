@@ -52,11 +52,27 @@ type contender struct {
 // decides on benchScope under the limit it is given. A contender is one
 // line, e.g. {"heed_batch64", heedDecider(redis.Options{Batch: 64})}.
 var contenders = []contender{
+	// heed as it is: concurrent Acquires pipelined, no leasing.
 	{"heed", heedDecider(redis.Options{})},
+	// heed as it was before pipelining: one round trip per Acquire.
+	{"heed_unpipelined", heedDecider(redis.Options{Pipeline: 1})},
 	{"redis_rate", redisRateDecider},
 	// heed with local leasing: up to 10 admissions per round trip.
 	{"heed_lease10", heedDecider(redis.Options{Batch: 10})},
+	// heed under a request limit and three token limits, as an LLM API
+	// has them, each request costing tokens of every kind.
+	{"heed_llm", llmDecider(false)},
+	// The same, each allowed request then settling what it really cost.
+	{"heed_llm_settle", llmDecider(true)},
 }
+
+// llmCost is what one request of heed_llm costs: few tokens, so that an
+// open limit of tokens stays open (a GCRA counts at most one unit a µs).
+var llmCost = store.Cost{Requests: 1, Tokens: 6, InputTokens: 2, OutputTokens: 4}
+
+// llmDelta is what heed_llm_settle settles: fewer output tokens than
+// reserved, as an answer shorter than max_tokens.
+var llmDelta = store.Cost{Tokens: -3, OutputTokens: -3}
 
 // baseline is measured beside the contenders: a PING, the least a round
 // trip costs, which "allows" every request.
@@ -77,6 +93,34 @@ func heedDecider(opts redis.Options) func(*goredis.Client, rateLimit) (decideFun
 		return func(ctx context.Context) (bool, error) {
 			grant, err := s.Acquire(ctx, req)
 			return grant.Allowed, err
+		}, nil
+	}
+}
+
+// llmDecider returns heed's Redis store deciding one Acquire under the
+// limit l in requests and, beside it, limits of tokens, input tokens and
+// output tokens that bind at the same rate for requests of llmCost; with
+// settle, each allowed request also settles llmDelta.
+func llmDecider(settle bool) func(*goredis.Client, rateLimit) (decideFunc, error) {
+	return func(client *goredis.Client, l rateLimit) (decideFunc, error) {
+		var limits []store.Limit
+		for u := store.UnitRequests; u <= store.UnitOutputTokens; u++ {
+			n := llmCost.Of(u)
+			g, err := limit.NewGCRA(int64(l.requests)*n, l.per, min(int64(l.burst)*n, 1<<20), 0)
+			if err != nil {
+				return nil, err
+			}
+			limits = append(limits, store.Limit{Key: u.String(), GCRA: g, Unit: u})
+		}
+		s := redis.New(client, redis.Options{})
+		req := store.Request{Scope: benchScope, Limits: limits, Cost: llmCost}
+		set := store.Settlement{Scope: benchScope, Limits: limits, Delta: llmDelta}
+		return func(ctx context.Context) (bool, error) {
+			grant, err := s.Acquire(ctx, req)
+			if err != nil || !grant.Allowed || !settle {
+				return grant.Allowed, err
+			}
+			return true, s.Settle(ctx, set)
 		}, nil
 	}
 }
@@ -168,6 +212,28 @@ func commandCalls(ctx context.Context, admin *goredis.Client) (int64, error) {
 	return sum, nil
 }
 
+// serverCPU returns the CPU time redis-server has used, user and system,
+// from INFO cpu.
+func serverCPU(ctx context.Context, admin *goredis.Client) (time.Duration, error) {
+	info, err := admin.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0, err
+	}
+	var sum float64
+	for line := range strings.Lines(info) {
+		name, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || (name != "used_cpu_user" && name != "used_cpu_sys") {
+			continue
+		}
+		secs, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, fmt.Errorf("INFO cpu line %q: %w", line, err)
+		}
+		sum += secs
+	}
+	return time.Duration(sum * float64(time.Second)), nil
+}
+
 // decideConcurrently makes len(lat) decisions from goroutines goroutines
 // that share them, writes each decision's latency into lat, and returns how
 // many were allowed. The first error stops every goroutine.
@@ -236,7 +302,7 @@ func BenchmarkRedisDecisions(b *testing.B) {
 
 // benchDecisions measures one contender under l and reports decisions/s,
 // the p50 and p99 latency of a decision, the share allowed, and the Redis
-// commands and round trips each decision cost.
+// commands, round trips and redis-server CPU time each decision cost.
 func benchDecisions(b *testing.B, addr string, admin *goredis.Client, c contender, l rateLimit) {
 	ctx := b.Context()
 	client, rt := newClient(addr)
@@ -248,11 +314,17 @@ func benchDecisions(b *testing.B, addr string, admin *goredis.Client, c contende
 	if err := fillPool(ctx, client, goroutines); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := decide(ctx); err != nil { // loads the script
-		b.Fatal(err)
+	for range 2 { // loads the scripts (acquire, then settle)
+		if _, err := decide(ctx); err != nil {
+			b.Fatal(err)
+		}
 	}
 	lat := make([]time.Duration, b.N)
 	calls0, err := commandCalls(ctx, admin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cpu0, err := serverCPU(ctx, admin)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -271,6 +343,15 @@ func benchDecisions(b *testing.B, addr string, admin *goredis.Client, c contende
 	if err != nil {
 		b.Fatal(err)
 	}
+	cpu1, err := serverCPU(ctx, admin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if c.name != baseline.name { // a PING allows everything
+		if err := checkAllowed(allowed, int64(b.N), elapsed, l); err != nil {
+			b.Fatal(err)
+		}
+	}
 	slices.Sort(lat)
 	n := float64(b.N)
 	b.ReportMetric(n/elapsed.Seconds(), "decisions/s")
@@ -279,12 +360,31 @@ func benchDecisions(b *testing.B, addr string, admin *goredis.Client, c contende
 	b.ReportMetric(float64(allowed)/n, "allowed/decision")
 	b.ReportMetric(float64(calls1-calls0)/n, "cmds/decision")
 	b.ReportMetric(float64(trips)/n, "roundtrips/decision")
+	b.ReportMetric(micros(cpu1-cpu0)/n, "server-cpu-µs/decision")
+}
+
+// checkAllowed returns an error unless allowed of n decisions in elapsed
+// is what l lets through: at most its burst plus its rate over elapsed
+// (and 20ms more, what local leasing may take ahead; see the store/redis
+// doc), and at least a quarter of its rate over elapsed (a loose bound: on
+// 2 busy cores a round trip can stall), or all n when that is more than n
+// (an open limit).
+func checkAllowed(allowed, n int64, elapsed time.Duration, l rateLimit) error {
+	rate := float64(l.requests) / l.per.Seconds()
+	most := int64(l.burst) + int64(rate*(elapsed+2*redis.DefaultBatchAhead).Seconds()) + 1
+	least := min(n, int64(rate*elapsed.Seconds()/4))
+	if allowed > most || allowed < least {
+		return fmt.Errorf("%d of %d decisions allowed in %v under %d per %v (burst %d), want %d to %d",
+			allowed, n, elapsed, l.requests, l.per, l.burst, least, most)
+	}
+	return nil
 }
 
 // TestContendersDecide checks that every contender makes real decisions
 // against a real server: a limit of 3 a minute allows 3 and denies the
-// 4th, and once its script is loaded no decision takes more than one round
-// trip (a NOSCRIPT retry would be two; local leasing may take none).
+// 4th, and once its scripts are loaded no decision takes more than one
+// round trip, a settlement included (a NOSCRIPT retry would be two; local
+// leasing may take none).
 func TestContendersDecide(t *testing.T) {
 	addr := testenv.Redis(t)
 	for _, c := range contenders {
@@ -307,7 +407,9 @@ func TestContendersDecide(t *testing.T) {
 				if want := i < 3; allowed != want {
 					t.Errorf("decision %d: got allowed %v, want %v", i+1, allowed, want)
 				}
-				if trips := rt.n.Load() - before; i > 0 && trips > 1 {
+				// The first decision loads acquire.lua; the second, of
+				// a contender that settles, settle.lua too.
+				if trips := rt.n.Load() - before; i > 1 && trips > 1 {
 					t.Errorf("decision %d: got %d round trips, want at most 1", i+1, trips)
 				}
 			}

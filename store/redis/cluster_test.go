@@ -37,6 +37,68 @@ func TestCluster(t *testing.T) {
 	t.Run("ScopesSpreadAcrossNodes", func(t *testing.T) {
 		testScopesSpread(t, nodes.Addrs(), raw)
 	})
+	t.Run("PipelinesAcrossNodes", func(t *testing.T) {
+		testPipelinesAcrossNodes(t, nodes.Addrs())
+	})
+}
+
+// testPipelinesAcrossNodes sends one batch of admissions and then one of
+// settlements and admissions whose scopes live on every node, and again
+// after every node forgot its scripts.
+func testPipelinesAcrossNodes(t *testing.T, addrs []string) {
+	const scopes = 50
+	client := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs, MaxRetries: -1})
+	g := newGate()
+	client.AddHook(g)
+	s := redis.New(client, redis.Options{Prefix: "pipe:"})
+	t.Cleanup(func() { _ = s.Close() })
+	reqs := make([]store.Request, scopes)
+	for i := range reqs {
+		reqs[i] = perMinute(t, fmt.Sprintf("acme/github/%08x", uint32(i)*2654435761), 1)
+	}
+	// all makes every request at once, behind a round trip held in flight,
+	// first settling each with delta, and checks each answer. Its first
+	// Acquire meets NOSCRIPT when the nodes forgot their scripts; then the
+	// batch's are loaded first, so that its settlements run before its
+	// admissions.
+	all := func(what string, delta int64, allowed bool) {
+		t.Helper()
+		mustAcquire(t, s, perMinute(t, "acme/github/warm", 1000), true) // scripts loaded
+		release := g.hold()
+		held := make(chan struct{})
+		go func() { defer close(held); tryAcquire(t, s, perMinute(t, "acme/github/held", 1000), true) }()
+		g.wait(t)
+		before := s.Stats()
+		var wg sync.WaitGroup
+		for _, req := range reqs {
+			if delta != 0 {
+				if err := s.Settle(t.Context(), store.Settlement{Scope: req.Scope, Limits: req.Limits, Delta: store.Cost{Requests: delta}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wg.Go(func() { tryAcquire(t, s, req, allowed) })
+		}
+		time.Sleep(50 * time.Millisecond)
+		release()
+		wg.Wait()
+		<-held
+		if trips := s.Stats().RoundTrips - before.RoundTrips; trips > 3 {
+			t.Errorf("%s: %d round trips for %d admissions on every node, want 1 to 3", what, trips, scopes)
+		}
+	}
+	all("first", 0, true)
+	all("second", 0, false)
+	all("after giving back", -1, true)
+	err := client.ForEachMaster(t.Context(), func(ctx context.Context, master *goredis.Client) error {
+		return master.ScriptFlush(ctx).Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all("after SCRIPT FLUSH", -1, true)
+	if st := s.Stats(); st.SettlesLost != 0 || st.Settles != 2*scopes {
+		t.Errorf("stats %+v, want %d settlements sent, none lost", st, 2*scopes)
+	}
 }
 
 // openCluster opens the store at raw and fails t if it cannot.

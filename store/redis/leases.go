@@ -87,10 +87,16 @@ func (b *batch) spent(now int64) bool {
 	return now >= b.expires || (b.refused == nil && b.left <= 0)
 }
 
-// refuse keeps Redis's refusal g of key of scope, from now until it ends.
+// refuse keeps Redis's refusal g of key of scope, from now until it ends,
+// unless admissions of key taken ahead are held: they were charged, and are
+// spent first. (Pipelined, the round trip that took them often brings
+// refusals of the same key too.)
 func (l *leases) refuse(scope, key string, g store.Grant, now int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if b, ok := l.m[scope][key]; ok && b.refused == nil && !b.spent(now) {
+		return
+	}
 	l.keep(scope, key, &batch{expires: now + limit.Micros(g.Wait), refused: &g}, now)
 }
 

@@ -37,6 +37,13 @@ func TestLeases(t *testing.T) {
 		{do: "refuse", scope: "c", key: "2", now: 2000},
 		{do: "admit", scope: "c", key: "3", now: 2010}, // another request of c spent units
 		{do: "take", scope: "c", key: "2", now: 2020},  // the refusal is forgotten
+		// A refusal that comes back with (or after) the round trip that
+		// took admissions ahead does not replace them: they were charged.
+		{do: "admit", scope: "d", key: "1", now: 3000},
+		{do: "refuse", scope: "d", key: "1", now: 3010},
+		{do: "take", scope: "d", key: "1", now: 3020, want: true, allowed: true},
+		{do: "take", scope: "d", key: "1", now: 3030, want: true, allowed: true},
+		{do: "take", scope: "d", key: "1", now: 3040},
 	}
 	for i, st := range steps {
 		switch st.do {

@@ -54,6 +54,15 @@ type Options struct {
 	// while due within BatchAhead of now, and are spent within BatchAhead
 	// or dropped; 0 means DefaultBatchAhead.
 	BatchAhead time.Duration
+	// Pipeline bounds pipelining: at most Pipeline commands go in one round
+	// trip; 0 means DefaultPipeline. 1 turns pipelining off: every command
+	// is its own round trip, made by the caller's goroutine, and Settle
+	// waits for its reply. See "Pipelining" in the package doc.
+	Pipeline int
+	// SettleDelay bounds how long a settlement waits for a round trip to
+	// carry it before it is sent alone; 0 means DefaultSettleDelay. Unused
+	// when pipelining is off.
+	SettleDelay time.Duration
 }
 
 // DefaultTimeout is the store's command timeout when Options does not say.
@@ -61,6 +70,17 @@ const DefaultTimeout = 250 * time.Millisecond
 
 // DefaultBatchAhead is Options.BatchAhead's default.
 const DefaultBatchAhead = 10 * time.Millisecond
+
+// DefaultPipeline is Options.Pipeline's default: the most commands in one
+// round trip.
+const DefaultPipeline = 128
+
+// DefaultSettleDelay is Options.SettleDelay's default.
+const DefaultSettleDelay = 2 * time.Millisecond
+
+// closeWait bounds how long Close waits for the commands and settlements
+// queued before it to be sent.
+const closeWait = time.Second
 
 // Store is the Redis Store. It is safe for concurrent use.
 type Store struct {
@@ -75,6 +95,11 @@ type Store struct {
 	batch  int
 	ahead  int64
 	leases *leases
+
+	// pipe batches the commands into round trips; nil when pipelining is
+	// off. stats counts what is sent, either way.
+	pipe  *pipeline
+	stats *counters
 }
 
 var (
@@ -92,9 +117,22 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 	if ahead <= 0 {
 		ahead = DefaultBatchAhead
 	}
+	stats := new(counters)
+	var pipe *pipeline
+	if opts.Pipeline != 1 {
+		size, delay := opts.Pipeline, opts.SettleDelay
+		if size <= 0 {
+			size = DefaultPipeline
+		}
+		if delay <= 0 {
+			delay = DefaultSettleDelay
+		}
+		pipe = newPipeline(client, size, delay, stats)
+	}
 	return &Store{
 		client: client, prefix: prefix, now: opts.Now,
 		batch: max(opts.Batch, 1), ahead: limit.Micros(ahead), leases: newLeases(),
+		pipe: pipe, stats: stats,
 		acquire:     goredis.NewScript(acquireSrc),
 		setCooldown: goredis.NewScript(setCooldownSrc),
 		getCooldown: goredis.NewScript(getCooldownSrc),
@@ -151,7 +189,7 @@ func (s *Store) Acquire(ctx context.Context, req store.Request) (store.Grant, er
 	if req.Concurrency <= 0 {
 		keys = keys[:1] // the lease set is not touched
 	}
-	reply, err := s.acquire.Run(ctx, s.client, keys, args...).Slice()
+	reply, err := s.run(ctx, &call{script: s.acquire, keys: keys, args: args}).Slice()
 	if err != nil {
 		return store.Grant{}, wrap("acquire", err)
 	}
@@ -271,7 +309,7 @@ func (s *Store) Release(ctx context.Context, scope string, lease store.Lease) er
 	if lease == (store.Lease{}) {
 		return nil
 	}
-	if err := s.client.ZRem(ctx, s.keys(scope)[1], strconv.FormatUint(lease.ID, 10)).Err(); err != nil {
+	if err := s.run(ctx, &call{args: []any{"zrem", s.keys(scope)[1], strconv.FormatUint(lease.ID, 10)}}).Err(); err != nil {
 		return wrap("release", err)
 	}
 	return nil
@@ -291,7 +329,7 @@ func (s *Store) SetCooldown(ctx context.Context, scope string, c store.Cooldown)
 	if !c.At.IsZero() {
 		at = c.At.UnixMicro()
 	}
-	reply, err := s.setCooldown.Run(ctx, s.client, s.keys(scope)[:1], s.nowArg(), c.Until.UnixMicro(), c.Status, c.Source, string(h), at).Result()
+	reply, err := s.run(ctx, &call{script: s.setCooldown, keys: s.keys(scope)[:1], args: []any{s.nowArg(), c.Until.UnixMicro(), c.Status, c.Source, string(h), at}}).Result()
 	if err != nil {
 		return store.Cooldown{}, wrap("set cooldown", err)
 	}
@@ -300,7 +338,7 @@ func (s *Store) SetCooldown(ctx context.Context, scope string, c store.Cooldown)
 
 // Cooldown implements store.Store.
 func (s *Store) Cooldown(ctx context.Context, scope string) (store.Cooldown, bool, error) {
-	reply, err := s.getCooldown.Run(ctx, s.client, s.keys(scope)[:1], s.nowArg()).Slice()
+	reply, err := s.run(ctx, &call{script: s.getCooldown, keys: s.keys(scope)[:1], args: []any{s.nowArg()}}).Slice()
 	if err != nil {
 		return store.Cooldown{}, false, wrap("cooldown", err)
 	}
@@ -316,15 +354,20 @@ func (s *Store) SetPace(ctx context.Context, scope string, p store.Pace) error {
 	if scope == "" || p.Key == "" {
 		return fmt.Errorf("%w: empty scope or pace key", store.ErrInvalid)
 	}
-	err := s.setPace.Run(ctx, s.client, s.keys(scope)[:1], s.nowArg(), p.Key, p.GCRA.Interval, p.GCRA.Tolerance, p.Until.UnixMicro(), int64(p.Unit)).Err()
+	err := s.run(ctx, &call{script: s.setPace, keys: s.keys(scope)[:1], args: []any{s.nowArg(), p.Key, p.GCRA.Interval, p.GCRA.Tolerance, p.Until.UnixMicro(), int64(p.Unit)}}).Err()
 	if err != nil {
 		return wrap("set pace", err)
 	}
 	return nil
 }
 
-// Settle implements store.Store. A zero Delta returns at once. With local
-// leasing, a Delta that charges more drops the admissions this process
+// Settle implements store.Store. It queues the correction and returns at
+// once: the next round trip carries it, ahead of the commands it carries, or
+// it goes alone after Options.SettleDelay (see "Settle" in the package doc).
+// An error is only ever ErrInvalid or ErrClosed, unless pipelining is off:
+// then Settle makes its own round trip and returns its error. A settlement
+// is sent at most once; Stats counts those lost. A zero Delta sends
+// nothing. With local leasing, a Delta that charges more drops the admissions this process
 // holds for the scope, as SetCooldown does: they were taken before the
 // debt and may no longer fit. One that only gives back forgets the scope's
 // remembered refusals, whose waits may now be too long.
@@ -352,7 +395,7 @@ func (s *Store) Settle(ctx context.Context, set store.Settlement) error {
 			args = append(args, l.Key, l.GCRA.Interval, d)
 		}
 	}
-	if err := s.settle.Run(ctx, s.client, s.keys(set.Scope)[:1], args...).Err(); err != nil {
+	if err := s.post(ctx, &call{script: s.settle, keys: s.keys(set.Scope)[:1], args: args}); err != nil {
 		return wrap("settle", err)
 	}
 	return nil
@@ -384,16 +427,20 @@ func (s *Store) Heartbeat(ctx context.Context, group, member string, ttl time.Du
 		return 0, fmt.Errorf("%w: empty group or member", store.ErrInvalid)
 	}
 	key := s.prefix + "{presence:" + group + "}"
-	n, err := s.heartbeat.Run(ctx, s.client, []string{key}, s.nowArg(), member, limit.Micros(max(ttl, 0))).Int()
+	n, err := s.run(ctx, &call{script: s.heartbeat, keys: []string{key}, args: []any{s.nowArg(), member, limit.Micros(max(ttl, 0))}}).Int()
 	if err != nil {
 		return 0, wrap("heartbeat", err)
 	}
 	return n, nil
 }
 
-// Close implements store.Store: it closes the client. Later calls fail
-// with store.ErrClosed.
+// Close implements store.Store: it sends what was queued before it,
+// settlements included (waiting at most a second), and closes the client.
+// Later calls fail with store.ErrClosed.
 func (s *Store) Close() error {
+	if s.pipe != nil {
+		s.pipe.close(closeWait)
+	}
 	if err := s.client.Close(); err != nil && !errors.Is(err, goredis.ErrClosed) {
 		return err
 	}

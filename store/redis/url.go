@@ -19,7 +19,9 @@ import (
 //	redis-sentinel://[user:password@]host:port,host:port,.../master[/db]
 //
 // Query parameters set Options: prefix (?prefix=acme:), timeout
-// (?timeout=500ms), batch (?batch=10) and batch_ahead (?batch_ahead=20ms).
+// (?timeout=500ms), batch (?batch=10), batch_ahead (?batch_ahead=20ms),
+// pipeline (?pipeline=64; 1 turns pipelining off) and settle_delay
+// (?settle_delay=5ms).
 // Any other parameter is refused, except that redis:// and rediss:// pass
 // go-redis's own (dial_timeout, pool_size, ...) through to it.
 
@@ -80,20 +82,24 @@ func takeOptions(q url.Values) (Options, error) {
 	}
 	dur("timeout", &o.Timeout)
 	dur("batch_ahead", &o.BatchAhead)
-	if v := q.Get("batch"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxBatch {
-			errs = append(errs, fmt.Errorf("%w: batch=%q: want a whole number from 1 to %d", ErrURL, v, maxBatch))
+	dur("settle_delay", &o.SettleDelay)
+	count := func(name string, n *int) {
+		if v := q.Get(name); v != "" {
+			var err error
+			if *n, err = strconv.Atoi(v); err != nil || *n < 1 || *n > maxBatch {
+				errs = append(errs, fmt.Errorf("%w: %s=%q: want a whole number from 1 to %d", ErrURL, name, v, maxBatch))
+			}
 		}
-		o.Batch = n
 	}
-	for _, k := range []string{"prefix", "timeout", "batch", "batch_ahead"} {
+	count("batch", &o.Batch)
+	count("pipeline", &o.Pipeline)
+	for _, k := range []string{"prefix", "timeout", "batch", "batch_ahead", "pipeline", "settle_delay"} {
 		q.Del(k)
 	}
 	return o, errors.Join(errs...)
 }
 
-// maxBatch bounds Options.Batch from a URL.
+// maxBatch bounds Options.Batch and Options.Pipeline from a URL.
 const maxBatch = 10_000
 
 // parseMulti reads the cluster and sentinel forms: several host:port.
@@ -128,7 +134,7 @@ func parseMulti(scheme, rest string) (*goredis.UniversalOptions, Options, error)
 		return nil, Options{}, err
 	}
 	for k := range q {
-		return nil, Options{}, fmt.Errorf("%w: unknown parameter %q: %s takes prefix, timeout, batch and batch_ahead", ErrURL, k, scheme)
+		return nil, Options{}, fmt.Errorf("%w: unknown parameter %q: %s takes prefix, timeout, batch, batch_ahead, pipeline and settle_delay", ErrURL, k, scheme)
 	}
 	return o, opts, nil
 }
@@ -203,6 +209,12 @@ func (o Options) or(d Options) Options {
 	}
 	if o.BatchAhead <= 0 {
 		o.BatchAhead = d.BatchAhead
+	}
+	if o.Pipeline == 0 {
+		o.Pipeline = d.Pipeline
+	}
+	if o.SettleDelay <= 0 {
+		o.SettleDelay = d.SettleDelay
 	}
 	return o
 }

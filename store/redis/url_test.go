@@ -32,6 +32,8 @@ func TestParseURL(t *testing.T) {
 		{raw: "redis://cache:6379/0?timeout=soon", wantErr: true},
 		{raw: "redis://cache:6379/0?batch=0", wantErr: true},
 		{raw: "redis://cache:6379/0?batch=many", wantErr: true},
+		{raw: "redis://cache:6379/0?pipeline=0", wantErr: true},
+		{raw: "redis-cluster://a:7000,b:7001?settle_delay=never", wantErr: true},
 		{raw: "redis-cluster://a:7000,b:7001?batch_ahead=-1s", wantErr: true},
 		{raw: "redis-cluster://a:7000,b:7001?colour=blue", wantErr: true},
 		{raw: "redis://cache:6379/0?colour=blue", wantErr: true},
@@ -65,6 +67,7 @@ func TestParseURLStoreOptions(t *testing.T) {
 		{"redis://cache:6379/0?prefix=a:&timeout=500ms&batch=10&batch_ahead=20ms",
 			Options{Prefix: "a:", Timeout: 500 * time.Millisecond, Batch: 10, BatchAhead: 20 * time.Millisecond}},
 		{"redis-cluster://a:7000,b:7001?batch=5", Options{Batch: 5}},
+		{"redis-cluster://a:7000,b:7001?pipeline=1&settle_delay=5ms", Options{Pipeline: 1, SettleDelay: 5 * time.Millisecond}},
 		{"redis-sentinel://s:26379/m/1?timeout=1s", Options{Timeout: time.Second}},
 	}
 	for _, tt := range tests {
