@@ -19,6 +19,7 @@ import (
 	"github.com/heedhq/heed/config"
 	"github.com/heedhq/heed/internal/testenv"
 	"github.com/heedhq/heed/mockapi"
+	"github.com/heedhq/heed/store"
 )
 
 // The token fleet test: three OS processes of eight workers each share
@@ -58,6 +59,8 @@ type tokenReport struct {
 	Synthetic int         `json:"synthetic"`
 	Errors    int         `json:"errors"`
 	FirstErr  string      `json:"first_error,omitempty"`
+	// Traffic is what the process's store sent Redis.
+	Traffic store.Traffic `json:"traffic"`
 }
 
 const tokenReportPrefix = "TOKEN-REPORT "
@@ -131,6 +134,9 @@ func TestTokenWorker(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	if tr := tr.Snapshot(context.Background()).StoreTraffic; tr != nil {
+		rep.Traffic = *tr
+	}
 	out, _ := json.Marshal(rep)
 	fmt.Printf("\n%s%s\n", tokenReportPrefix, out)
 }
@@ -188,7 +194,13 @@ func TestTokenFleet(t *testing.T) {
 		m, url := newMock(t, mockapi.Config{LLM: mockapi.LLM{Vendor: mockapi.VendorAnthropic, RequestsPerMinute: tokenRPM,
 			InputTokensPerMinute: tokenITPM, OutputTokensPerMinute: tokenOTPM, OutputShare: tokenOutputShare}})
 		start := time.Now()
-		runTokenFleet(t, 3, tokenJob{Store: "redis://" + srv.Addr() + "/0", URL: url, Goroutines: 8, For: run, Settle: settle})
+		reports := runTokenFleet(t, 3, tokenJob{Store: "redis://" + srv.Addr() + "/0", URL: url, Goroutines: 8, For: run, Settle: settle})
+		var trips, sent, settles int64
+		for _, r := range reports {
+			trips, settles = trips+r.Traffic.RoundTrips, settles+r.Traffic.Settles
+			sent += int64(r.Status[http.StatusOK])
+		}
+		t.Logf("settle %v: %d round trips to Redis for %d requests (%.2f each, waits, settlements and heartbeats included); %d settlements", settle, trips, sent, float64(trips)/float64(max(sent, 1)), settles)
 		u := m.TokenUse(mockapi.CredID(tokenKey), start.Add(warmup), start.Add(run-tail))
 		use[settle] = u
 		st := m.Stats().Total

@@ -5,16 +5,21 @@ import (
 	"context"
 	"slices"
 	"time"
+
+	"github.com/heedhq/heed/store"
 )
 
 // Snapshot is what a Transport knows at one moment, for dashboards and
 // status pages (heed serve's /-/state). It names scopes by their short
 // fingerprint (scope.Key.Short), never by a credential.
 type Snapshot struct {
-	Time      time.Time       `json:"time"`
-	Store     string          `json:"store"` // "memory" or "shared"
-	StoreDown bool            `json:"store_down,omitempty"`
-	Upstreams []UpstreamState `json:"upstreams"`
+	Time      time.Time `json:"time"`
+	Store     string    `json:"store"` // "memory" or "shared"
+	StoreDown bool      `json:"store_down,omitempty"`
+	// StoreTraffic is what a shared store sent its server since the
+	// Transport was made (store/redis counts it); nil when it counts none.
+	StoreTraffic *store.Traffic  `json:"store_traffic,omitempty"`
+	Upstreams    []UpstreamState `json:"upstreams"`
 }
 
 // UpstreamState is one upstream in a Snapshot.
@@ -95,6 +100,12 @@ func (t *Transport) Snapshot(ctx context.Context) Snapshot {
 	if t.fleet != nil {
 		s.Store = "shared"
 		s.StoreDown = t.fleet.Down()
+		if tr, ok := t.fleet.Traffic(); ok {
+			s.StoreTraffic = &tr
+		}
+	} else if tc, ok := t.store.(store.TrafficCounter); ok {
+		tr := tc.Traffic()
+		s.StoreTraffic = &tr
 	}
 	for _, u := range t.ups {
 		us := UpstreamState{Name: u.cfg.Name, BaseURL: u.cfg.BaseURL, Cost: u.pricing.vendor.String(), Concurrency: u.cfg.Concurrency,

@@ -250,3 +250,19 @@ type Presence interface {
 	// less removes member (a clean exit) and returns how many are left.
 	Heartbeat(ctx context.Context, group, member string, ttl time.Duration) (int, error)
 }
+
+// Traffic is what a store that talks to a server (store/redis) sent it:
+// round trips and commands, and settlements sent and lost (with a round
+// trip that failed: their charges stand).
+type Traffic struct {
+	RoundTrips  int64 `json:"round_trips"`
+	Commands    int64 `json:"commands"`
+	Settles     int64 `json:"settles"`
+	SettlesLost int64 `json:"settles_lost,omitempty"`
+}
+
+// TrafficCounter is implemented by stores that count their traffic, so
+// that a program can show round trips per request (heed's Snapshot does).
+type TrafficCounter interface {
+	Traffic() Traffic
+}

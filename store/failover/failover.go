@@ -527,3 +527,13 @@ func (s *Store) stopHeartbeats() {
 		_, _ = s.presence.Heartbeat(ctx, g, s.member, 0)
 	}
 }
+
+// Traffic returns the shared store's traffic when it is a
+// store.TrafficCounter (the fallback, in memory, sends nothing); false
+// when it counts none.
+func (s *Store) Traffic() (store.Traffic, bool) {
+	if tc, ok := s.shared.(store.TrafficCounter); ok {
+		return tc.Traffic(), true
+	}
+	return store.Traffic{}, false
+}
