@@ -2,9 +2,12 @@ package jobs_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,4 +168,49 @@ func TestSyntheticLimitSnoozesForItsWait(t *testing.T) {
 	if snoozed := j.ScheduledAt.Sub(answers[0].at); snoozed > 600*time.Millisecond {
 		t.Errorf("snoozed for %v, want about 200 ms, not Retry-After's whole second", snoozed)
 	}
+}
+
+// TestTokenLimitSnoozes: a job whose request costs more output tokens than
+// its credential has left (another request through the same Transport
+// spent the second's 1000) is put aside for the refill its cost needs, as
+// one waiting for requests is, and then succeeds with its one attempt.
+func TestTokenLimitSnoozes(t *testing.T) {
+	t.Parallel()
+	m, err := mockapi.New(mockapi.Config{LLM: mockapi.LLM{Vendor: mockapi.VendorAnthropic, OutputTokens: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m)
+	t.Cleanup(srv.Close)
+	tr, err := heed.New(heed.Config{Upstreams: []heed.Upstream{{Name: "anthropic", BaseURL: srv.URL, Cost: "anthropic", Vendor: "anthropic",
+		Limits: []heed.Limit{{OutputTokens: 1000, Per: time.Second}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	message := func(maxTokens int) string {
+		return `{"model":"claude-sonnet-4-5","max_tokens":` + strconv.Itoa(maxTokens) + `,"messages":[{"role":"user","content":"hi"}]}`
+	}
+	log := &answerLog{next: tr, before: func() { // spends the second's 1000 output tokens, and keeps them spent
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/messages", strings.NewReader(message(1000)))
+		req.Header.Set("X-Api-Key", "sk-ant-job")
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}}
+	e := startEngine(t, jobs.Options{Database: "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"), Transport: log,
+		Upstreams: map[string]string{"anthropic": srv.URL}, Workers: 1, SnoozeAfter: 20 * time.Millisecond})
+	body := message(500)
+	j, _, err := e.Submit(context.Background(), jobs.Request{Upstream: "anthropic", Method: "POST", Path: "/v1/messages", Body: &body,
+		Headers: map[string]jobs.StringList{"X-Api-Key": {"sk-ant-job"}, "Content-Type": {"application/json"}}, IdempotencyKey: "token-snooze"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j = waitState(t, e, j.ID, jobs.StateSucceeded, 15*time.Second)
+	// 500 output tokens refill in about 500ms at 1000 a second.
+	checkSnoozed(t, j, log.seen(), heed.SyntheticLimit, 300*time.Millisecond, 700*time.Millisecond)
 }
