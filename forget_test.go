@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -137,7 +138,18 @@ func TestMemoryWorker(t *testing.T) {
 	api := roundTripFunc(func(req *http.Request) (*http.Response, error) {
 		return &http.Response{StatusCode: 200, Header: header, Body: http.NoBody, Request: req}, nil
 	})
-	tr, err := heed.New(heed.Config{Base: api, ForgetAfter: time.Second, Upstreams: []heed.Upstream{{Name: "api", BaseURL: "https://api.test",
+	// The Transport's clock stands still while the credentials go
+	// through, so that none is forgotten before the peak is measured
+	// however slowly they go (the race detector, a busy machine), and
+	// steps past ForgetAfter when they are to be idle; its sleeps are
+	// real, so the sweeps run every second.
+	clk := &steppedClock{}
+	clk.at.Store(time.Now().UnixNano())
+	idle := func() { // past ForgetAfter, and a sweep or two
+		clk.at.Add(int64(3 * time.Second))
+		time.Sleep(2500 * time.Millisecond)
+	}
+	tr, err := heed.New(heed.Config{Base: api, Clock: clk, ForgetAfter: time.Second, Upstreams: []heed.Upstream{{Name: "api", BaseURL: "https://api.test",
 		Limits: []heed.Limit{{Requests: 1_000_000, Per: time.Second}}}}})
 	if err != nil {
 		t.Fatal(err)
@@ -156,18 +168,35 @@ func TestMemoryWorker(t *testing.T) {
 	for i := range 100 { // warm up: the runtime, the pools, the first maps
 		send("warm-" + strconv.Itoa(i))
 	}
-	time.Sleep(2500 * time.Millisecond)
+	idle()
 	r := memoryReport{Credentials: credentials, Start: settledRSS(t), HeapStart: heapInUse()}
 	for i := range credentials {
 		send(fmt.Sprintf("tok-%08d", i))
 	}
 	runtime.GC()
 	r.Peak, r.HeapPeak = rss(t), heapInUse()
-	time.Sleep(2500 * time.Millisecond) // idle for ForgetAfter, and a sweep or two
+	idle()
 	r.AfterIdle = settledRSS(t)
 	r.HeapAfter = heapInUse()
 	b, _ := json.Marshal(r)
 	fmt.Printf("MEMORY-REPORT %s\n", b)
+}
+
+// steppedClock is a heed.Clock whose time moves only when the test says
+// (at, Unix nanoseconds), and whose sleeps are real.
+type steppedClock struct{ at atomic.Int64 }
+
+func (c *steppedClock) Now() time.Time { return time.Unix(0, c.at.Load()) }
+
+func (c *steppedClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // settledRSS returns the resident set size once the garbage is collected

@@ -9,6 +9,7 @@ import (
 	"github.com/heedhq/heed/store"
 	"github.com/heedhq/heed/store/failover"
 	"github.com/heedhq/heed/store/memory"
+	"github.com/heedhq/heed/store/storetest"
 )
 
 // A fleet's store, wrapped for its outages: while the shared store is out
@@ -16,10 +17,9 @@ import (
 // at this process's share of every limit (here the whole of it: the
 // stand-in for Redis counts no heartbeats).
 func Example() {
-	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	var shared store.Store = memory.New(memory.Options{Now: clock})
-	s := failover.New(shared, failover.Options{Now: clock, GroupOf: func(string) string { return "api" }})
+	clock := storetest.NewClock(time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)) // safe to read from the Store's own goroutine
+	var shared store.Store = memory.New(memory.Options{Now: clock.Now})
+	s := failover.New(shared, failover.Options{Now: clock.Now, GroupOf: func(string) string { return "api" }})
 	defer s.Close()
 
 	g, _ := limit.NewGCRA(100, time.Second, 8, 0)
@@ -34,7 +34,7 @@ func Example() {
 	}
 	fmt.Println("shared store up:", burst(), "allowed, down:", s.Down())
 	_ = shared.Close() // out of reach from now on
-	now = now.Add(time.Second)
+	clock.Advance(time.Second)
 	fmt.Println("shared store gone:", burst(), "allowed, down:", s.Down())
 	// Output:
 	// shared store up: 8 allowed, down: false
