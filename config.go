@@ -399,7 +399,7 @@ func (u Upstream) withDefaults() Upstream {
 		if u.Limits[i].Unit() == store.UnitRequests {
 			u.Limits[i].Burst = orDefault(u.Limits[i].Burst, defaultBurst)
 		} else {
-			u.Limits[i].Burst = orDefault(u.Limits[i].Burst, u.Limits[i].Amount()) // a bucket of a window's worth
+			u.Limits[i].Burst = orDefault(u.Limits[i].Burst, max(u.Limits[i].Amount(), 0)) // a bucket of a window's worth
 		}
 	}
 	u.OnLimit = orDefault(u.OnLimit, defaultOnLimit)
