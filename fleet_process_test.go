@@ -104,21 +104,39 @@ func TestFleetWorker(t *testing.T) {
 // runFleet starts n worker processes on job and returns their reports.
 func runFleet(t *testing.T, n int, job fleetJob) []fleetReport {
 	t.Helper()
+	reports := runWorkers[fleetReport](t, n, "TestFleetWorker", fleetWorkerEnv, job, fleetReportPrefix)
+	for i, r := range reports {
+		t.Logf("worker %d: %+v", i, r)
+		if r.Errors > 0 {
+			t.Errorf("worker %d: %d errors, the first: %s", i, r.Errors, r.FirstErr)
+		}
+		if r.Status[http.StatusOK] == 0 {
+			t.Errorf("worker %d: no request went through", i)
+		}
+	}
+	return reports
+}
+
+// runWorkers runs n processes of this test binary at once, each running
+// only the test named test with env set to job as JSON, and returns the
+// report, JSON after prefix on a line of its own, that each printed.
+func runWorkers[R any](t *testing.T, n int, test, env string, job any, prefix string) []R {
+	t.Helper()
 	raw, _ := json.Marshal(job)
-	reports := make([]fleetReport, n)
+	reports := make([]R, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestFleetWorker$", "-test.count=1", "-test.v=false")
-			cmd.Env = append(os.Environ(), fleetWorkerEnv+"="+string(raw))
+			cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1", "-test.v=false")
+			cmd.Env = append(os.Environ(), env+"="+string(raw))
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Run(); err != nil {
 				errs[i] = fmt.Errorf("worker %d: %w\nstdout:\n%s\nstderr:\n%s", i, err, stdout.Bytes(), stderr.Bytes())
 				return
 			}
-			_, line, ok := bytes.Cut(stdout.Bytes(), []byte(fleetReportPrefix))
+			_, line, ok := bytes.Cut(stdout.Bytes(), []byte(prefix))
 			line, _, _ = bytes.Cut(line, []byte("\n"))
 			if !ok || json.Unmarshal(line, &reports[i]) != nil {
 				errs[i] = fmt.Errorf("worker %d printed no report:\n%s", i, stdout.Bytes())
@@ -128,15 +146,6 @@ func runFleet(t *testing.T, n int, job fleetJob) []fleetReport {
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
-	}
-	for i, r := range reports {
-		t.Logf("worker %d: %+v", i, r)
-		if r.Errors > 0 {
-			t.Errorf("worker %d: %d errors, the first: %s", i, r.Errors, r.FirstErr)
-		}
-		if r.Status[http.StatusOK] == 0 {
-			t.Errorf("worker %d: no request went through", i)
-		}
 	}
 	return reports
 }

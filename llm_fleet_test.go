@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -144,31 +142,7 @@ func TestTokenWorker(t *testing.T) {
 // runTokenFleet runs n worker processes of job and returns their reports.
 func runTokenFleet(t *testing.T, n int, job tokenJob) []tokenReport {
 	t.Helper()
-	raw, _ := json.Marshal(job)
-	reports := make([]tokenReport, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestTokenWorker$", "-test.count=1", "-test.v=false")
-			cmd.Env = append(os.Environ(), tokenWorkerEnv+"="+string(raw))
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Run(); err != nil {
-				errs[i] = fmt.Errorf("worker %d: %w\nstdout:\n%s\nstderr:\n%s", i, err, stdout.Bytes(), stderr.Bytes())
-				return
-			}
-			_, line, ok := bytes.Cut(stdout.Bytes(), []byte(tokenReportPrefix))
-			line, _, _ = bytes.Cut(line, []byte("\n"))
-			if !ok || json.Unmarshal(line, &reports[i]) != nil {
-				errs[i] = fmt.Errorf("worker %d printed no report:\n%s", i, stdout.Bytes())
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
+	reports := runWorkers[tokenReport](t, n, "TestTokenWorker", tokenWorkerEnv, job, tokenReportPrefix)
 	for i, r := range reports {
 		t.Logf("worker %d: %+v", i, r)
 		if r.Errors > 0 {
