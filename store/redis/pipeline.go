@@ -510,7 +510,9 @@ type Stats struct {
 	// its nodes are asked at the same time).
 	RoundTrips int64
 	// Commands counts the commands sent: a script called again after
-	// NOSCRIPT, and SCRIPT LOAD (each its own round trip), included.
+	// NOSCRIPT, and SCRIPT LOAD (each its own round trip), included. A
+	// call of decide.lua counts once, however many Acquires and Settles
+	// it carries.
 	Commands int64
 	// Settles counts the settlements sent, and SettlesLost those of them
 	// whose round trip failed: they are not sent again, and leave the

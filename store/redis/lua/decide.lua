@@ -28,6 +28,7 @@ local nops = tonumber(ARGV[2])
 -- read at once. slot[f] is the index of field f in got.
 local starts, kinds = {}, {}
 local fields, slot = {'cd', 'x', 'P'}, {}
+local field = {} -- field[b]: the TAT field of the limit whose key is ARGV[b]
 local acquires = false
 local i = 3
 for op = 1, nops do
@@ -42,6 +43,7 @@ for op = 1, nops do
   end
   for j = 0, n - 1 do
     local f = 't:' .. ARGV[first + width * j]
+    field[first + width * j] = f
     if not slot[f] then
       fields[#fields + 1] = f
       slot[f] = #fields
@@ -100,27 +102,31 @@ local function burst(interval, tol, cost)
   return min(cost, floor(tol / interval) + 1)
 end
 
+-- extra is the extra admissions the acquire being decided may take.
+local extra = 0
+
+-- check returns the wait before one admission of cost units fits at TAT t
+-- (0: now), and lowers extra to the admissions that also fit within ahead
+-- (acquire.lua's check).
+local function check(t, interval, tol, cost, ahead)
+  if interval <= 0 then return 0 end
+  local c = burst(interval, tol, cost)
+  local allowAt = max(t, now) + c * interval - interval - tol
+  if allowAt > now then return allowAt - now end
+  if extra > 0 then
+    extra = max(0, min(extra, floor((now + ahead - allowAt) / (c * interval))))
+  end
+  return 0
+end
+
 -- acquire decides the acquire starting at ARGV[s], as acquire.lua does.
 local function acquire(s)
   if cooldown then return cooldown end
-  local extra, ahead, n = tonumber(ARGV[s + 1]), tonumber(ARGV[s + 2]), tonumber(ARGV[s + 7])
-  -- check returns the wait before one admission of cost units fits at
-  -- TAT t (0: now), and lowers extra to the admissions that also fit
-  -- within ahead (acquire.lua's check).
-  local function check(t, interval, tol, cost)
-    if interval <= 0 then return 0 end
-    local c = burst(interval, tol, cost)
-    local allowAt = max(t, now) + c * interval - interval - tol
-    if allowAt > now then return allowAt - now end
-    if extra > 0 then
-      extra = max(0, min(extra, floor((now + ahead - allowAt) / (c * interval))))
-    end
-    return 0
-  end
+  local ahead, n = tonumber(ARGV[s + 2]), tonumber(ARGV[s + 7])
+  extra = tonumber(ARGV[s + 1])
   local wait, refusedBy = 0, ''
-  for j = 0, n - 1 do
-    local b = s + 8 + 4 * j
-    local w = check(tat['t:' .. ARGV[b]], tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), max(tonumber(ARGV[b + 3]), 1))
+  for b = s + 8, s + 4 * n + 4, 4 do
+    local w = check(tat[field[b]], tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), max(tonumber(ARGV[b + 3]), 1), ahead)
     if w > wait then wait, refusedBy = w, ARGV[b] end
   end
   local charge = {}
@@ -129,23 +135,25 @@ local function acquire(s)
     local c = 1 -- a unit this script does not know is charged 1, as store.Cost.Charge does
     if p[5] <= 3 then c = max(tonumber(ARGV[s + 3 + p[5]]), 1) end
     charge[j] = c
-    local w = check(p[4], p[1], p[2], c)
+    local w = check(p[4], p[1], p[2], c, ahead)
     if w > wait then wait, refusedBy = w, p[6] end
   end
   if wait > 0 then return {0, wait, 'limit', refusedBy} end
   -- Every charge is counted from the TATs as this acquire found them, so
-  -- that a limit given twice is charged once, as acquire.lua does.
+  -- that a limit given twice is charged once (the last write wins), as
+  -- acquire.lua does: the new TATs go to after first.
   local after = {}
-  for j = 0, n - 1 do
-    local b = s + 8 + 4 * j
+  for b = s + 8, s + 4 * n + 4, 4 do
     local interval = tonumber(ARGV[b + 1])
     if interval > 0 then
-      local f = 't:' .. ARGV[b]
-      after[#after + 1] = {f, max(tat[f], now) + (1 + extra) * burst(interval, tonumber(ARGV[b + 2]), max(tonumber(ARGV[b + 3]), 1)) * interval}
+      after[b] = max(tat[field[b]], now) + (1 + extra) * burst(interval, tonumber(ARGV[b + 2]), max(tonumber(ARGV[b + 3]), 1)) * interval
     end
   end
-  for j = 1, #after do
-    tat[after[j][1]], dirty[after[j][1]] = after[j][2], true
+  for b = s + 8, s + 4 * n + 4, 4 do
+    if after[b] then
+      local f = field[b]
+      tat[f], dirty[f] = after[b], true
+    end
   end
   for j = 1, #paces do
     local p = paces[j]
@@ -179,7 +187,7 @@ local function settle(s)
   local before, changed = {}, 0
   for j = 0, n - 1 do
     local b = s + 6 + 3 * j
-    local f = 't:' .. ARGV[b]
+    local f = field[b]
     if before[f] == nil then before[f] = tat[f] end
     tat[f] = adjust(tat[f], tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]))
   end
