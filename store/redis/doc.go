@@ -55,8 +55,9 @@
 // refusal writes nothing, so admissions decided before it stand), writes
 // once, and answers each caller its own reply. On a busy scope the
 // scripts' calls into Redis (TIME, HMGET, HSET), not their arithmetic,
-// were most of the work: four limits cost 36 µs of server CPU a decision
-// one call each, TODO µs batched. One scope's keys share a slot, so a
+// were most of the work: a request limit and three token limits cost 36
+// µs of server CPU a decision one call each, 22.5 µs batched (one limit:
+// 21 and 7.8 µs). One scope's keys share a slot, so a
 // Cluster sends the call to one node. A command of the scope that cannot
 // join (an Acquire under a concurrency cap, a cooldown, a pace) ends the
 // group, and a plain command (a lease's Release) ends every group, so a
@@ -98,15 +99,15 @@
 // was queued before it, settlements included, waiting at most a second,
 // then closes the client; later calls fail with store.ErrClosed.
 //
-// Measured (bench/RESULTS.md, "Redis decisions, pipelined"; 64 goroutines,
-// one private redis-server, 2 shared cores): one-limit decisions at 2.4x
-// (open limit) and 2.6x (contended) go-redis/redis_rate's, from 0.8-1.0x
+// Measured (bench/RESULTS.md, "Redis decisions, pipelined"; 64 goroutines
+// on one scope, one private redis-server, 2 shared cores), with one
+// decide.lua call a scope and round trip: one-limit decisions at 3.5x
+// (open limit) and 3.3x (contended) go-redis/redis_rate's, from 0.8-1.0x
 // without pipelining, at 0.031 round trips a decision (batches of about
-// 32); with a request limit and three token limits, 1.0x and 1.8x; with
-// each allowed request also settling, 0.9x and 2.0x, still at 0.031 round
-// trips a decision, settlements included. With several limits the
-// scripts' own work in Redis binds (about 36 µs of server CPU a decision
-// against 20 µs for one limit).
+// 32); with a request limit and three token limits, 1.56x and 2.0x (1.3x
+// and 1.7x pipelined one call a request); with each allowed request also
+// settling, 1.26x and 2.2x, still at 0.031 round trips a decision,
+// settlements included.
 //
 // Options.Pipeline 1 turns pipelining off: every command is its own round
 // trip from its caller's goroutine, as before, and Settle waits for its
