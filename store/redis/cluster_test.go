@@ -34,6 +34,13 @@ func TestCluster(t *testing.T) {
 			return openCluster(t, raw, redis.Options{Prefix: "test:" + t.Name() + ":", Now: clock.Now})
 		})
 	})
+	t.Run("ContractDecide", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T, clock *storetest.Clock) store.Store {
+			s := openCluster(t, raw, redis.Options{Prefix: "test:" + t.Name() + ":", Now: clock.Now})
+			redis.DecideAlways(s)
+			return s
+		})
+	})
 	t.Run("ScopesSpreadAcrossNodes", func(t *testing.T) {
 		testScopesSpread(t, nodes.Addrs(), raw)
 	})

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,11 @@ type pipeline struct {
 	max    int           // most commands in one round trip
 	delay  time.Duration // how long a settlement waits for a round trip to carry it
 	stats  *counters
+	// decide is decide.lua, which carries the acquires and settlements of
+	// one scope in a batch as one call; always makes it carry even a lone
+	// one (tests only: so that the contract suite runs through it).
+	decide *goredis.Script
+	always bool
 
 	mu      sync.Mutex    // guards the fields below
 	settles []*call       // settlements not yet sent, in order
@@ -44,6 +50,12 @@ type call struct {
 	script *goredis.Script
 	keys   []string
 	args   []any
+	// op is the command as one operation of decide.lua (see its header),
+	// or nil when it cannot be one: then it goes as it is.
+	op []any
+	// members are the calls that a call of decide.lua carries, in order;
+	// its reply is split among them.
+	members []*call
 	// cmd is the reply, once done is closed (or, for a settlement, once
 	// sent).
 	cmd *goredis.Cmd
@@ -60,8 +72,8 @@ type counters struct {
 	roundTrips, commands, settles, settlesLost atomic.Int64
 }
 
-func newPipeline(client goredis.UniversalClient, max int, delay time.Duration, stats *counters) *pipeline {
-	return &pipeline{client: client, max: max, delay: delay, stats: stats, loaded: make(map[*goredis.Script]bool)}
+func newPipeline(client goredis.UniversalClient, max int, delay time.Duration, stats *counters, decide *goredis.Script) *pipeline {
+	return &pipeline{client: client, max: max, delay: delay, stats: stats, decide: decide, loaded: make(map[*goredis.Script]bool)}
 }
 
 // do sends c with the next round trip and waits for its reply, or until ctx
@@ -227,16 +239,17 @@ func takeCalls(batch, q []*call, max int) ([]*call, []*call) {
 // first meets NOSCRIPT run out of order: those that met it run after the
 // others.
 func (p *pipeline) send(ctx context.Context, batch []*call) {
-	if err := p.load(ctx, batch); err != nil {
-		for _, c := range batch {
+	wire := p.group(batch)
+	if err := p.load(ctx, wire); err != nil {
+		for _, c := range wire {
 			c.cmd = errCmd(ctx, err)
-			p.finish(c)
+			p.finish(ctx, c)
 		}
 		return
 	}
-	p.exec(ctx, batch, false)
+	p.exec(ctx, wire, false)
 	var again []*call
-	for _, c := range batch {
+	for _, c := range wire {
 		if c.script != nil && isNoScript(c.cmd.Err()) {
 			again = append(again, c)
 		}
@@ -245,13 +258,69 @@ func (p *pipeline) send(ctx context.Context, batch []*call) {
 		// A server that lost one script lost them all: each is loaded
 		// again before its next batch.
 		clear(p.loaded)
-	}
-	if len(again) > 0 {
 		p.exec(ctx, again, true)
 	}
-	for _, c := range batch {
-		p.finish(c)
+	for _, c := range wire {
+		p.finish(ctx, c)
 	}
+}
+
+// group returns the commands to send for batch: the acquires and
+// settlements of one scope (and one injected time) become one call of
+// decide.lua, in the place of the first of them and in their order, which
+// runs them as their own scripts would one after the other. A command of
+// the scope that cannot join (an acquire under a concurrency cap, a
+// cooldown, a pace) ends the group, so that the scope's commands still run
+// in the order they were queued; a plain command (a lease's release) ends
+// every group. A group of one is sent as it is, unless p.always.
+func (p *pipeline) group(batch []*call) []*call {
+	if len(batch) < 2 && !p.always {
+		return batch
+	}
+	type open struct {
+		at  int // index in wire
+		now any // the injected time, or ""
+	}
+	groups := make(map[string]open)
+	wire := make([]*call, 0, len(batch))
+	for _, c := range batch {
+		if c.script == nil {
+			clear(groups)
+			wire = append(wire, c)
+			continue
+		}
+		key := c.keys[0]
+		g, ok := groups[key]
+		switch {
+		case c.op == nil:
+			delete(groups, key)
+			wire = append(wire, c)
+		case ok && g.now == c.args[0]:
+			wire[g.at].members = append(wire[g.at].members, c)
+		default:
+			groups[key] = open{at: len(wire), now: c.args[0]}
+			wire = append(wire, &call{script: p.decide, keys: c.keys[:1], members: []*call{c}})
+		}
+	}
+	for i, c := range wire {
+		if c.members == nil {
+			continue
+		}
+		if len(c.members) == 1 && !p.always {
+			wire[i] = c.members[0]
+			continue
+		}
+		n := 2
+		for _, m := range c.members {
+			n += len(m.op)
+		}
+		c.args = make([]any, 0, n)
+		c.args = append(c.args, c.members[0].args[0], len(c.members))
+		for _, m := range c.members {
+			c.args = append(c.args, m.op...)
+		}
+	}
+	return wire
 }
 
 // load loads the scripts batch calls that are not known to be loaded. Its
@@ -301,9 +370,17 @@ func (p *pipeline) exec(ctx context.Context, calls []*call, eval bool) {
 	}
 }
 
-// finish hands c's reply to its caller; a settlement that failed is counted
-// lost (never sent again: see "Settle" in the package doc).
-func (p *pipeline) finish(c *call) {
+// finish hands c's reply to its caller, or for a call of decide.lua each
+// member's to its own; a settlement that failed is counted lost (never
+// sent again: see "Settle" in the package doc).
+func (p *pipeline) finish(ctx context.Context, c *call) {
+	if c.members != nil {
+		c.split(ctx)
+		for _, m := range c.members {
+			p.finish(ctx, m)
+		}
+		return
+	}
 	if c.done != nil {
 		close(c.done)
 		return
@@ -311,6 +388,24 @@ func (p *pipeline) finish(c *call) {
 	p.stats.settles.Add(1)
 	if c.cmd.Err() != nil {
 		p.stats.settlesLost.Add(1)
+	}
+}
+
+// split hands each member of a call of decide.lua its reply: its own
+// element of the call's reply, or the call's error.
+func (c *call) split(ctx context.Context) {
+	err := c.cmd.Err()
+	r, ok := c.cmd.Val().([]any)
+	if err == nil && (!ok || len(r) != len(c.members)) {
+		err = fmt.Errorf("redis store: decide: reply %T of %d elements, want %d", c.cmd.Val(), len(r), len(c.members))
+	}
+	for i, m := range c.members {
+		if err != nil {
+			m.cmd = errCmd(ctx, err)
+			continue
+		}
+		m.cmd = goredis.NewCmd(ctx)
+		m.cmd.SetVal(r[i])
 	}
 }
 
@@ -415,7 +510,9 @@ type Stats struct {
 	// its nodes are asked at the same time).
 	RoundTrips int64
 	// Commands counts the commands sent: a script called again after
-	// NOSCRIPT, and SCRIPT LOAD (each its own round trip), included.
+	// NOSCRIPT, and SCRIPT LOAD (each its own round trip), included. A
+	// call of decide.lua counts once, however many Acquires and Settles
+	// it carries.
 	Commands int64
 	// Settles counts the settlements sent, and SettlesLost those of them
 	// whose round trip failed: they are not sent again, and leave the

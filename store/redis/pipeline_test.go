@@ -134,16 +134,21 @@ func TestPipelineAloneIsOneRoundTrip(t *testing.T) {
 	if err := s.Settle(t.Context(), give); err != nil {
 		t.Fatal(err)
 	}
-	// settle.lua is loaded on the way: one more round trip, once.
+	// The settlement and the Acquire of its scope are one call of
+	// decide.lua, loaded on the way: one more round trip, once.
 	if n := tripsOf(s, func() { mustAcquire(t, s, req, true) }); n != 2 { // 3 left, then 2
-		t.Errorf("Settle then Acquire, settle.lua not yet loaded: %d round trips, want 2", n)
+		t.Errorf("Settle then Acquire, decide.lua not yet loaded: %d round trips, want 2", n)
 	}
 	// Given back beyond full: 3 left, then 2.
 	if err := s.Settle(t.Context(), give); err != nil {
 		t.Fatal(err)
 	}
+	before := s.Stats()
 	if n := tripsOf(s, func() { mustAcquire(t, s, req, true) }); n != 1 {
 		t.Errorf("Settle then Acquire: %d round trips, want 1 (the settlement rides along)", n)
+	}
+	if cmds := s.Stats().Commands - before.Commands; cmds != 1 {
+		t.Errorf("Settle then Acquire: %d commands, want 1 (one call of decide.lua)", cmds)
 	}
 	mustAcquire(t, s, req, true)
 	mustAcquire(t, s, req, true)
@@ -156,8 +161,9 @@ func TestPipelineAloneIsOneRoundTrip(t *testing.T) {
 	for s.Stats().Settles == st.Settles && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	if got := s.Stats(); got.Settles != st.Settles+1 || got.RoundTrips != st.RoundTrips+1 || got.SettlesLost != 0 {
-		t.Errorf("a Settle with no Acquire after it: stats went from %+v to %+v, want it sent alone", st, got)
+	// Alone, the settlement is a call of settle.lua, loaded first.
+	if got := s.Stats(); got.Settles != st.Settles+1 || got.RoundTrips != st.RoundTrips+2 || got.SettlesLost != 0 {
+		t.Errorf("a Settle with no Acquire after it: stats went from %+v to %+v, want it sent alone (after SCRIPT LOAD)", st, got)
 	}
 	mustAcquire(t, s, req, true)
 }
@@ -202,11 +208,14 @@ func TestPipelineBatchesWhileInFlight(t *testing.T) {
 		t.Errorf("%d of %d allowed, want %d: the limit has %d", allowed, callers, callers-2, callers)
 	}
 	got := s.Stats()
-	if trips, want := got.RoundTrips-st.RoundTrips, int64(1+(callers+size-1)/size); trips != want {
-		t.Errorf("%d round trips, want %d: the held one, then %d commands in batches of at most %d", trips, want, callers, size)
+	// Each batch of one scope's admissions is one call of decide.lua,
+	// loaded before the first.
+	batches := int64((callers + size - 1) / size)
+	if trips, want := got.RoundTrips-st.RoundTrips, 2+batches; trips != want {
+		t.Errorf("%d round trips, want %d: the held one, SCRIPT LOAD, then %d commands in batches of at most %d", trips, want, callers, size)
 	}
-	if cmds := got.Commands - st.Commands; cmds != callers+1 {
-		t.Errorf("%d commands, want %d", cmds, callers+1)
+	if cmds, want := got.Commands-st.Commands, 2+batches; cmds != want {
+		t.Errorf("%d commands, want %d: one call of decide.lua a batch", cmds, want)
 	}
 }
 

@@ -30,6 +30,8 @@ var (
 	settleSrc string
 	//go:embed lua/heartbeat.lua
 	heartbeatSrc string
+	//go:embed lua/decide.lua
+	decideSrc string
 )
 
 // Options configures a Store. The zero value is ready to use.
@@ -127,7 +129,7 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 		if delay <= 0 {
 			delay = DefaultSettleDelay
 		}
-		pipe = newPipeline(client, size, delay, stats)
+		pipe = newPipeline(client, size, delay, stats, goredis.NewScript(decideSrc))
 	}
 	return &Store{
 		client: client, prefix: prefix, now: opts.Now,
@@ -177,19 +179,8 @@ func (s *Store) Acquire(ctx context.Context, req store.Request) (store.Grant, er
 	if batched {
 		extra = s.batch - 1
 	}
-	// acquire.lua's ARGV: see its header.
-	args := make([]any, 0, 10+4*len(req.Limits))
-	args = append(args, s.nowArg(), req.Concurrency, limit.Micros(ttl), extra, s.ahead)
-	args = appendPerUnit(args, req.Cost.Charge) // what each pace is charged, by its unit
-	args = append(args, len(req.Limits))
-	for _, l := range req.Limits {
-		args = append(args, l.Key, l.GCRA.Interval, l.GCRA.Tolerance, req.Cost.Charge(l.Unit))
-	}
-	keys := s.keys(req.Scope)
-	if req.Concurrency <= 0 {
-		keys = keys[:1] // the lease set is not touched
-	}
-	reply, err := s.run(ctx, &call{script: s.acquire, keys: keys, args: args}).Slice()
+	c := s.acquireCall(req, ttl, extra)
+	reply, err := s.run(ctx, c).Slice()
 	if err != nil {
 		return store.Grant{}, wrap("acquire", err)
 	}
@@ -203,6 +194,28 @@ func (s *Store) Acquire(ctx context.Context, req store.Request) (store.Grant, er
 		s.leases.refuse(req.Scope, lkey, g, s.clock())
 	}
 	return g, err
+}
+
+// acquireCall returns the call of acquire.lua for req (its ARGV: see its
+// header). Without a concurrency cap, the tail of its ARGV from ARGV[4] on
+// is also the request as one operation of decide.lua, which the pipeline
+// may send instead with others of its scope.
+func (s *Store) acquireCall(req store.Request, ttl time.Duration, extra int) *call {
+	op := make([]any, 0, 8+4*len(req.Limits))
+	op = append(op, "a", extra, s.ahead)
+	op = appendPerUnit(op, req.Cost.Charge) // what each pace is charged, by its unit
+	op = append(op, len(req.Limits))
+	for _, l := range req.Limits {
+		op = append(op, l.Key, l.GCRA.Interval, l.GCRA.Tolerance, req.Cost.Charge(l.Unit))
+	}
+	args := make([]any, 0, 2+len(op))
+	args = append(args, s.nowArg(), req.Concurrency, limit.Micros(ttl))
+	args = append(args, op[1:]...)
+	keys := s.keys(req.Scope)
+	if req.Concurrency > 0 {
+		return &call{script: s.acquire, keys: keys, args: args} // decide.lua takes no leases
+	}
+	return &call{script: s.acquire, keys: keys[:1], args: args, op: op} // the lease set is not touched
 }
 
 // appendPerUnit appends amount(u) for every unit, in the order of their
@@ -379,26 +392,35 @@ func (s *Store) Settle(ctx context.Context, set store.Settlement) error {
 		return nil
 	}
 	s.leases.settled(set.Scope, chargesMore(set.Delta))
+	if err := s.post(ctx, s.settleCall(set)); err != nil {
+		return wrap("settle", err)
+	}
+	return nil
+}
+
+// settleCall returns the call of settle.lua for set (its ARGV: see its
+// header). The tail of its ARGV from ARGV[2] on is also the settlement as
+// one operation of decide.lua.
+func (s *Store) settleCall(set store.Settlement) *call {
 	n := 0
 	for _, l := range set.Limits {
 		if _, ok := limitDelta(set, l); ok {
 			n++
 		}
 	}
-	// settle.lua's ARGV: see its header.
-	args := make([]any, 0, 6+3*n)
-	args = append(args, s.nowArg())
-	args = appendPerUnit(args, set.Delta.Of) // what each pace is adjusted by, by its unit
-	args = append(args, n)
+	op := make([]any, 0, 6+3*n)
+	op = append(op, "s")
+	op = appendPerUnit(op, set.Delta.Of) // what each pace is adjusted by, by its unit
+	op = append(op, n)
 	for _, l := range set.Limits {
 		if d, ok := limitDelta(set, l); ok {
-			args = append(args, l.Key, l.GCRA.Interval, d)
+			op = append(op, l.Key, l.GCRA.Interval, d)
 		}
 	}
-	if err := s.post(ctx, &call{script: s.settle, keys: s.keys(set.Scope)[:1], args: args}); err != nil {
-		return wrap("settle", err)
-	}
-	return nil
+	args := make([]any, 0, len(op))
+	args = append(args, s.nowArg())
+	args = append(args, op[1:]...)
+	return &call{script: s.settle, keys: s.keys(set.Scope)[:1], args: args, op: op}
 }
 
 // limitDelta returns what set adjusts l by, and false when l would not

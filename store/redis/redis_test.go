@@ -26,6 +26,23 @@ func TestContract(t *testing.T) {
 	})
 }
 
+// TestContractDecide runs the store contract with every acquire (without a
+// concurrency cap) and every settlement sent through decide.lua, as the
+// pipeline sends those of one scope that share a round trip: it decides
+// as acquire.lua and settle.lua do.
+func TestContractDecide(t *testing.T) {
+	addr := testenv.Redis(t)
+	storetest.Run(t, func(t *testing.T, clock *storetest.Clock) store.Store {
+		client := goredis.NewClient(&goredis.Options{Addr: addr})
+		if err := client.FlushAll(t.Context()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		s := redis.New(client, redis.Options{Now: clock.Now})
+		redis.DecideAlways(s)
+		return s
+	})
+}
+
 // TestEveryKeyExpiresAndServerTime uses the server's clock (no injected
 // time) and checks that every key the store writes carries a TTL, so that
 // nothing grows without bound.
