@@ -207,7 +207,7 @@ func newDemoFlags(o *demoOptions) *flag.FlagSet {
 	fs.StringVar(&o.algorithm, "algorithm", mockapi.AlgorithmSliding, "requests scenario: how the mock counts requests: fixed, sliding or token")
 	fs.StringVar(&o.dialect, "dialect", mockapi.DialectGitHub, "requests scenario: how the mock describes the quota: github, openai, anthropic, ietf, retry-after or none")
 	fs.IntVar(&o.workers, "workers", 8, "`N` goroutines share the one credential and send as fast as their client lets them")
-	fs.DurationVar(&o.duration, "duration", 6*time.Second, "how long each client's workload runs (llm: at least 3s)")
+	fs.DurationVar(&o.duration, "duration", 6*time.Second, "how long each client's workload runs (llm: at least 4s)")
 	fs.Func("clients", "the clients to run, in order, comma-separated (default naive,retryablehttp,heed,heed-learning; with --scenario llm naive,estimate,heed,heed-learning)", o.setClients)
 	fs.BoolVar(&o.configured, "configured", true, "give the heed client the mock's limits as configured limits, as a user who read the API's docs would (heed-learning never has them)")
 	fs.BoolVar(&o.json, "json", false, "print the results as one JSON object instead of a table")
@@ -275,8 +275,8 @@ wait, successful requests per second and as a share of the quota (the limit
 times the time the workload ran), and the wall time; and one sentence sums
 it up. In the llm scenario the table says instead the input and output
 tokens the mock charged, tokens per second, and the share of the input
-token limit (the bucket that binds) charged after the first second, which
-drains the buckets' first minute; on a slow machine (or under the race
+token limit (the bucket that binds) charged after the first 2s, which
+drain the buckets' first minute; on a slow machine (or under the race
 detector) draining it may take longer, and that share then counts part of
 it, over 100%. The clients run one after the other, so that each has the
 machine to itself and its progress reads well.

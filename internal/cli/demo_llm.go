@@ -27,14 +27,14 @@ import (
 //
 // The request bucket is far from binding, so that the token buckets bind;
 // it is large also so that the first minute's full token buckets drain in
-// the first second (at one minute's requests, they would drain for a
-// minute), after which the use is measured.
+// the warmup (at one minute's requests, they would drain for a minute),
+// after which the use is measured.
 const (
-	llmMaxTokens         = 512
-	llmOutputShare       = 0.15
-	llmModel             = "claude-sonnet-4-5"
-	llmPath              = "/v1/messages"
-	llmKey               = "sk-ant-demo"
+	llmMaxTokens   = 512
+	llmOutputShare = 0.15
+	llmModel       = "claude-sonnet-4-5"
+	llmPath        = "/v1/messages"
+	llmKey         = "sk-ant-demo"
 	// llmBinding names the bucket that binds a client that settles: the
 	// workload's true usage needs a larger share of it than of the others.
 	llmBinding = "input_tokens"
@@ -47,14 +47,15 @@ type llmBuckets struct {
 }
 
 // defaultLLMBuckets are the buckets heed demo --scenario llm runs with.
-var defaultLLMBuckets = llmBuckets{requests: 30_000, input: 150_000, output: 60_000}
+var defaultLLMBuckets = llmBuckets{requests: 120_000, input: 150_000, output: 60_000}
 
 // llmWarmup is the part of each client's run left out of the use: the
-// time it takes to drain the buckets' first minute. minLLMDuration leaves
-// at least one whole second after it.
+// time it takes to drain the buckets' first minute (heed, paced at the
+// request limit, needs 0.16s for its 315 requests; a loaded machine, 1s
+// or more). minLLMDuration leaves at least one whole second after it.
 const (
-	llmWarmup      = time.Second
-	minLLMDuration = 3 * time.Second
+	llmWarmup      = 2 * time.Second
+	minLLMDuration = llmWarmup + 2*time.Second
 )
 
 // llmPromptLines are the prompts' sizes, in lines of llmPromptLine (about

@@ -13,10 +13,10 @@ import (
 // testLLMBuckets are a third of the demo's buckets: naive gets 429s only
 // once it has drained the first minute, which under the race detector, on
 // a machine shared with the other tests, the demo's 150000 input tokens
-// (about 315 requests) can take more than 3s.
-var testLLMBuckets = llmBuckets{requests: 30_000, input: 50_000, output: 20_000}
+// (about 315 requests) can take more than the run.
+var testLLMBuckets = llmBuckets{requests: 120_000, input: 50_000, output: 20_000}
 
-// TestDemoLLM runs the llm scenario for 3s per client, 9s in parallel with
+// TestDemoLLM runs the llm scenario for 4s per client, 12s in parallel with
 // the other demo tests, and reads its JSON report. Under the race detector
 // the first minute can take heed more than the warmup to drain, which
 // raises its steady use (and, less, the estimate pacer's, whose first
@@ -24,7 +24,7 @@ var testLLMBuckets = llmBuckets{requests: 30_000, input: 50_000, output: 20_000}
 // pacer's, and its input with the estimate's over the whole run.
 func TestDemoLLM(t *testing.T) {
 	t.Parallel()
-	opts, err := parseDemoArgs([]string{"--scenario", "llm", "--duration", "3s", "--workers", "4", "--clients", "naive,estimate,heed"})
+	opts, err := parseDemoArgs([]string{"--scenario", "llm", "--duration", "4s", "--workers", "4", "--clients", "naive,estimate,heed"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestWriteLLMReport(t *testing.T) {
 	out := b.String()
 	for _, want := range []string{
 		"8 workers share one Anthropic key for 6s per client",
-		"refill 30000 requests, 150000 input tokens and 60000 output tokens a minute",
+		"refill 120000 requests, 150000 input tokens and 60000 output tokens a minute",
 		"CLIENT SENT REFUSED (429) OK INPUT TOKENS OUTPUT TOKENS TOKENS/S INPUT USE FAILED CALLS WALL\n",
 		"estimate 128 0 128 63509 9728 1009 35% 0 6.0s\n",
 		"heed 344 0 344 163436 26144 2780 93% 0 6.0s\n",
@@ -130,9 +130,9 @@ func TestSteadySpan(t *testing.T) {
 		ran      time.Duration
 		from, to time.Time
 	}{
-		{"OnASecond", base, 6 * time.Second, base.Add(time.Second), base.Add(6 * time.Second)},
-		{"MidSecond", base.Add(300 * time.Millisecond), 6 * time.Second, base.Add(2 * time.Second), base.Add(6 * time.Second)},
-		{"ShortestRun", base.Add(999 * time.Millisecond), minLLMDuration, base.Add(2 * time.Second), base.Add(3 * time.Second)},
+		{"OnASecond", base, 6 * time.Second, base.Add(2 * time.Second), base.Add(6 * time.Second)},
+		{"MidSecond", base.Add(300 * time.Millisecond), 6 * time.Second, base.Add(3 * time.Second), base.Add(6 * time.Second)},
+		{"ShortestRun", base.Add(999 * time.Millisecond), minLLMDuration, base.Add(3 * time.Second), base.Add(4 * time.Second)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

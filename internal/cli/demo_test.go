@@ -131,9 +131,9 @@ func TestParseDemoArgs(t *testing.T) {
 			workers: 8, duration: 6 * time.Second, clients: []string{"naive", "retryablehttp", "heed", "heed-learning"}, configured: true, llm: defaultLLMBuckets}},
 		{"LLMDefaults", []string{"--scenario", "llm"}, demoOptions{scenario: "llm", requests: 10, per: time.Second, algorithm: "sliding", dialect: "github",
 			workers: 8, duration: 6 * time.Second, clients: []string{"naive", "estimate", "heed", "heed-learning"}, configured: true, llm: defaultLLMBuckets}},
-		{"LLMClients", []string{"--scenario", "llm", "--clients", "estimate,heed", "--duration", "3s", "--configured=false"},
+		{"LLMClients", []string{"--scenario", "llm", "--clients", "estimate,heed", "--duration", "4s", "--configured=false"},
 			demoOptions{scenario: "llm", requests: 10, per: time.Second, algorithm: "sliding", dialect: "github",
-				workers: 8, duration: 3 * time.Second, clients: []string{"estimate", "heed"}, llm: defaultLLMBuckets}},
+				workers: 8, duration: 4 * time.Second, clients: []string{"estimate", "heed"}, llm: defaultLLMBuckets}},
 		{"Everything", []string{"--limit", "600/m", "--algorithm", "token", "--dialect", "ietf", "--workers", "32",
 			"--duration", "2s", "--clients", "heed,naive", "--configured", "--json"},
 			demoOptions{scenario: "requests", requests: 600, per: time.Minute, algorithm: "token", dialect: "ietf",
@@ -176,7 +176,7 @@ func TestDemoUsageErrors(t *testing.T) {
 		{"RetryableWithLLM", []string{"--scenario", "llm", "--clients", "retryablehttp"}, `unknown client "retryablehttp": want some of naive, estimate, heed, heed-learning`},
 		{"LimitWithLLM", []string{"--scenario", "llm", "--limit", "5/1s"}, "--limit applies to --scenario requests only"},
 		{"DialectWithLLM", []string{"--dialect", "openai", "--scenario", "llm"}, "--dialect applies to --scenario requests only"},
-		{"ShortLLM", []string{"--scenario", "llm", "--duration", "2s"}, "--scenario llm needs a --duration of at least 3s"},
+		{"ShortLLM", []string{"--scenario", "llm", "--duration", "3s"}, "--scenario llm needs a --duration of at least 4s"},
 		{"UnknownFlag", []string{"--rate", "5"}, "flag provided but not defined: -rate"},
 	}
 	for _, tt := range tests {
