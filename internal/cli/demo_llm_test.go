@@ -17,11 +17,13 @@ import (
 var testLLMBuckets = llmBuckets{requests: 120_000, input: 50_000, output: 20_000}
 
 // TestDemoLLM runs the llm scenario for 4s per client, 12s in parallel with
-// the other demo tests, and reads its JSON report. Under the race detector
-// the first minute can take heed more than the warmup to drain, which
-// raises its steady use (and, less, the estimate pacer's, whose first
-// minute is smaller): heed's use is only compared with the estimate
-// pacer's, and its input with the estimate's over the whole run.
+// the other demo tests, and reads its JSON report. A paced client sends
+// only a request or two in a second of testLLMBuckets' steady part, and
+// under the race detector the first minute can take longer than the
+// warmup to drain, so the steady use swings (TestWithTokens checks how it
+// is reported); the use compared is the run's: the input tokens charged
+// over what the bucket offered in the run (its first minute and its
+// refill).
 func TestDemoLLM(t *testing.T) {
 	t.Parallel()
 	opts, err := parseDemoArgs([]string{"--scenario", "llm", "--duration", "4s", "--workers", "4", "--clients", "naive,estimate,heed"})
@@ -59,7 +61,7 @@ func TestDemoLLM(t *testing.T) {
 		if r.Tokens == nil {
 			t.Fatalf("%s: no tokens in %s", r.Client, got.stdout)
 		}
-		t.Logf("%s: sent %d, refused %d, input %d, output %d, use %.2f", r.Client, r.Sent, r.Refused, r.Tokens.Input, r.Tokens.Output, r.QuotaShare)
+		t.Logf("%s: sent %d, refused %d, input %d, output %d, steady use %.2f", r.Client, r.Sent, r.Refused, r.Tokens.Input, r.Tokens.Output, r.QuotaShare)
 		byName[r.Client] = r
 	}
 	naive, estimate, heed := byName[clientNaive], byName[clientEstimate], byName[clientHeed]
@@ -72,9 +74,11 @@ func TestDemoLLM(t *testing.T) {
 	if heed.Refused != 0 || heed.OK == 0 {
 		t.Errorf("heed: got %d refusals of %d requests, want 0 and some requests", heed.Refused, heed.Sent)
 	}
-	if heed.QuotaShare <= estimate.QuotaShare || heed.Tokens.Input <= estimate.Tokens.Input {
-		t.Errorf("heed: got %.2f of the input limit and %d input tokens, want more than estimate's %.2f and %d",
-			heed.QuotaShare, heed.Tokens.Input, estimate.QuotaShare, estimate.Tokens.Input)
+	runUse := func(r demoResult) float64 {
+		return float64(r.Tokens.Input) / (float64(testLLMBuckets.input) * (1 + r.Ran/60))
+	}
+	if h, e := runUse(heed), runUse(estimate); h < 0.8 || h < 1.5*e {
+		t.Errorf("heed: got %.2f of what the input bucket offered in the run, want at least 0.8 and 1.5 times estimate's %.2f", h, e)
 	}
 	// The estimate pacer charges max_tokens: its output at arrival is 512 a request.
 	if want := int64(estimate.OK) * llmMaxTokens; estimate.Tokens.OutputAtArrival != want {
