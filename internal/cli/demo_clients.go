@@ -34,6 +34,9 @@ type demoClient struct {
 
 // newDemoClient returns the client of that name, sending to baseURL.
 func newDemoClient(name string, opts demoOptions, baseURL string) (demoClient, error) {
+	if opts.scenario == scenarioLLM {
+		return newLLMClient(name, opts, baseURL)
+	}
 	switch name {
 	case clientNaive:
 		return newNaiveClient(opts, baseURL), nil

@@ -17,11 +17,15 @@ import (
 
 // demoReport is what heed demo measured, as --json prints it.
 type demoReport struct {
-	// Limit is the mock's limit on the token, as --limit gives it.
-	Limit     string `json:"limit"`
-	Algorithm string `json:"algorithm"`
-	Dialect   string `json:"dialect"`
-	Workers   int    `json:"workers"`
+	Scenario string `json:"scenario"`
+	// Limit is the mock's limit on the token, as --limit gives it;
+	// Algorithm and Dialect are --algorithm and --dialect. The llm
+	// scenario has none of them, but LLM.
+	Limit     string       `json:"limit,omitempty"`
+	Algorithm string       `json:"algorithm,omitempty"`
+	Dialect   string       `json:"dialect,omitempty"`
+	LLM       *llmScenario `json:"llm,omitempty"`
+	Workers   int          `json:"workers"`
 	// Duration is how long each client's workload was to run, in seconds.
 	Duration float64 `json:"duration_seconds"`
 	// HeedConfigured reports that heed was given the mock's limit.
@@ -57,9 +61,14 @@ type demoResult struct {
 	OKPerSecond float64 `json:"ok_per_second"`
 	// Quota is how many requests the limit's rate allows in the time the
 	// workload ran; QuotaShare is OK over it. A token bucket's first burst
-	// can take a client past 1.
+	// can take a client past 1. In the llm scenario they are the binding
+	// bucket's instead: the tokens it refilled in the steady part of the
+	// run, and the share of them charged (Tokens.Steady).
 	Quota      float64 `json:"quota"`
 	QuotaShare float64 `json:"quota_share"`
+	// Tokens is what the llm scenario's mock charged; nil in the requests
+	// scenario.
+	Tokens *llmTokens `json:"tokens,omitempty"`
 	// Ran is how long the workload ran, in seconds: the duration, or less
 	// when interrupted. Wall is the time from the first request until
 	// every worker had stopped.
@@ -71,12 +80,16 @@ type demoResult struct {
 
 // newDemoReport returns the report of a run of opts, with no client yet.
 func newDemoReport(opts demoOptions) demoReport {
-	return demoReport{
-		Limit:     fmt.Sprintf("%d/%v", opts.requests, opts.per),
-		Algorithm: opts.algorithm, Dialect: opts.dialect, Workers: opts.workers,
+	rep := demoReport{Scenario: opts.scenario, Workers: opts.workers,
 		Duration: seconds(opts.duration), HeedConfigured: opts.configured,
 		Clients: []demoResult{}, opts: opts,
 	}
+	if opts.scenario == scenarioLLM {
+		rep.LLM = newLLMScenario(opts.llm)
+	} else {
+		rep.Limit, rep.Algorithm, rep.Dialect = fmt.Sprintf("%d/%v", opts.requests, opts.per), opts.algorithm, opts.dialect
+	}
+	return rep
 }
 
 // newDemoResult returns the result of the named client's workload, from
@@ -100,9 +113,10 @@ func round(x float64, n int) float64 {
 }
 
 // conclude sums the results up in one sentence, the client with the fewest
-// refusals first: "heed: 0 refusals and 97% of the quota; naive: 1843
-// refusals and 100% of the quota."
-func conclude(results []demoResult) string {
+// refusals first, quota naming what QuotaShare is a share of: "heed: 0
+// refusals and 97% of the quota; naive: 1843 refusals and 100% of the
+// quota."
+func conclude(results []demoResult, quota string) string {
 	if len(results) == 0 {
 		return "No client ran."
 	}
@@ -110,9 +124,17 @@ func conclude(results []demoResult) string {
 	slices.SortStableFunc(sorted, func(a, b demoResult) int { return cmp.Compare(a.Refused, b.Refused) })
 	parts := make([]string, len(sorted))
 	for i, r := range sorted {
-		parts[i] = fmt.Sprintf("%s: %s and %s of the quota", r.Client, plural(r.Refused, "refusal"), percent(r.QuotaShare))
+		parts[i] = fmt.Sprintf("%s: %s and %s of the %s", r.Client, plural(r.Refused, "refusal"), percent(r.QuotaShare), quota)
 	}
 	return strings.Join(parts, "; ") + "."
+}
+
+// quotaWords names what a scenario's QuotaShare is a share of.
+func quotaWords(scenario string) string {
+	if scenario == scenarioLLM {
+		return "input token limit"
+	}
+	return "quota"
 }
 
 // plural returns "1 refusal" or "n refusals".
@@ -134,19 +156,28 @@ func writeDemoReport(w io.Writer, rep demoReport, asJSON bool) error {
 		return json.NewEncoder(w).Encode(rep)
 	}
 	var b bytes.Buffer
-	o := rep.opts
-	fmt.Fprintf(&b, "%d workers share one token for %v per client; the mock allows it %d requests per %v (%s, %s headers).\n\n",
-		o.workers, o.duration, o.requests, o.per, algorithmWords(o.algorithm), o.dialect)
-	if o.configured && slices.Contains(o.clients, clientHeed) {
-		fmt.Fprintf(&b, "heed is told the limit, as from the API's docs; heed-learning only reads the answers' headers.\n\n")
+	if rep.Scenario == scenarioLLM {
+		writeLLMIntro(&b, rep.opts)
+		writeLLMTable(&b, rep)
+	} else {
+		writeRequestsIntro(&b, rep.opts)
+		writeDemoTable(&b, rep)
 	}
-	writeDemoTable(&b, rep)
 	fmt.Fprintf(&b, "\n%s\n", rep.Conclusion)
 	if rep.Interrupted {
 		b.WriteString("Interrupted: a client cut short counts only the time it ran; the clients after it did not run.\n")
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// writeRequestsIntro says what the requests scenario ran.
+func writeRequestsIntro(b *bytes.Buffer, o demoOptions) {
+	fmt.Fprintf(b, "%d workers share one token for %v per client; the mock allows it %d requests per %v (%s, %s headers).\n\n",
+		o.workers, o.duration, o.requests, o.per, algorithmWords(o.algorithm), o.dialect)
+	if o.configured && slices.Contains(o.clients, clientHeed) {
+		fmt.Fprintf(b, "heed is told the limit, as from the API's docs; heed-learning only reads the answers' headers.\n\n")
+	}
 }
 
 // writeDemoTable writes one row per client.

@@ -83,7 +83,7 @@ func runDemoClients(ctx context.Context, opts demoOptions, srv *demoServer, p pr
 		rep.Clients = append(rep.Clients, res)
 	}
 	rep.Interrupted = ctx.Err() != nil
-	rep.Conclusion = conclude(rep.Clients)
+	rep.Conclusion = conclude(rep.Clients, quotaWords(opts.scenario))
 	return rep, nil
 }
 
@@ -104,6 +104,10 @@ func runDemoClient(ctx context.Context, opts demoOptions, srv *demoServer, name 
 	st := srv.api.Stats().Total
 	stop(st, wall)
 	res := newDemoResult(name, opts, st, calls, wall)
+	if opts.scenario == scenarioLLM {
+		from, to := steadySpan(start, min(wall, opts.duration))
+		res = withTokens(res, st.Tokens, srv.api.TokenUse(mockapi.CredID(llmKey), from, to))
+	}
 	res.Interrupted = ctx.Err() != nil
 	return res, nil
 }

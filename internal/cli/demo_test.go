@@ -127,12 +127,17 @@ func TestParseDemoArgs(t *testing.T) {
 		args []string
 		want demoOptions
 	}{
-		{"Defaults", nil, demoOptions{requests: 10, per: time.Second, algorithm: "sliding", dialect: "github",
-			workers: 8, duration: 6 * time.Second, clients: []string{"naive", "retryablehttp", "heed", "heed-learning"}, configured: true}},
+		{"Defaults", nil, demoOptions{scenario: "requests", requests: 10, per: time.Second, algorithm: "sliding", dialect: "github",
+			workers: 8, duration: 6 * time.Second, clients: []string{"naive", "retryablehttp", "heed", "heed-learning"}, configured: true, llm: defaultLLMBuckets}},
+		{"LLMDefaults", []string{"--scenario", "llm"}, demoOptions{scenario: "llm", requests: 10, per: time.Second, algorithm: "sliding", dialect: "github",
+			workers: 8, duration: 6 * time.Second, clients: []string{"naive", "estimate", "heed", "heed-learning"}, configured: true, llm: defaultLLMBuckets}},
+		{"LLMClients", []string{"--scenario", "llm", "--clients", "estimate,heed", "--duration", "4s", "--configured=false"},
+			demoOptions{scenario: "llm", requests: 10, per: time.Second, algorithm: "sliding", dialect: "github",
+				workers: 8, duration: 4 * time.Second, clients: []string{"estimate", "heed"}, llm: defaultLLMBuckets}},
 		{"Everything", []string{"--limit", "600/m", "--algorithm", "token", "--dialect", "ietf", "--workers", "32",
 			"--duration", "2s", "--clients", "heed,naive", "--configured", "--json"},
-			demoOptions{requests: 600, per: time.Minute, algorithm: "token", dialect: "ietf",
-				workers: 32, duration: 2 * time.Second, clients: []string{"heed", "naive"}, configured: true, json: true}},
+			demoOptions{scenario: "requests", requests: 600, per: time.Minute, algorithm: "token", dialect: "ietf",
+				workers: 32, duration: 2 * time.Second, clients: []string{"heed", "naive"}, configured: true, json: true, llm: defaultLLMBuckets}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,6 +171,12 @@ func TestDemoUsageErrors(t *testing.T) {
 		{"EmptyClients", []string{"--clients", ""}, `unknown client ""`},
 		{"ClientTwice", []string{"--clients", "heed,heed"}, `client "heed" is named twice`},
 		{"Argument", []string{"now"}, "takes no arguments"},
+		{"UnknownScenario", []string{"--scenario", "graphql"}, `--scenario "graphql" is not one of requests, llm`},
+		{"EstimateWithRequests", []string{"--clients", "naive,estimate"}, `unknown client "estimate": want some of naive, retryablehttp, heed, heed-learning`},
+		{"RetryableWithLLM", []string{"--scenario", "llm", "--clients", "retryablehttp"}, `unknown client "retryablehttp": want some of naive, estimate, heed, heed-learning`},
+		{"LimitWithLLM", []string{"--scenario", "llm", "--limit", "5/1s"}, "--limit applies to --scenario requests only"},
+		{"DialectWithLLM", []string{"--dialect", "openai", "--scenario", "llm"}, "--dialect applies to --scenario requests only"},
+		{"ShortLLM", []string{"--scenario", "llm", "--duration", "3s"}, "--scenario llm needs a --duration of at least 4s"},
 		{"UnknownFlag", []string{"--rate", "5"}, "flag provided but not defined: -rate"},
 	}
 	for _, tt := range tests {
@@ -185,7 +196,7 @@ func TestDemoUsageErrors(t *testing.T) {
 func TestDemoHelp(t *testing.T) {
 	t.Parallel()
 	got := runHeed(t.Context(), "", "help", "demo")
-	for _, want := range []string{"usage: heed demo", "-clients", "-configured", "retryablehttp"} {
+	for _, want := range []string{"usage: heed demo", "-clients", "-configured", "retryablehttp", "-scenario", "estimate"} {
 		if got.code != exitOK || !strings.Contains(got.stdout, want) {
 			t.Errorf("heed help demo: got status %d, want 0 and %q in:\n%s", got.code, want, got.stdout)
 		}
@@ -209,7 +220,7 @@ func TestConclude(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := conclude(tt.results); got != tt.want {
+			if got := conclude(tt.results, "quota"); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
