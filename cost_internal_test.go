@@ -123,15 +123,16 @@ func TestUnitOfQuota(t *testing.T) {
 
 // TestBucketPace: an LLM vendor's token quota paces at the bucket's
 // refill rate (what it lacks over the time to its full reset), with what
-// it holds now as the burst, in the upstream's granules; a full bucket
-// teaches nothing; an unpriced upstream spreads the remainder as before.
+// it holds now as the burst, in the upstream's granules; a full bucket at
+// its size a minute; an unpriced upstream spreads the remainder as
+// before.
 func TestBucketPace(t *testing.T) {
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	priced := &call{u: &upstream{pricing: pricing{vendor: llm.Anthropic, granule: [4]int64{1, 10, 10, 1}}}}
 	q := quota.Quota{Name: "input-tokens", Limit: 60_000, HasLimit: true, Remaining: 1000, HasRemaining: true, Reset: now.Add(59 * time.Second)}
 	p, ok := priced.learnedPace(q, q.Remaining, 59*time.Second, now)
-	if !ok || p.Unit != store.UnitInputTokens || !p.Until.Equal(q.Reset) {
-		t.Fatalf("pace %+v %v: want one in input tokens until the reset", p, ok)
+	if !ok || p.Unit != store.UnitInputTokens || !p.Until.Equal(now.Add(time.Minute)) {
+		t.Fatalf("pace %+v %v: want one in input tokens for a minute (its reset is sooner)", p, ok)
 	}
 	// 5900 granules lacking over 59s (and the arrival jitter): about 100 a
 	// second; 100 granules (1000 tokens) at once.
@@ -141,10 +142,16 @@ func TestBucketPace(t *testing.T) {
 	if perSec := 1e6 / float64(p.GCRA.Interval); perSec < 97 || perSec > 100 {
 		t.Errorf("%.1f granules a second, want about 100 (5900 over 59s, less the headroom)", perSec)
 	}
+	// A full bucket (its reset is now) refills at its size a minute, and
+	// keeps the scope known for that minute.
 	full := q
-	full.Remaining = 60_000
-	if _, ok := priced.learnedPace(full, full.Remaining, time.Second, now); ok {
-		t.Error("a full bucket taught a pace")
+	full.Remaining, full.Reset = 60_000, now
+	p, ok = priced.learnedPace(full, full.Remaining, 0, now)
+	if !ok || p.GCRA.Burst() != 6000 || !p.Until.Equal(now.Add(time.Minute)) {
+		t.Fatalf("a full bucket: %+v %v; want its 6000 granules at once, known for a minute", p, ok)
+	}
+	if perSec := 1e6 / float64(p.GCRA.Interval); perSec < 97 || perSec > 100 {
+		t.Errorf("a full bucket: %.1f granules a second, want about 100 (6000 a minute, less the headroom)", perSec)
 	}
 	unpriced := &call{u: &upstream{pricing: pricing{granule: [4]int64{1, 10, 10, 10}}}}
 	p, ok = unpriced.learnedPace(q, q.Remaining, 59*time.Second, now)

@@ -136,16 +136,19 @@ func (c *call) pace(sig quota.Signal, now time.Time) (until time.Time, source st
 	}
 	after := float64(c.sc.uncounted(c.seq))
 	for _, q := range sig.Quotas {
-		if !q.HasRemaining || !q.Reset.After(now) {
+		bucket := c.bucket(q)
+		if !q.HasRemaining || !bucket && !q.Reset.After(now) {
 			continue
 		}
 		left := q.Remaining - after
-		if c.u.pricing.unitOf(q) != store.UnitRequests {
-			// A token bucket: what heed sent since is counted in tokens,
-			// not requests, and an empty one refills continuously, for
-			// the next request's cost, not at the reset (its pace waits).
+		switch {
+		case c.u.pricing.unitOf(q) != store.UnitRequests:
+			// What heed sent since is counted in tokens, not requests.
 			left = q.Remaining
-		} else if left < 1 && q.Reset.After(until) { // nothing left for anyone until the reset
+		case bucket:
+			// An empty bucket refills continuously, for the next
+			// request, not at its reset: its pace waits.
+		case left < 1 && q.Reset.After(until): // nothing left for anyone until the reset
 			until, source, empty = q.Reset, q.Source, true
 		}
 		p, ok := c.learnedPace(q, left, q.Reset.Sub(now), now)
@@ -179,36 +182,50 @@ func (c *call) learnedPace(q quota.Quota, remaining float64, until time.Duration
 		remaining /= per
 		burst = int64(q.Limit / per) // a token bucket holds its whole size
 	}
+	if c.bucket(q) {
+		return c.bucketPace(key, unit, q.Limit/per, remaining, until, q.Reset, now)
+	}
 	if q.HasLimit && q.Limit >= per && q.Window > 0 {
 		g, err := limit.NewGCRA(int64(q.Limit/per), q.Window+ArrivalJitter, burst, c.u.cfg.Headroom)
 		if err == nil {
 			return store.Pace{Key: key, GCRA: g, Until: maxTime(q.Reset, now.Add(q.Window)), Unit: unit}, true
 		}
 	}
-	if unit != store.UnitRequests && q.HasLimit {
-		return c.bucketPace(key, unit, q.Limit/per, remaining, until, q.Reset)
-	}
 	g, ok := limit.Spread(remaining, limit.Micros(until))
 	return store.Pace{Key: key, GCRA: g, Until: q.Reset, Unit: unit}, ok
 }
 
-// bucketPace is the pace of an LLM vendor's token bucket, in granules:
-// OpenAI's and Anthropic's refill continuously, and their reset says when
-// the bucket is full again, so the rate is what it lacks (size less
-// remaining) over the time to the reset, and what it holds now may go at
-// once. (Spreading the remainder until the reset, as for a window, would
-// pace a nearly empty bucket at a trickle while it refills at its full
-// rate.) A full bucket teaches no pace.
-func (c *call) bucketPace(key string, unit store.Unit, size, remaining float64, until time.Duration, reset time.Time) (store.Pace, bool) {
+// bucketWindow is the window of OpenAI's and Anthropic's limits: they
+// count requests and tokens per minute, in buckets that refill
+// continuously.
+const bucketWindow = time.Minute
+
+// bucket reports whether q is one of a priced upstream's (OpenAI's,
+// Anthropic's) buckets with a stated size: its reset says when it is full
+// again, not when a window restarts.
+func (c *call) bucket(q quota.Quota) bool { return c.u.pricing.priced() && q.HasLimit && q.Limit >= 1 }
+
+// bucketPace is the pace of an LLM vendor's bucket of size units (in the
+// upstream's granules): what it holds now may go at once, and it refills
+// at the rate the answer shows (what it lacks over the time to its full
+// reset), or, when it is full, at its size per bucketWindow. (Spreading
+// the remainder until the reset, as for a window, would pace a nearly
+// empty bucket at a trickle while it refills at its full rate; and a full
+// bucket, whose reset is now, would teach nothing and leave the scope to
+// learn one request at a time.) The pace holds for a bucketWindow at
+// least, so that the scope stays known while the bucket stays full.
+func (c *call) bucketPace(key string, unit store.Unit, size, remaining float64, until time.Duration, reset, now time.Time) (store.Pace, bool) {
 	lacks := size - max(remaining, 0)
+	burst := min(max(int64(remaining), 1), maxGranuleBurst)
+	n, per := int64(lacks), until
 	if lacks < 1 || until <= 0 {
-		return store.Pace{}, false
+		n, per = int64(size), bucketWindow
 	}
-	g, err := limit.NewGCRA(int64(lacks), until+ArrivalJitter, max(int64(remaining), 1), c.u.cfg.Headroom)
+	g, err := limit.NewGCRA(n, per+ArrivalJitter, burst, c.u.cfg.Headroom)
 	if err != nil {
 		return store.Pace{}, false
 	}
-	return store.Pace{Key: key, GCRA: g, Until: reset, Unit: unit}, true
+	return store.Pace{Key: key, GCRA: g, Until: maxTime(reset, now.Add(bucketWindow)), Unit: unit}, true
 }
 
 func maxTime(a, b time.Time) time.Time {
