@@ -138,11 +138,9 @@ func (p *pricer) urlField(s *scanner, m *media) {
 		p.payload(s, m)
 		return
 	}
-	if s.peek() != '{' {
-		s.skip()
+	if !s.openObject() {
 		return
 	}
-	s.object()
 	for k, ok := s.key(); ok; k, ok = s.key() {
 		switch string(k) {
 		case "url":
@@ -157,11 +155,9 @@ func (p *pricer) urlField(s *scanner, m *media) {
 
 // mediaObject reads {"data"|"file_data": ..., "format": ...}.
 func (p *pricer) mediaObject(s *scanner, m *media) {
-	if s.peek() != '{' {
-		s.skip()
+	if !s.openObject() {
 		return
 	}
-	s.object()
 	for k, ok := s.key(); ok; k, ok = s.key() {
 		switch string(k) {
 		case "data":
@@ -180,11 +176,9 @@ func (p *pricer) mediaObject(s *scanner, m *media) {
 // source reads Anthropic's {"type": "base64"|"url"|"file"|"text"|"content",
 // "media_type", "data", "content"}.
 func (p *pricer) source(s *scanner, m *media, v Vendor) {
-	if s.peek() != '{' {
-		s.skip()
+	if !s.openObject() {
 		return
 	}
-	s.object()
 	for k, ok := s.key(); ok; k, ok = s.key() {
 		switch string(k) {
 		case "type":

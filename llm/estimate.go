@@ -227,11 +227,9 @@ func (p *pricer) top(ep endpoint, r *request, key string, s *scanner, parts *[5]
 
 func (p *pricer) includeUsage(s *scanner) bool {
 	var on bool
-	if s.peek() != '{' {
-		s.skip()
+	if !s.openObject() {
 		return false
 	}
-	s.object()
 	for k, ok := s.key(); ok; k, ok = s.key() {
 		if string(k) == "include_usage" {
 			on = s.bool()

@@ -273,11 +273,9 @@ func eventUsage(s *scanner) (Usage, bool) {
 				u, found = mergeMax(u, v), true
 			}
 		case "message", "response":
-			if s.peek() != '{' {
-				s.skip()
+			if !s.openObject() {
 				continue
 			}
-			s.object()
 			for k2, ok2 := s.key(); ok2; k2, ok2 = s.key() {
 				if string(k2) != "usage" {
 					s.skip()
@@ -301,11 +299,9 @@ func mergeMax(a, b Usage) Usage {
 // readUsage reads a usage object of either vendor; ok is false when it is
 // not an object or names no count.
 func readUsage(s *scanner) (u Usage, ok bool) {
-	if s.peek() != '{' {
-		s.skip()
+	if !s.openObject() {
 		return u, false
 	}
-	s.object()
 	for k, more := s.key(); more; k, more = s.key() {
 		var dst *int64
 		switch string(k) {

@@ -210,11 +210,9 @@ func (f *toolDef) readField(p *pricer, s *scanner, k []byte) {
 }
 
 func (f *toolDef) parameters(p *pricer, s *scanner) {
-	if s.peek() != '{' {
-		s.skip()
+	if !s.openObject() {
 		return
 	}
-	s.object()
 	for k, ok := s.key(); ok; k, ok = s.key() {
 		switch string(k) {
 		case "properties":
@@ -228,11 +226,9 @@ func (f *toolDef) parameters(p *pricer, s *scanner) {
 }
 
 func (f *toolDef) properties(p *pricer, s *scanner) {
-	if s.peek() != '{' {
-		s.skip()
+	if !s.openObject() {
 		return
 	}
-	s.object()
 	first := true
 	for k, ok := s.key(); ok; k, ok = s.key() {
 		if first {

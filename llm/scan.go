@@ -71,6 +71,19 @@ func (s *scanner) enter(open byte) bool {
 // object consumes '{'; false (and stopped) when the next value is not one.
 func (s *scanner) object() bool { return s.enter('{') }
 
+// openObject consumes the '{' of an object and reports true, or skips
+// whatever other value comes and reports false. Past maxDepth it reports
+// true with the scanner stopped, as object does, so that the caller's key
+// loop ends at once.
+func (s *scanner) openObject() bool {
+	if s.peek() != '{' {
+		s.skip()
+		return false
+	}
+	s.object()
+	return true
+}
+
 // array consumes '['.
 func (s *scanner) array() bool { return s.enter('[') }
 
