@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,10 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heedhq/heed/internal/testenv"
 )
 
 // The heed serve processes of the suite: the real binary, each on a free
@@ -30,32 +30,13 @@ const (
 	serveDrain = "3s"
 )
 
-// lockedBuffer is a bytes.Buffer that a process writes and a test reads
-// at once.
-type lockedBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // serveProc is one run of heed serve.
 type serveProc struct {
 	name   string // for messages
 	cmd    *exec.Cmd
 	url    string // "http://127.0.0.1:port"
-	stdout lockedBuffer
-	stderr lockedBuffer
+	stdout testenv.Buffer
+	stderr testenv.Buffer
 	done   chan struct{} // closed once the process has exited
 	code   int           // exit status; read only after done is closed
 	killed bool          // sent SIGKILL by the test

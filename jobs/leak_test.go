@@ -71,24 +71,6 @@ func checkNoLeak(t *testing.T, what string, data []byte) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe for concurrent use, for logs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return bytes.Clone(l.b.Bytes())
-}
-
 // leakRun is one leak test's heed, upstream and callback receiver, and
 // everything heed answered.
 type leakRun struct {
@@ -97,7 +79,7 @@ type leakRun struct {
 	api     string // the API's URL
 	receive string // the callback receiver's URL
 	rec     *recorder
-	log     lockedBuffer
+	log     testenv.Buffer
 	answers bytes.Buffer // every API answer, in order
 
 	mu        sync.Mutex // guards callbacks

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/heedhq/heed/internal/testenv"
 	"github.com/heedhq/heed/jobs"
 )
 
@@ -40,7 +41,7 @@ func TestSQLiteFilesArePrivate(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			var log lockedBuffer
+			var log testenv.Buffer
 			rec := newRecorder(t)
 			startEngine(t, jobs.Options{Database: "sqlite://" + path, Transport: http.DefaultTransport,
 				Upstreams: map[string]string{"billing": rec.srv.URL}, Logger: slog.New(slog.NewTextHandler(&log, nil))})

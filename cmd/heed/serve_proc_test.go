@@ -12,10 +12,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heedhq/heed/internal/testenv"
 )
 
 // Helpers for the heed serve end-to-end tests: each test starts the real
@@ -32,33 +33,14 @@ const (
 	pollEvery = 10 * time.Millisecond
 )
 
-// lockedBuffer is a bytes.Buffer safe for a process writing and a test
-// reading at once.
-type lockedBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // serveProc is one heed serve process started by startServe.
 type serveProc struct {
 	cmd    *exec.Cmd
 	config string // path of its config file
 	url    string // "http://127.0.0.1:port"
 	addr   string // "127.0.0.1:port"
-	stdout lockedBuffer
-	stderr lockedBuffer
+	stdout testenv.Buffer
+	stderr testenv.Buffer
 	done   chan struct{} // closed once the process has exited
 	code   int           // exit status; read only after done is closed
 }
