@@ -176,17 +176,16 @@ func (c *call) pace(sig quota.Signal, now time.Time) (until time.Time, source st
 // unpriced upstream's pace every quota in requests.
 func (c *call) learnedPace(q quota.Quota, remaining float64, until time.Duration, now time.Time) (store.Pace, bool) {
 	key := "quota:" + q.Name
-	unit, burst := c.u.pricing.unitOf(q), int64(1)
+	unit := c.u.pricing.unitOf(q)
 	per := float64(c.u.pricing.granule[unit])
-	if unit != store.UnitRequests {
-		remaining /= per
-		burst = int64(q.Limit / per) // a token bucket holds its whole size
-	}
+	remaining /= per
 	if c.bucket(q) {
 		return c.bucketPace(key, unit, q.Limit/per, remaining, until, q.Reset, now)
 	}
-	if q.HasLimit && q.Limit >= per && q.Window > 0 {
-		g, err := limit.NewGCRA(int64(q.Limit/per), q.Window+ArrivalJitter, burst, c.u.cfg.Headroom)
+	// Only request quotas come this far with a size (a priced upstream's
+	// sized quotas are buckets), so per is 1 below.
+	if q.HasLimit && q.Limit >= 1 && q.Window > 0 {
+		g, err := limit.NewGCRA(int64(q.Limit), q.Window+ArrivalJitter, 1, c.u.cfg.Headroom)
 		if err == nil {
 			return store.Pace{Key: key, GCRA: g, Until: maxTime(q.Reset, now.Add(q.Window)), Unit: unit}, true
 		}
