@@ -118,6 +118,25 @@
 // Transport: per upstream) into prefix{presence:group}, a sorted set scored
 // by expiry, so each knows how many share a limit.
 //
+// # Blobs
+//
+// GetBlob, SetBlob and DeleteBlob keep opaque values with a TTL, for a
+// shared HTTP cache: the value of key is the string prefix + "cache:" +
+// key, where key is hex (a hash the cache made, at most 128 digits), so no
+// key names a credential and, with no hash tag, a Cluster spreads the
+// entries over its slots. Every SetBlob sets a TTL (SET ... PX), above 0
+// and at most MaxBlobTTL (7 days); values are at most Options.MaxBlobBytes
+// (default 2 MiB; larger ones fail with ErrBlobTooLarge). They are plain
+// GET, SET and DEL commands, no scripts: one key each, nothing to make
+// atomic. They go through the same queue as the scripts (so they share
+// round trips and Stats counts them) but end no group of decide.lua, since
+// they touch no scope's keys. A large value rides in the round trip with
+// the admissions queued beside it, and delays their replies by the time it
+// takes to send. When Redis cannot be reached, or answers that it cannot
+// serve now (LOADING, CLUSTERDOWN, ...), their errors wrap
+// store.ErrUnavailable, so that a cache can go on without its shared
+// entries.
+//
 // # Local leasing
 //
 // By default every Acquire is one script call in Redis (sharing its round

@@ -53,6 +53,9 @@ type call struct {
 	// op is the command as one operation of decide.lua (see its header),
 	// or nil when it cannot be one: then it goes as it is.
 	op []any
+	// apart marks a plain command that touches no scope's keys (a blob's):
+	// it ends no group of decide.lua, since no scope's order depends on it.
+	apart bool
 	// members are the calls that a call of decide.lua carries, in order;
 	// its reply is split among them.
 	members []*call
@@ -272,7 +275,8 @@ func (p *pipeline) send(ctx context.Context, batch []*call) {
 // the scope that cannot join (an acquire under a concurrency cap, a
 // cooldown, a pace) ends the group, so that the scope's commands still run
 // in the order they were queued; a plain command (a lease's release) ends
-// every group. A group of one is sent as it is, unless p.always.
+// every group, unless it is apart (a blob's). A group of one is sent as it
+// is, unless p.always.
 func (p *pipeline) group(batch []*call) []*call {
 	if len(batch) < 2 && !p.always {
 		return batch
@@ -285,7 +289,9 @@ func (p *pipeline) group(batch []*call) []*call {
 	wire := make([]*call, 0, len(batch))
 	for _, c := range batch {
 		if c.script == nil {
-			clear(groups)
+			if !c.apart {
+				clear(groups)
+			}
 			wire = append(wire, c)
 			continue
 		}

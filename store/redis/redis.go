@@ -65,6 +65,9 @@ type Options struct {
 	// carry it before it is sent alone; 0 means DefaultSettleDelay. Unused
 	// when pipelining is off.
 	SettleDelay time.Duration
+	// MaxBlobBytes bounds the values SetBlob takes; 0 or less means
+	// DefaultMaxBlobBytes. A larger value is refused with ErrBlobTooLarge.
+	MaxBlobBytes int
 }
 
 // DefaultTimeout is the store's command timeout when Options does not say.
@@ -97,6 +100,9 @@ type Store struct {
 	batch  int
 	ahead  int64
 	leases *leases
+
+	// maxBlob is Options.MaxBlobBytes, its default applied.
+	maxBlob int
 
 	// pipe batches the commands into round trips; nil when pipelining is
 	// off. stats counts what is sent, either way.
@@ -134,7 +140,7 @@ func New(client goredis.UniversalClient, opts Options) *Store {
 	return &Store{
 		client: client, prefix: prefix, now: opts.Now,
 		batch: max(opts.Batch, 1), ahead: limit.Micros(ahead), leases: newLeases(),
-		pipe: pipe, stats: stats,
+		pipe: pipe, stats: stats, maxBlob: maxBlobBytes(opts.MaxBlobBytes),
 		acquire:     goredis.NewScript(acquireSrc),
 		setCooldown: goredis.NewScript(setCooldownSrc),
 		getCooldown: goredis.NewScript(getCooldownSrc),
