@@ -47,6 +47,9 @@ func TestCluster(t *testing.T) {
 	t.Run("PipelinesAcrossNodes", func(t *testing.T) {
 		testPipelinesAcrossNodes(t, nodes.Addrs())
 	})
+	t.Run("Blobs", func(t *testing.T) {
+		testClusterBlobs(t, nodes.Addrs(), raw)
+	})
 }
 
 // testPipelinesAcrossNodes sends one batch of admissions and then one of
