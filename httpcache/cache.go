@@ -200,7 +200,9 @@ func (c *Cache) Store(ctx context.Context, partition string, req *http.Request, 
 		ResponseTime: responseTime,
 	}
 	e.Vary, _ = ParseVary(resp.Header["Vary"])
-	if methodOf(req) != http.MethodHead {
+	if methodOf(req) == http.MethodHead {
+		e.Body = nil // the header's Content-Length is the GET's
+	} else {
 		e.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	}
 	ttl := c.ttl(e)

@@ -11,42 +11,52 @@ import (
 	"strings"
 )
 
-// keyBuilder frames the parts of a key (each length-prefixed, so no two
-// different lists of parts hash alike) and hashes them. Its buffer starts
-// on the stack; a key of a few hundred bytes allocates only its result.
-type keyBuilder struct {
-	buf [512]byte
-	b   []byte
+// A key is built by appending its parts to a byte slice, each
+// length-prefixed so that no two different lists of parts hash alike, and
+// hashing the result. The slice starts on the caller's stack
+// (make([]byte, 0, keyBuf)), so a key of a few hundred bytes allocates
+// only its hex string.
+const keyBuf = 512
+
+func appendPart(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
 }
 
-func (k *keyBuilder) reset(kind string) {
-	k.b = append(k.buf[:0], kind...)
+// appendAbsent and appendPresent mark an optional part (a user, a query, a
+// varied field) as absent or as following, so that no absent part hashes
+// like a present one, even empty.
+func appendAbsent(b []byte) []byte { return append(b, 0xff) }
+
+func appendPresent(b []byte) []byte { return append(b, 0xfe) }
+
+// appendLower appends s lowercased.
+func appendLower(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
-func (k *keyBuilder) add(s string) {
-	k.b = binary.AppendUvarint(k.b, uint64(len(s)))
-	k.b = append(k.b, s...)
-}
-
-// addAbsent marks a part that is not there (an absent field), which no
-// present value, even empty, hashes like.
-func (k *keyBuilder) addAbsent() { k.b = append(k.b, 0xff) }
-
-// addURL adds u normalized: scheme and host lowercased, the default port
-// dropped, the fragment dropped, the path as escaped, the query byte for
-// byte. hostHeader is the request's Host when it overrides u's.
-func (k *keyBuilder) addURL(u *url.URL, hostHeader string) {
-	scheme := u.Scheme
-	k.addLower(scheme)
+// appendURL appends u normalized: scheme and host lowercased, the default
+// port dropped, the fragment dropped, the path as escaped, the query byte
+// for byte. hostHeader is the request's Host when it overrides u's.
+func appendURL(b []byte, u *url.URL, hostHeader string) []byte {
+	b = appendLower(b, u.Scheme)
 	host := u.Host
 	if hostHeader != "" {
 		host = hostHeader
 	}
-	k.addLower(dropDefaultPort(strings.ToLower(scheme), host))
+	b = appendLower(b, dropDefaultPort(strings.ToLower(u.Scheme), host))
 	if u.User != nil {
-		k.add(u.User.String())
+		b = appendPart(appendPresent(b), u.User.String())
 	} else {
-		k.addAbsent()
+		b = appendAbsent(b)
 	}
 	path := u.Opaque
 	if path == "" {
@@ -55,29 +65,16 @@ func (k *keyBuilder) addURL(u *url.URL, hostHeader string) {
 	if path == "" {
 		path = "/"
 	}
-	k.add(path)
+	b = appendPart(b, path)
 	if u.ForceQuery || u.RawQuery != "" {
-		k.add(u.RawQuery)
-	} else {
-		k.addAbsent()
+		return appendPart(appendPresent(b), u.RawQuery)
 	}
+	return appendAbsent(b)
 }
 
-// addLower adds s lowercased without allocating.
-func (k *keyBuilder) addLower(s string) {
-	k.b = binary.AppendUvarint(k.b, uint64(len(s)))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		k.b = append(k.b, c)
-	}
-}
-
-// sum is the hex SHA-256 of the parts added.
-func (k *keyBuilder) sum() string {
-	digest := sha256.Sum256(k.b)
+// sumKey is the hex SHA-256 of b.
+func sumKey(b []byte) string {
+	digest := sha256.Sum256(b)
 	var out [2 * sha256.Size]byte
 	hex.Encode(out[:], digest[:])
 	return string(out[:])
@@ -105,12 +102,10 @@ func hostOverride(req *http.Request) string {
 
 // primaryKey is the key of method and u in partition.
 func primaryKey(partition, method string, u *url.URL, hostHeader string) string {
-	var k keyBuilder
-	k.reset("p")
-	k.add(partition)
-	k.add(method)
-	k.addURL(u, hostHeader)
-	return k.sum()
+	b := append(make([]byte, 0, keyBuf), 'p')
+	b = appendPart(b, partition)
+	b = appendPart(b, method)
+	return sumKey(appendURL(b, u, hostHeader))
 }
 
 // variantKey is the key, under primary, of the response for requests with
@@ -118,22 +113,21 @@ func primaryKey(partition, method string, u *url.URL, hostHeader string) string 
 // commas, spaces around each trimmed (RFC 9111 4.1 allows that much
 // normalization).
 func variantKey(primary string, vary []string, req *http.Request) string {
-	var k keyBuilder
-	k.reset("v")
-	k.add(primary)
+	b := append(make([]byte, 0, keyBuf), 'v')
+	b = appendPart(b, primary)
 	for _, name := range vary {
-		k.add(name)
+		b = appendPart(b, name)
 		values, ok := req.Header[name]
 		if !ok {
-			k.addAbsent()
+			b = appendAbsent(b)
 			continue
 		}
-		k.b = append(k.b, 0xfe)
+		b = binary.AppendUvarint(appendPresent(b), uint64(len(values)))
 		for _, v := range values {
-			k.add(strings.Trim(v, " \t"))
+			b = appendPart(b, strings.Trim(v, " \t"))
 		}
 	}
-	return k.sum()
+	return sumKey(b)
 }
 
 // FlightKey is the key under which identical requests in flight may share
@@ -152,11 +146,10 @@ func FlightKey(partition string, req *http.Request) string {
 	if _, ok := req.Header["Range"]; ok {
 		return ""
 	}
-	var k keyBuilder
-	k.reset("f")
-	k.add(partition)
-	k.add(methodOf(req))
-	k.addURL(req.URL, hostOverride(req))
+	b := append(make([]byte, 0, keyBuf), 'f')
+	b = appendPart(b, partition)
+	b = appendPart(b, methodOf(req))
+	b = appendURL(b, req.URL, hostOverride(req))
 	type field struct{ canonical, name string }
 	fields := make([]field, 0, len(req.Header))
 	for name := range req.Header {
@@ -166,13 +159,13 @@ func FlightKey(partition string, req *http.Request) string {
 	}
 	slices.SortFunc(fields, func(a, b field) int { return strings.Compare(a.canonical, b.canonical) })
 	for _, f := range fields {
-		k.add(f.canonical)
-		k.b = binary.AppendUvarint(k.b, uint64(len(req.Header[f.name])))
+		b = appendPart(b, f.canonical)
+		b = binary.AppendUvarint(b, uint64(len(req.Header[f.name])))
 		for _, v := range req.Header[f.name] {
-			k.add(v)
+			b = appendPart(b, v)
 		}
 	}
-	return k.sum()
+	return sumKey(b)
 }
 
 // methodOf is req's method, "" meaning GET.
