@@ -36,11 +36,11 @@ func (l Lookup) NotModified(req *http.Request) bool {
 	if inm, ok := req.Header["If-None-Match"]; ok {
 		return matchesETag(inm, l.Entry.Header.Get("Etag"))
 	}
-	ims, err := http.ParseTime(req.Header.Get("If-Modified-Since"))
+	ims, err := parseHTTPDate(req.Header.Get("If-Modified-Since"))
 	if err != nil {
 		return false
 	}
-	lm, err := http.ParseTime(l.Entry.Header.Get("Last-Modified"))
+	lm, err := parseHTTPDate(l.Entry.Header.Get("Last-Modified"))
 	return err == nil && !lm.After(ims)
 }
 

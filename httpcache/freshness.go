@@ -72,7 +72,7 @@ func freshnessLifetime(status int, h http.Header, d Directives, o Options) time.
 		return d.MaxAge
 	}
 	if _, ok := h["Expires"]; ok {
-		expires, err := http.ParseTime(h.Get("Expires"))
+		expires, err := parseHTTPDate(h.Get("Expires"))
 		if err != nil {
 			return 0
 		}
@@ -81,7 +81,7 @@ func freshnessLifetime(status int, h http.Header, d Directives, o Options) time.
 	if o.Heuristic <= 0 || !(heuristicallyCacheable(status) || d.Public) {
 		return 0
 	}
-	modified, err := http.ParseTime(h.Get("Last-Modified"))
+	modified, err := parseHTTPDate(h.Get("Last-Modified"))
 	if err != nil {
 		return 0
 	}
@@ -95,7 +95,7 @@ func freshnessLifetime(status int, h http.Header, d Directives, o Options) time.
 
 // dateOf is h's Date, or o's now when it has none.
 func dateOf(h http.Header, o Options) time.Time {
-	if t, err := http.ParseTime(h.Get("Date")); err == nil {
+	if t, err := parseHTTPDate(h.Get("Date")); err == nil {
 		return t
 	}
 	if o.Now != nil {
@@ -127,7 +127,7 @@ func heuristicallyCacheable(status int) bool {
 // Date field (response_time when absent or invalid).
 func CurrentAge(e *Entry, now time.Time) time.Duration {
 	date := e.ResponseTime
-	if t, err := http.ParseTime(e.Header.Get("Date")); err == nil {
+	if t, err := parseHTTPDate(e.Header.Get("Date")); err == nil {
 		date = t
 	}
 	apparentAge := max(e.ResponseTime.Sub(date), 0)

@@ -28,7 +28,7 @@ func storedHeader(h http.Header, responseTime time.Time) http.Header {
 	for _, name := range excluded(h) {
 		delete(out, name)
 	}
-	if _, err := http.ParseTime(out.Get("Date")); err != nil {
+	if _, err := parseHTTPDate(out.Get("Date")); err != nil {
 		out.Set("Date", responseTime.UTC().Format(http.TimeFormat))
 	}
 	return out
@@ -72,7 +72,7 @@ func updatedHeader(stored, nm http.Header, responseTime time.Time) http.Header {
 	for _, name := range excluded(out) {
 		delete(out, name)
 	}
-	if _, err := http.ParseTime(nm.Get("Date")); err != nil {
+	if _, err := parseHTTPDate(nm.Get("Date")); err != nil {
 		out.Set("Date", responseTime.UTC().Format(http.TimeFormat))
 	}
 	return out
