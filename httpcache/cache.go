@@ -228,7 +228,9 @@ func (c *Cache) ttl(e *Entry) time.Duration {
 }
 
 // put stores e under primary, or, when it varies, under its variant key
-// with an index under primary.
+// with an index under primary. The index takes e's ttl: a longer-lived
+// sibling variant is then unreachable (a Miss) once the index expires,
+// and the variants of an older Vary are left to expire on their own.
 func (c *Cache) put(ctx context.Context, primary string, req *http.Request, e *Entry, ttl time.Duration) error {
 	if len(e.Vary) == 0 {
 		return c.backend.Set(ctx, primary, e, ttl)

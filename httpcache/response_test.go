@@ -3,8 +3,11 @@ package httpcache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -259,4 +262,63 @@ func TestFlightKey(t *testing.T) {
 			t.Errorf("%s: key %q, want none", name, got)
 		}
 	}
+}
+
+// TestCacheKeysRevealNothing: over a byte store, every key is a hex
+// digest; neither the URL, its api_key, nor a varied header value shows.
+func TestCacheKeysRevealNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	blobs := &blobMap{m: make(map[string][]byte)}
+	c := New(Encoded(blobs), Options{Now: func() time.Time { return t0 }})
+	req := request("GET", target, header("Authorization", "Bearer TOKEN"))
+	resp := &http.Response{StatusCode: 200, Header: header("Cache-Control", "max-age=60", "Vary", "Authorization", "Date", httpDate(t0))}
+	if ok, err := c.Store(ctx, "p", req, resp, []byte("x"), t0, t0); !ok || err != nil {
+		t.Fatalf("Store = %v, %v", ok, err)
+	}
+	if len(blobs.m) != 2 {
+		t.Fatalf("%d keys, want an index and a variant", len(blobs.m))
+	}
+	for k := range blobs.m {
+		if len(k) != 64 || strings.Trim(k, "0123456789abcdef") != "" {
+			t.Errorf("key %q is not a hex SHA-256", k)
+		}
+	}
+	if l, err := c.Lookup(ctx, "p", req); err != nil || l.State != Fresh {
+		t.Errorf("Lookup over Encoded = %v, %v; want fresh", l.State, err)
+	}
+}
+
+func TestCacheConcurrent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(Options{})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 200 {
+				u := fmt.Sprintf("%s&n=%d", target, (g+i)%10)
+				req := request("GET", u, header("Accept", "a"))
+				resp := &http.Response{StatusCode: 200, Header: header("Cache-Control", "max-age=60", "Etag", `"e"`, "Vary", "Accept")}
+				if _, err := f.c.Store(ctx, "p", req, resp, []byte("body"), t0, t0); err != nil {
+					t.Error(err)
+					return
+				}
+				l, err := f.c.Lookup(ctx, "p", req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if l.Entry != nil {
+					_ = f.c.Response(l.Entry, req)
+					nm := &http.Response{StatusCode: 304, Header: header("Etag", `"e"`)}
+					if _, err := f.c.Refresh(ctx, "p", l, req, nm, t0, t0); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
