@@ -195,7 +195,7 @@ func (c *Cache) Store(ctx context.Context, partition string, req *http.Request, 
 	e := &Entry{
 		Status:       resp.StatusCode,
 		Header:       storedHeader(resp.Header, responseTime),
-		Body:         body,
+		Body:         slices.Clone(body), // the backend may keep the entry itself
 		RequestTime:  requestTime,
 		ResponseTime: responseTime,
 	}
