@@ -15,6 +15,7 @@ import (
 type flight struct {
 	g      *Group
 	key    string             // "" for a flight that is not in g.flights
+	ctx    context.Context    // fetch's
 	cancel context.CancelFunc // fetch's context
 	done   chan struct{}      // closed once the fields after mu are set
 
@@ -28,6 +29,7 @@ type flight struct {
 	stream *stream        // when two or more callers share the body
 	base   *http.Response // resp before its body was read, for copies
 	taken  atomic.Int32   // readers of stream handed out
+	lone   loneBody       // the Body of a lone caller, set as it takes it
 }
 
 // join counts one more caller in f. It reports false when f can take no
@@ -43,8 +45,8 @@ func (f *flight) join() bool {
 }
 
 // run runs fetch and hands its outcome to the callers still waiting.
-func (f *flight) run(ctx context.Context, fetch func(context.Context) (*http.Response, error)) {
-	resp, err := fetch(ctx)
+func (f *flight) run(fetch func(context.Context) (*http.Response, error)) {
+	resp, err := fetch(f.ctx)
 	if err == nil && resp == nil {
 		err = errNilResponse
 	}
@@ -105,7 +107,11 @@ func (f *flight) take(ctx context.Context) (*http.Response, error) {
 		return nil, f.err
 	}
 	if f.stream == nil {
-		f.resp.Body = newLoneBody(ctx, f.resp.Body, f.cancel)
+		f.lone = loneBody{ReadCloser: f.resp.Body, cancel: f.cancel}
+		if ctx.Done() != nil {
+			f.lone.stop = context.AfterFunc(ctx, f.cancel)
+		}
+		f.resp.Body = &f.lone
 		return f.resp, nil
 	}
 	r := f.stream.reader(int(f.taken.Add(1) - 1))
@@ -125,14 +131,6 @@ type loneBody struct {
 	io.ReadCloser
 	cancel context.CancelFunc
 	stop   func() bool // stops the context.AfterFunc; nil without one
-}
-
-func newLoneBody(ctx context.Context, body io.ReadCloser, cancel context.CancelFunc) *loneBody {
-	b := &loneBody{ReadCloser: body, cancel: cancel}
-	if ctx.Done() != nil {
-		b.stop = context.AfterFunc(ctx, cancel)
-	}
-	return b
 }
 
 // Close closes the upstream body and cancels fetch's context. Like

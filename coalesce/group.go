@@ -90,8 +90,18 @@ func (g *Group) InFlight() int { return int(g.inFlight.Load()) }
 // context.Cause(ctx), as net/http's bodies stop with their request's
 // context.
 func (g *Group) Do(ctx context.Context, key string, fetch func(ctx context.Context) (*http.Response, error)) (resp *http.Response, shared bool, err error) {
-	f, shared := g.join(ctx, key, fetch)
-	if done := ctx.Done(); done != nil {
+	f, shared := g.join(ctx, key)
+	done := ctx.Done()
+	switch {
+	case shared:
+	case done == nil:
+		// This caller can never leave before the response: fetch may
+		// as well run in its goroutine, and spare one.
+		f.run(fetch)
+	default:
+		go f.run(fetch)
+	}
+	if done != nil {
 		select {
 		case <-f.done:
 		case <-done:
@@ -105,28 +115,32 @@ func (g *Group) Do(ctx context.Context, key string, fetch func(ctx context.Conte
 }
 
 // join returns the flight of key that ctx's caller is now counted in, and
-// whether it was already running; it starts one when there is none.
-func (g *Group) join(ctx context.Context, key string, fetch func(context.Context) (*http.Response, error)) (*flight, bool) {
+// whether it was already running; it makes a new one, which the caller
+// runs, when there is none.
+func (g *Group) join(ctx context.Context, key string) (*flight, bool) {
 	if key == "" {
-		return g.start(ctx, "", fetch), false
+		return g.newFlight(ctx, ""), false
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if f := g.flights[key]; f != nil && f.join() {
 		return f, true
 	}
-	f := g.start(ctx, key, fetch)
+	f := g.newFlight(ctx, key)
 	g.flights[key] = f
 	return f, false
 }
 
-// start starts a flight of key with one caller, ctx's, and its fetch.
-func (g *Group) start(ctx context.Context, key string, fetch func(context.Context) (*http.Response, error)) *flight {
+// newFlight returns a flight of key with one caller, ctx's; fetch's
+// context carries ctx's values.
+func (g *Group) newFlight(ctx context.Context, key string) *flight {
 	f := &flight{g: g, key: key, done: make(chan struct{}), callers: 1}
-	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	f.cancel = cancel
+	parent := ctx
+	if ctx.Done() != nil {
+		parent = context.WithoutCancel(ctx) // a ctx that never ends has no deadline either
+	}
+	f.ctx, f.cancel = context.WithCancel(parent)
 	g.inFlight.Add(1)
-	go f.run(fctx, fetch)
 	return f
 }
 

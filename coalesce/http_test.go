@@ -20,10 +20,28 @@ import (
 // flight first.
 
 // TestDoSharesOneRequest: 50 concurrent callers of one key reach the
-// server once, and every one reads the whole body, header and trailer.
+// server once, and every one reads the whole body, header and trailer;
+// with contexts that may end (fetch runs in a goroutine of its own) and
+// with Background (fetch runs in the first caller's).
 func TestDoSharesOneRequest(t *testing.T) {
 	t.Parallel()
-	const callers = 50
+	t.Run("Cancellable", func(t *testing.T) {
+		t.Parallel()
+		ctxs, _ := contexts(t, 50)
+		testDoShares(t, ctxs)
+	})
+	t.Run("Background", func(t *testing.T) {
+		t.Parallel()
+		ctxs := make([]context.Context, 50)
+		for i := range ctxs {
+			ctxs[i] = context.Background()
+		}
+		testDoShares(t, ctxs)
+	})
+}
+
+func testDoShares(t *testing.T, ctxs []context.Context) {
+	callers := len(ctxs)
 	body := pattern(300 << 10) // several of the pump's reads
 	var requests atomic.Int32
 	answer := newGate()
@@ -37,7 +55,6 @@ func TestDoSharesOneRequest(t *testing.T) {
 	}))
 	defer srv.Close()
 	g := coalesce.New(coalesce.Options{})
-	ctxs, _ := contexts(t, callers)
 	results := doAll(g, ctxs, "k", getter(newClient(t), srv.URL))
 	awaitCallers(t, g, "k", callers)
 	answer.open()
