@@ -56,5 +56,9 @@
 // the cancellation of that context keeps the pump until it returns. A
 // response whose body is not an ordinary stream (a 101 Switching
 // Protocols connection) must not be coalesced: its Body loses its other
-// methods. A Group is safe for concurrent use.
+// methods. If fetch panics, the callers that joined its flight get an
+// error and the key is freed; the panic itself goes on in fetch's
+// goroutine, which is the first caller's when its ctx can never end (a
+// caller that can never leave early runs fetch itself) and a goroutine of
+// its own otherwise. A Group is safe for concurrent use.
 package coalesce

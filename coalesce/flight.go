@@ -44,9 +44,23 @@ func (f *flight) join() bool {
 	return true
 }
 
-// run runs fetch and hands its outcome to the callers still waiting.
+// run runs fetch and hands its outcome to the callers still waiting. If
+// fetch panics (or calls runtime.Goexit), they get errFetchPanicked and
+// the key is freed before the panic goes on.
 func (f *flight) run(fetch func(context.Context) (*http.Response, error)) {
+	returned := false
+	defer func() {
+		if !returned {
+			f.answer(nil, errFetchPanicked)
+		}
+	}()
 	resp, err := fetch(f.ctx)
+	returned = true
+	f.answer(resp, err)
+}
+
+// answer hands fetch's outcome to the callers still waiting.
+func (f *flight) answer(resp *http.Response, err error) {
 	if err == nil && resp == nil {
 		err = errNilResponse
 	}

@@ -29,6 +29,10 @@ var ErrLagging = errors.New("coalesce: reader fell behind")
 // nor an error.
 var errNilResponse = errors.New("coalesce: fetch returned a nil response and a nil error")
 
+// errFetchPanicked is the error of Do for the callers that joined a flight
+// whose fetch panicked; the panic goes on in fetch's goroutine.
+var errFetchPanicked = errors.New("coalesce: fetch panicked")
+
 // errClosed is the Read error of a body after its Close.
 var errClosed = errors.New("coalesce: read on closed response body")
 

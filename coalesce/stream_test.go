@@ -305,3 +305,61 @@ func TestKeyFreeAfterFetch(t *testing.T) {
 		t.Errorf("fetch ran %d times, want 2", n)
 	}
 }
+
+// TestFetchPanic: when fetch panics in the first caller's goroutine (its
+// ctx never ends), the panic reaches that caller, the callers that joined
+// get an error, and the key is free again.
+func TestFetchPanic(t *testing.T) {
+	t.Parallel()
+	g := coalesce.New(coalesce.Options{})
+	answer := newGate()
+	fetch := func(context.Context) (*http.Response, error) {
+		answer.wait()
+		panic("fetch broke")
+	}
+	panicked := make(chan any, 1)
+	go func() {
+		defer func() { panicked <- recover() }()
+		g.Do(context.Background(), "k", fetch)
+	}()
+	awaitCallers(t, g, "k", 1)
+	joiner := doAll(g, []context.Context{t.Context()}, "k", fetch)[0]
+	awaitCallers(t, g, "k", 2)
+	answer.open()
+	if p := <-panicked; p != "fetch broke" {
+		t.Errorf("the first caller recovered %v, want the panic of fetch", p)
+	}
+	if r := receive(t, joiner); r.err == nil || !r.shared {
+		t.Errorf("the joiner: shared %v, error %v; want true and an error", r.shared, r.err)
+	}
+	resp, shared, err := g.Do(t.Context(), "k", func(context.Context) (*http.Response, error) {
+		return &http.Response{Body: http.NoBody}, nil
+	})
+	if err != nil || shared {
+		t.Fatalf("after the panic: Do: shared %v, %v; want a new flight", shared, err)
+	}
+	resp.Body.Close()
+}
+
+// TestLoneBodyFollowsCallerContext: the lone caller's ctx ending after the
+// response cancels fetch's context, which stops the upstream body.
+func TestLoneBodyFollowsCallerContext(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	g := coalesce.New(coalesce.Options{})
+	var fetchCtx context.Context
+	resp, _, err := g.Do(ctx, "k", func(fctx context.Context) (*http.Response, error) {
+		fetchCtx = fctx
+		return &http.Response{Body: http.NoBody}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	cancel()
+	select {
+	case <-fetchCtx.Done():
+	case <-time.After(patience):
+		t.Fatal("the caller's ctx ended and fetch's context did not")
+	}
+}
