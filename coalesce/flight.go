@@ -95,7 +95,7 @@ func (f *flight) answer(resp *http.Response, err error) {
 // leave takes ctx's caller out of f after ctx ended, and returns ctx's
 // cause. The last caller to leave cancels fetch. A caller that was
 // already counted when fetch returned takes its share and closes it.
-func (f *flight) leave(ctx context.Context) (*http.Response, bool, error) {
+func (f *flight) leave(ctx context.Context) error {
 	f.mu.Lock()
 	if !f.answered {
 		f.callers--
@@ -104,14 +104,14 @@ func (f *flight) leave(ctx context.Context) (*http.Response, bool, error) {
 		if last {
 			f.cancel()
 		}
-		return nil, false, context.Cause(ctx)
+		return context.Cause(ctx)
 	}
 	f.mu.Unlock()
 	<-f.done
 	if resp, err := f.take(context.Background()); err == nil {
 		resp.Body.Close()
 	}
-	return nil, false, context.Cause(ctx)
+	return context.Cause(ctx)
 }
 
 // take returns the share of a caller counted when fetch returned; ctx is

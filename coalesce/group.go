@@ -16,7 +16,9 @@ type Options struct {
 	// MaxLag bounds, in bytes, how far a waiter's reading may fall behind
 	// the fastest waiter's; a waiter further behind is detached: its
 	// body's Read returns an error wrapping ErrLagging. 0 means 1 MiB;
-	// a negative value is treated as 0.
+	// a negative value is treated as 0. The pump reads up to 32 KiB at a
+	// time, so a MaxLag below that detaches readers that are merely a
+	// chunk apart.
 	MaxLag int
 }
 
@@ -109,7 +111,7 @@ func (g *Group) Do(ctx context.Context, key string, fetch func(ctx context.Conte
 		select {
 		case <-f.done:
 		case <-done:
-			return f.leave(ctx)
+			return nil, shared, f.leave(ctx)
 		}
 	} else {
 		<-f.done

@@ -47,7 +47,7 @@ func TestMemoryBound(t *testing.T) {
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	peak := sampleHeap(t)
+	peak := sampleHeap()
 
 	p := newPacer(readers, 256<<10)
 	var wg sync.WaitGroup
@@ -90,7 +90,7 @@ func TestMemoryBound(t *testing.T) {
 
 // sampleHeap samples HeapAlloc every few milliseconds until the returned
 // function is called, which returns the highest sample.
-func sampleHeap(t *testing.T) func() uint64 {
+func sampleHeap() func() uint64 {
 	stop, done := make(chan struct{}), make(chan uint64)
 	go func() {
 		var peak uint64
