@@ -39,7 +39,10 @@ type call struct {
 	// started is when RoundTrip began; now is when the latest answer
 	// arrived.
 	started, now time.Time
-	attempt      int
+	// deadline, when set, is waitDeadline's answer: a shared flight's call
+	// (see responseCache.share) waits as its first caller would.
+	deadline time.Time
+	attempt  int
 	// clientRetries is set when the request comes from a client that
 	// retries on its own: heed then makes one attempt.
 	clientRetries bool

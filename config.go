@@ -203,6 +203,47 @@ type Upstream struct {
 	// Credentials names places a credential may be besides the ones heed
 	// knows (Authorization, X-Api-Key and the like).
 	Credentials CredentialPolicy `yaml:"credentials"`
+
+	// Cache keeps the responses to GET and HEAD a while, per tenant and
+	// credential, and revalidates them with the API (see CachePolicy): a
+	// hit spends no quota and waits for nothing.
+	Cache CachePolicy `yaml:"cache"`
+
+	// Coalesce, when true, lets identical GETs in flight at once (the
+	// same credential, tenant, URL and headers) share one upstream
+	// request, its body streamed to each of them. false (the default)
+	// sends each.
+	Coalesce bool `yaml:"coalesce"`
+}
+
+// CachePolicy is an upstream's private response cache: RFC 9111's rules
+// for a private cache, applied per tenant and credential, so that an entry
+// is never served to a request with another credential (package
+// httpcache).
+type CachePolicy struct {
+	// Enabled turns the cache on; false (the default) stores nothing.
+	Enabled bool `yaml:"enabled"`
+
+	// MaxBytes bounds what the cache keeps in each process's memory,
+	// least recently used first out; 0 means 64MiB.
+	MaxBytes ByteSize `yaml:"max_bytes"`
+
+	// MaxEntryBytes is the largest body stored; bigger responses pass
+	// through unstored. 0 means 1MiB.
+	MaxEntryBytes ByteSize `yaml:"max_entry_bytes"`
+
+	// Shared keeps the entries in the configured shared store (Redis) for
+	// the whole fleet instead of in each process, each with a TTL: a
+	// response one process fetched is served or revalidated by the
+	// others. It needs a shared store.
+	Shared bool `yaml:"shared"`
+
+	// Free304 says that the API does not charge a 304 Not Modified to its
+	// request limits (GitHub's rule for conditional requests): heed then
+	// gives back the request's charge under the configured request limits
+	// when the answer is 304. nil means true for api.github.com (and
+	// vendor github), false otherwise.
+	Free304 *bool `yaml:"free_304"`
 }
 
 // Limit is one rate limit: no window of length Per, wherever it starts, may
@@ -416,6 +457,7 @@ func (u Upstream) withDefaults() Upstream {
 		adaptive = *u.Adaptive
 	}
 	u.Adaptive = &adaptive
+	u.Cache = u.Cache.withDefaults(u)
 	u.Credentials.Headers = slices.Clone(u.Credentials.Headers)
 	u.Credentials.Query = slices.Clone(u.Credentials.Query)
 	return u

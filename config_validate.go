@@ -34,7 +34,9 @@ func (c Config) Validate() error {
 		p.addAt("tenant", "tenant %q must match [A-Za-z0-9][A-Za-z0-9_.-]*", d.Tenant)
 	}
 	for i, u := range d.Upstreams {
-		checkUpstream(&p, loc{label: fmt.Sprintf("upstreams[%d] %q", i, u.Name), path: fmt.Sprintf("upstreams[%d]", i)}, u)
+		at := loc{label: fmt.Sprintf("upstreams[%d] %q", i, u.Name), path: fmt.Sprintf("upstreams[%d]", i)}
+		checkUpstream(&p, at, u)
+		checkCache(&p, at, u.Cache, d.sharedStore())
 	}
 	checkUnique(&p, d.Upstreams)
 	return c.Source.Locate(errors.Join(p...))

@@ -248,6 +248,7 @@ func (ch charge) hasTokens() bool {
 // or an error the API answered (it charged no tokens); not for a
 // transport error (the API may have seen the request).
 func (c *call) settleAttempt(out *outcome) {
+	c.freeNotModified(out)
 	ch := c.charge
 	if !ch.hasTokens() || ch.settled || out.resp == nil {
 		return
@@ -271,6 +272,28 @@ func (c *call) settleAttempt(out *outcome) {
 			s.settle(tokens{input: in, output: outTokens}, true)
 		}
 	})
+}
+
+// freeNotModified gives back the request the attempt was charged under
+// the request limits when the API answered 304 and does not charge those
+// (CachePolicy.Free304).
+func (c *call) freeNotModified(out *outcome) {
+	if out.resp == nil || out.resp.StatusCode != http.StatusNotModified || c.u.rc == nil || !c.u.rc.free304 {
+		return
+	}
+	var limits []store.Limit
+	for _, l := range c.charge.limits {
+		if l.Unit == store.UnitRequests {
+			limits = append(limits, l)
+		}
+	}
+	if len(limits) == 0 {
+		return
+	}
+	s := store.Settlement{Scope: c.sc.key, Limits: limits, Delta: store.Cost{Requests: -c.charge.cost.Charge(store.UnitRequests)}}
+	if err := c.u.t.store.Settle(context.WithoutCancel(c.ctx), s); err != nil {
+		c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: giving back a 304's charge failed", attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
+	}
 }
 
 // settler settles one charge, from any goroutine: a response body may be

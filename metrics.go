@@ -67,6 +67,10 @@ type Metrics interface {
 	// two is the estimate's error. A charge given back because the API
 	// refused the request is not reported.
 	TokensSettled(upstream string, input, output, estimatedInput, estimatedOutput int64)
+	// Cache is called once per GET or HEAD of an upstream with a cache or
+	// coalescing (see Upstream.Cache, Upstream.Coalesce), with what they
+	// did for it.
+	Cache(upstream string, ev CacheEvent)
 }
 
 // The outcomes of a RoundTrip, as Metrics.Request receives them.
@@ -143,6 +147,7 @@ func (NoMetrics) StoreError(string, string)                        {}
 func (NoMetrics) FleetSize(string, int)                            {}
 func (NoMetrics) TokensReserved(string, int64, int64)              {}
 func (NoMetrics) TokensSettled(string, int64, int64, int64, int64) {}
+func (NoMetrics) Cache(string, CacheEvent)                         {}
 
 // name is the attempt's Outcome word.
 func (o outcome) name() string {

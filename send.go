@@ -105,8 +105,19 @@ type body struct {
 	once    sync.Once
 	done    []func()
 	refusal *Refusal
-	// tap, when set, sees every byte the caller reads (a usage meter).
+	// tap, when set, sees every byte the caller reads (a usage meter, the
+	// cache's copy); eof is set once the body was read to its end.
 	tap io.Writer
+	eof bool
+}
+
+// addTap has w see every byte the caller reads, besides any tap already
+// there.
+func (b *body) addTap(w io.Writer) {
+	if b.tap != nil {
+		w = io.MultiWriter(b.tap, w)
+	}
+	b.tap = w
 }
 
 func (b *body) Read(p []byte) (int, error) {
@@ -115,6 +126,7 @@ func (b *body) Read(p []byte) (int, error) {
 		_, _ = b.tap.Write(p[:n])
 	}
 	if err != nil {
+		b.eof = b.eof || err == io.EOF
 		b.once.Do(b.finish)
 	}
 	return n, err

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heedhq/heed/httpcache"
 	"github.com/heedhq/heed/llm"
 	"github.com/heedhq/heed/scope"
 	"github.com/heedhq/heed/store"
@@ -65,6 +66,8 @@ type Transport struct {
 	clock   Clock
 	log     *slog.Logger
 	metrics Metrics
+	// blobs keeps shared cache entries, when the store can (store/redis).
+	blobs httpcache.Blobs
 	// tokenizer counts OpenAI input tokens (Config.Tokenizer).
 	tokenizer llm.Tokenizer
 	ups       []*upstream
@@ -104,6 +107,10 @@ func New(cfg Config) (*Transport, error) {
 	if err := t.openStore(); err != nil {
 		return nil, err
 	}
+	if err := t.openCaches(); err != nil {
+		t.closeStoreNow()
+		return nil, err
+	}
 	t.startSweeps()
 	return t, nil
 }
@@ -141,6 +148,7 @@ func (t *Transport) openStore() error {
 		owned = true
 	}
 	t.store, t.closeStore = s, owned
+	t.blobs, _ = s.(httpcache.Blobs)
 	if _, inProcess := s.(*memory.Store); inProcess {
 		return nil
 	}
@@ -155,6 +163,27 @@ func (t *Transport) openStore() error {
 	})
 	t.store, t.closeStore = t.fleet, true
 	return nil
+}
+
+// openCaches gives the upstreams with a cache or coalescing their layer
+// (see responseCache), above retry.
+func (t *Transport) openCaches() error {
+	for _, u := range t.ups {
+		if u.cfg.Cache.Enabled && u.cfg.Cache.Shared && t.blobs == nil {
+			return fmt.Errorf("heed: upstream %q: cache.shared: the store keeps no cache entries (a Redis store does)", u.cfg.Name)
+		}
+		if u.rc = newResponseCache(u, t.blobs); u.rc != nil {
+			u.handle = compose(withLayer(pipeline(), layerRetry, layer{layerCache, u.rc.layer}), u.send)
+		}
+	}
+	return nil
+}
+
+// closeStoreNow closes the store New opened, when New fails after.
+func (t *Transport) closeStoreNow() {
+	if t.closeStore {
+		_ = t.store.Close()
+	}
 }
 
 // sweeper is a store that can drop what it holds of idle scopes on
@@ -243,6 +272,11 @@ func (t *Transport) Close() error {
 	t.closeOnce.Do(func() {
 		t.stopSweeps()
 		<-t.swept
+		for _, u := range t.ups {
+			if u.rc != nil {
+				u.rc.close()
+			}
+		}
 		if t.closeStore {
 			err = t.store.Close()
 		}

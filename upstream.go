@@ -46,6 +46,9 @@ type upstream struct {
 	clientRetry []string
 	// handle runs an attempt's way down the layers (see pipeline).
 	handle handler
+	// rc is the upstream's response cache and coalescing, nil when it has
+	// neither.
+	rc *responseCache
 	scopes *scopes
 
 	anonymousWarned atomic.Bool

@@ -45,6 +45,9 @@ func waitReasonOf(r store.Reason) waitReason {
 // max_wait after RoundTrip began (or the shorter WithMaxWait), or the
 // request's deadline if sooner.
 func (c *call) waitDeadline() time.Time {
+	if !c.deadline.IsZero() { // a shared flight's call waits by its first caller's
+		return c.deadline
+	}
 	maxWait := c.u.cfg.MaxWait
 	if c.opts.hasMaxWait && c.opts.maxWait < maxWait {
 		maxWait = c.opts.maxWait

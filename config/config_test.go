@@ -290,6 +290,21 @@ func TestLoad(t *testing.T) {
 		if !slices.Equal(units, want) || c.Upstreams[1].Cost != "openai" || c.Upstreams[1].DefaultOutputTokens != 4096 {
 			t.Errorf("the LLM upstreams: %v, cost %q, default output %d; want %v, openai, 4096", units, c.Upstreams[1].Cost, c.Upstreams[1].DefaultOutputTokens, want)
 		}
+		// GitHub's cache reads its sizes.
+		gh := c.Upstreams[0]
+		if cc := gh.Cache; !cc.Enabled || cc.MaxBytes != 64<<20 || cc.MaxEntryBytes != 1<<20 || cc.Shared || cc.Free304 == nil || !*cc.Free304 || !gh.Coalesce {
+			t.Errorf("github's cache: %+v, coalesce %v; want enabled, 64MiB, 1MiB, not shared, free 304, coalescing", cc, gh.Coalesce)
+		}
+	})
+	t.Run("ByteSizes", func(t *testing.T) {
+		t.Parallel()
+		doc := "upstreams:\n  - name: a\n    base_url: https://a.example\n    cache: {enabled: true, max_bytes: 2x, max_entry_bytes: [1]}\n"
+		_, err := Parse([]byte(doc), "heed.yaml")
+		want := "heed: heed.yaml:4: upstreams[0].cache.max_bytes: \"2x\": want bytes as an integer or a number with a unit (B, KiB, MiB, GiB, kB, MB, GB), as in 64MiB\n" +
+			"heed: heed.yaml:4: upstreams[0].cache.max_entry_bytes: want a scalar, got a list"
+		if got := errorLines(err); got != want {
+			t.Errorf("got\n%s\nwant\n%s", got, want)
+		}
 	})
 	t.Run("Missing", func(t *testing.T) {
 		t.Parallel()

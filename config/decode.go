@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
@@ -160,6 +161,8 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		return
 	case v.Type() == reflect.TypeFor[time.Duration]():
 		d.duration(n, v, path)
+	case reflect.PointerTo(v.Type()).Implements(reflect.TypeFor[encoding.TextUnmarshaler]()):
+		d.text(n, v, path)
 	case v.Kind() == reflect.Struct:
 		d.mapping(n, v, path)
 	case v.Kind() == reflect.Slice:
@@ -279,6 +282,18 @@ func (d *decoder) duration(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	v.SetInt(int64(dur))
+}
+
+// text decodes a scalar into v, a value whose pointer reads itself from
+// text (heed.ByteSize).
+func (d *decoder) text(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.ScalarNode {
+		d.mismatch(n, path, "a scalar")
+		return
+	}
+	if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
+		d.failf(n, path, "%s: %v", orTop(path), err)
+	}
 }
 
 // scalar decodes a string, bool, integer or float into v. Any scalar makes
