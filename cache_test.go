@@ -165,7 +165,7 @@ func TestFree304GivesTheChargeBack(t *testing.T) {
 				tr := transport(t, handlerTransport{srv}, heed.Upstream{
 					Limits:  []heed.Limit{{Requests: 2, Per: time.Hour, Burst: 2}},
 					OnLimit: heed.OnLimitFail, MaxWait: time.Second,
-					Cache:   heed.CachePolicy{Enabled: true, Free304: &free},
+					Cache: heed.CachePolicy{Enabled: true, Free304: &free},
 				}, nil)
 				polls := 0
 				for ; polls < 50; polls++ {
@@ -225,4 +225,3 @@ func TestCacheUnusedWithoutCacheAndCoalesce(t *testing.T) {
 		}
 	})
 }
-

@@ -48,7 +48,7 @@ type upstream struct {
 	handle handler
 	// rc is the upstream's response cache and coalescing, nil when it has
 	// neither.
-	rc *responseCache
+	rc     *responseCache
 	scopes *scopes
 
 	anonymousWarned atomic.Bool

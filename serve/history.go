@@ -149,6 +149,9 @@ func (h *history) TokensSettled(upstream string, input, output, _, _ int64) {
 	h.add(upstream, outputOf, output)
 }
 
+// Cache implements heed.Metrics: not charted yet.
+func (h *history) Cache(string, heed.CacheEvent) {}
+
 // tee sends every observation to each of its Metrics.
 type tee []heed.Metrics
 
@@ -205,5 +208,10 @@ func (t tee) TokensReserved(u string, in, out int64) {
 func (t tee) TokensSettled(u string, in, out, estIn, estOut int64) {
 	for _, m := range t {
 		m.TokensSettled(u, in, out, estIn, estOut)
+	}
+}
+func (t tee) Cache(u string, ev heed.CacheEvent) {
+	for _, m := range t {
+		m.Cache(u, ev)
 	}
 }

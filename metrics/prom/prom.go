@@ -64,6 +64,14 @@ type Metrics struct {
 	// reported tokens to its estimate (1: exact; below 1: charged more
 	// than it cost, as an output maximum is).
 	estimate *prometheus.HistogramVec
+	// cacheResults counts, by upstream and result (hit, revalidated,
+	// miss, coalesced), the GETs and HEADs of an upstream with a cache or
+	// coalescing; cacheBytes the body bytes served from the cache;
+	// notModified the 304s the API answered; requestsSaved the requests
+	// not sent (hits, shared answers); quotaSaved those that spent no unit
+	// of the request limits (and free 304s).
+	cacheResults                                       *prometheus.CounterVec
+	cacheBytes, notModified, requestsSaved, quotaSaved *prometheus.CounterVec
 }
 
 var _ heed.Metrics = (*Metrics)(nil)
@@ -127,6 +135,11 @@ func newMetrics() *Metrics {
 		tokensSettled:  counter("tokens_settled_total", "Tokens priced requests cost as their responses' usage reported, by kind (input, output).", "kind"),
 		estimate: histogram("token_estimate_ratio", "Reported tokens over the tokens charged when the request left, per request and kind (input, output): 1 is exact.",
 			[]float64{0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 1, 1.05, 1.1, 1.25, 1.5, 2, 3}, "kind"),
+		cacheResults:  counter("cache_results_total", "GETs and HEADs of an upstream with a cache or coalescing, by result (hit, revalidated, miss, coalesced).", "result"),
+		cacheBytes:    counter("cache_bytes_total", "Body bytes served from the response cache (hits and revalidated answers)."),
+		notModified:   counter("cache_not_modified_total", "304 Not Modified answers the API sent to a conditional request."),
+		requestsSaved: counter("cache_requests_saved_total", "Requests not sent: answered from the cache or shared with an identical request in flight."),
+		quotaSaved:    counter("cache_quota_saved_total", "Requests that spent no unit of the request limits: not sent, or answered 304 by an API that does not charge it (free_304)."),
 	}
 }
 
@@ -166,6 +179,11 @@ func (m *Metrics) collectors() []named {
 		{"heed_tokens_reserved_total", m.tokensReserved},
 		{"heed_tokens_settled_total", m.tokensSettled},
 		{"heed_token_estimate_ratio", m.estimate},
+		{"heed_cache_results_total", m.cacheResults},
+		{"heed_cache_bytes_total", m.cacheBytes},
+		{"heed_cache_not_modified_total", m.notModified},
+		{"heed_cache_requests_saved_total", m.requestsSaved},
+		{"heed_cache_quota_saved_total", m.quotaSaved},
 	}
 }
 
@@ -265,6 +283,33 @@ func (m *Metrics) FleetSize(upstream string, processes int) {
 	if g, err := m.fleet.GetMetricWithLabelValues(upstream); err == nil {
 		g.Set(float64(processes))
 	}
+}
+
+// Cache counts what the response cache and coalescing did for a request.
+func (m *Metrics) Cache(upstream string, ev heed.CacheEvent) {
+	if c, err := m.cacheResults.GetMetricWithLabelValues(upstream, ev.Result); err == nil {
+		c.Inc()
+	}
+	saved := ev.Result == heed.CacheHit || ev.Result == heed.CacheCoalesced
+	for _, x := range [...]struct {
+		v   *prometheus.CounterVec
+		add float64
+	}{{m.cacheBytes, float64(ev.Bytes)}, {m.notModified, b2f(ev.NotModified)}, {m.requestsSaved, b2f(saved)}, {m.quotaSaved, b2f(saved || (ev.NotModified && !ev.Charged))}} {
+		if x.add == 0 {
+			continue
+		}
+		if c, err := x.v.GetMetricWithLabelValues(upstream); err == nil {
+			c.Add(x.add)
+		}
+	}
+}
+
+// b2f is 1 for true, 0 for false.
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // TokensReserved counts the tokens an attempt was charged.
