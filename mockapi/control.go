@@ -105,9 +105,10 @@ func (s *Server) Log() []LogEntry {
 }
 
 // Reset clears the counters, the log, every limit's state, told-to-wait
-// times and pending Forces, and restarts the random source from
-// Config.Seed. Requests in flight during a Reset are not counted or logged
-// when they finish.
+// times, pending Forces and the resources (which start again at version
+// 1), and restarts the random source from Config.Seed. Requests in flight
+// during a Reset are not counted or logged when they finish; gated
+// streams stay held until released.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
