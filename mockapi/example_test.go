@@ -195,6 +195,7 @@ func Example_cache() {
 	mock.BumpResource("repo") // or POST /_mock/resources/repo
 	get(etag)
 
+	srv.Close() // waits until the mock counted every answer
 	st := mock.Stats().Resources["repo"]
 	fmt.Printf("200s=%d 304s=%d version=%d\n", st.OK, st.NotModified, st.Version)
 	// Output:

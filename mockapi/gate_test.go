@@ -78,7 +78,7 @@ func TestGatedStream(t *testing.T) {
 			t.Errorf("stream %d after the last chunk: got %q, %v, want the end", i, rest, err)
 		}
 	}
-	if n := s.Stats().Resources["g"].OK; n != 4 {
+	if n := statsAfter(t, s, 4).Resources["g"].OK; n != 4 {
 		t.Errorf("got %d 200s, want 4", n)
 	}
 }
@@ -113,14 +113,7 @@ func TestStreamCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	leave()
-	for s.Stats().Resources["x"].Cancelled == 0 {
-		select {
-		case <-ctx.Done():
-			t.Fatal("the cancelled stream was never counted")
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	st := s.Stats().Resources["x"]
+	st := statsAfter(t, s, 1).Resources["x"]
 	want := ResourceCounts{Cancelled: 1}
 	if st.ResourceCounts != want || st.Credentials[CredID("sk-1")] != want {
 		t.Errorf("got %+v, want %+v in total and for sk-1", st, want)

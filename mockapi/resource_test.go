@@ -42,6 +42,21 @@ func send(t *testing.T, method, url, credential string, header map[string]string
 	return resp, readBody(t, resp)
 }
 
+// statsAfter returns s's Stats once n requests were answered and logged:
+// over loopback, a client may read a whole answer before the mock counted
+// it. This polls in real time, with a generous bound.
+func statsAfter(t *testing.T, s *Server, n int) Stats {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(s.Log()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d answers logged after 10s, want %d", len(s.Log()), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return s.Stats()
+}
+
 // decodeResource decodes a resource's body.
 func decodeResource(t *testing.T, body string) resourceBody {
 	t.Helper()
@@ -123,7 +138,7 @@ func TestResourceConditional(t *testing.T) {
 			}
 		})
 	}
-	res := s.Stats().Resources["r"]
+	res := statsAfter(t, s, 12).Resources["r"]
 	want := ResourceCounts{OK: 6, NotModified: 6, Head: 2} // the first GET included
 	if res.ResourceCounts != want || res.Credentials[CredID("sk-1")] != want {
 		t.Errorf("got counts %+v, want %+v in total and for sk-1", res, want)
@@ -166,7 +181,7 @@ func TestFree304(t *testing.T) {
 						i+1, resp.StatusCode, remainingOf(resp), want, remaining)
 				}
 			}
-			if n := s.Stats().Resources["r"].NotModified; tt.charged && n != 9 || !tt.charged && n != 100 {
+			if n := statsAfter(t, s, 101).Resources["r"].NotModified; tt.charged && n != 9 || !tt.charged && n != 100 {
 				t.Errorf("got %d 304s", n)
 			}
 		})
@@ -210,7 +225,7 @@ func TestResourcePerCredential(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("sk-b with sk-a's ETag got %d, want 200", resp.StatusCode)
 	}
-	creds := s.Stats().Resources["r"].Credentials
+	creds := statsAfter(t, s, 3).Resources["r"].Credentials
 	if creds[CredID("sk-a")].OK != 1 || creds[CredID("sk-b")].OK != 2 {
 		t.Errorf("got per-credential counts %+v", creds)
 	}
