@@ -31,6 +31,11 @@ type limiter interface {
 	take(now time.Time) decision
 	// release ends an accepted request (only concurrency cares).
 	release()
+	// refund gives back what the take just before it, at now, charged,
+	// and returns the quota as it stands again: for a request that turned
+	// out to be free (a 304 with Cache.Free304). The concurrency cap has
+	// nothing to give back: the request holds its slot until release.
+	refund(now time.Time) decision
 }
 
 // newLimiter returns a fresh limiter for l, or nil for no limit.
@@ -75,6 +80,11 @@ func (f *fixedWindow) take(now time.Time) decision {
 
 func (f *fixedWindow) release() {}
 
+func (f *fixedWindow) refund(now time.Time) decision {
+	f.count = max(f.count-1, 0)
+	return decision{allowed: true, limit: f.limit, remaining: f.limit - f.count, reset: f.start.Add(f.per), window: f.per}
+}
+
 // slidingLog accepts a request when fewer than limit were accepted in the
 // span of per that ends now.
 type slidingLog struct {
@@ -108,6 +118,19 @@ func (s *slidingLog) prune(now time.Time) {
 }
 
 func (s *slidingLog) release() {}
+
+// refund drops the newest request, which the take at now appended. An
+// empty log is a whole quota already: its reset is now.
+func (s *slidingLog) refund(now time.Time) decision {
+	if len(s.times) > 0 {
+		s.times = s.times[:len(s.times)-1]
+	}
+	d := decision{allowed: true, limit: s.limit, remaining: s.limit - len(s.times), reset: now, window: s.per}
+	if len(s.times) > 0 {
+		d.reset = s.times[0].Add(s.per)
+	}
+	return d
+}
 
 // tokenBucket holds up to capacity tokens and regains rate tokens per per.
 // It counts in integer units so that every reset is exact: a token is cost
@@ -165,6 +188,17 @@ func (b *tokenBucket) until(units int64) time.Duration {
 
 func (b *tokenBucket) release() {}
 
+// refund gives the token back. A full bucket's reset is now: nothing is
+// missing.
+func (b *tokenBucket) refund(now time.Time) decision {
+	b.giveN(1)
+	d := decision{allowed: true, limit: int(b.capacity), remaining: int(b.held()), reset: now, window: b.per}
+	if int64(d.remaining) < b.capacity {
+		d.reset = now.Add(b.until(int64(d.remaining+1) * b.cost))
+	}
+	return d
+}
+
 // The methods below charge n tokens at once, for the LLM buckets, whose
 // requests cost many tokens each. Call refill first.
 
@@ -217,6 +251,10 @@ func (c *inFlightCap) take(time.Time) decision {
 	c.n++
 	d.allowed, d.remaining = true, c.limit-c.n
 	return d
+}
+
+func (c *inFlightCap) refund(time.Time) decision {
+	return decision{allowed: true, limit: c.limit, remaining: c.limit - c.n}
 }
 
 func (c *inFlightCap) release() {

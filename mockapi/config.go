@@ -2,6 +2,7 @@ package mockapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"github.com/heedhq/heed/internal/clock"
 	"math"
@@ -103,6 +104,81 @@ type Config struct {
 	// is limited by LLM's buckets, not by Limit, and described in the
 	// vendor's headers whatever Dialect says. The zero value is off.
 	LLM LLM
+	// Cache says how GET /resources/{name} may be cached and revalidated
+	// (see Cache). The zero value is GitHub's: private, max-age=60,
+	// s-maxage=60, a strong ETag and Last-Modified, and, under
+	// DialectGitHub, 304s that cost no quota.
+	Cache Cache
+}
+
+// DefaultCacheMaxAge is the max-age (and s-maxage) of a resource when
+// Cache.MaxAge is nil, as GitHub's REST API sends.
+const DefaultCacheMaxAge = 60 * time.Second
+
+// Cache says what the resources under /resources/ send in Cache-Control,
+// which validators they carry and what a 304 costs. The zero value is
+// GitHub's REST API: "Cache-Control: private, max-age=60, s-maxage=60",
+// a strong ETag, Last-Modified, and 304s free under DialectGitHub.
+type Cache struct {
+	// MaxAge is sent as max-age and s-maxage, in whole seconds. nil means
+	// DefaultCacheMaxAge; a pointer to 0 sends max-age=0, s-maxage=0.
+	// Must not be negative or hold a fraction of a second, nor be set
+	// with NoMaxAge.
+	MaxAge *time.Duration
+	// NoMaxAge sends neither max-age nor s-maxage: a cache may only guess
+	// a freshness lifetime (or, with NoCache, must revalidate).
+	NoMaxAge bool
+	// Public sends "public" instead of "private" (as GitHub does for
+	// anonymous requests); the default is "private".
+	Public bool
+	// NoCache adds "no-cache": a stored answer must be revalidated before
+	// every use.
+	NoCache bool
+	// NoStore adds "no-store": the answer must not be stored at all.
+	NoStore bool
+	// MustRevalidate adds "must-revalidate": a stale answer must not be
+	// used without revalidating it, even when the origin is unreachable.
+	MustRevalidate bool
+	// NoETag sends no ETag; If-None-Match then never matches.
+	NoETag bool
+	// NoLastModified sends no Last-Modified; If-Modified-Since is then
+	// ignored. With NoETag too, a resource has no validators at all and
+	// every conditional request gets 200.
+	NoLastModified bool
+	// WeakETag sends the ETag as weak (W/"..."). If-None-Match compares
+	// weakly either way, as RFC 9110 says it must.
+	WeakETag bool
+	// Free304 reports whether a 304 Not Modified costs nothing against
+	// its credential's limit, as GitHub's REST API promises for
+	// conditional requests; its quota headers then report the quota
+	// unchanged by it. nil means true under DialectGitHub and false under
+	// every other dialect. (Under AlgorithmConcurrency a 304 holds its
+	// slot while in flight either way.)
+	Free304 *bool
+}
+
+// validate checks c.
+func (c Cache) validate() error {
+	if c.MaxAge == nil {
+		return nil
+	}
+	switch d := *c.MaxAge; {
+	case c.NoMaxAge:
+		return errors.New("mockapi: Cache.MaxAge and Cache.NoMaxAge are both set")
+	case d < 0:
+		return fmt.Errorf("mockapi: Cache.MaxAge %v is negative", d)
+	case d%time.Second != 0:
+		return fmt.Errorf("mockapi: Cache.MaxAge %v is not whole seconds", d)
+	}
+	return nil
+}
+
+// free304 reports whether a 304 is free under the dialect named dialect.
+func (c Cache) free304(dialect string) bool {
+	if c.Free304 != nil {
+		return *c.Free304
+	}
+	return dialect == DialectGitHub
 }
 
 // validate checks c and returns it with defaults filled in.
@@ -117,6 +193,9 @@ func (c Config) validate() (Config, error) {
 		return c, fmt.Errorf("mockapi: Dialect %q is not one of ietf, github, openai, anthropic, retry-after, none", c.Dialect)
 	}
 	if err := c.validateChance(); err != nil {
+		return c, err
+	}
+	if err := c.Cache.validate(); err != nil {
 		return c, err
 	}
 	llm, err := c.LLM.validate()

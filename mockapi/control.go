@@ -1,10 +1,12 @@
 package mockapi
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -91,7 +93,7 @@ func (s *Server) takeForce(id string) (Force, bool) {
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return copyStats(s.total, s.creds)
+	return copyStats(s.total, s.creds, s.resources)
 }
 
 // Log returns a copy of the request log, in the order the answers
@@ -103,9 +105,10 @@ func (s *Server) Log() []LogEntry {
 }
 
 // Reset clears the counters, the log, every limit's state, told-to-wait
-// times and pending Forces, and restarts the random source from
-// Config.Seed. Requests in flight during a Reset are not counted or logged
-// when they finish.
+// times, pending Forces and the resources (which start again at version
+// 1), and restarts the random source from Config.Seed. Requests in flight
+// during a Reset are not counted or logged when they finish; gated
+// streams stay held until released.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -120,6 +123,8 @@ func (s *Server) controlHandler() http.Handler {
 	mux.HandleFunc("GET /_mock/log", s.handleLog)
 	mux.HandleFunc("POST /_mock/reset", s.handleReset)
 	mux.HandleFunc("GET /_mock/tokens", s.handleTokens)
+	mux.HandleFunc("POST /_mock/resources/{name...}", s.handleResource)
+	mux.HandleFunc("POST /_mock/gate", s.handleGate)
 	return mux
 }
 
@@ -215,4 +220,69 @@ func timeParam(v string, def time.Time) (time.Time, error) {
 func (s *Server) handleReset(w http.ResponseWriter, _ *http.Request) {
 	s.Reset()
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// handleResource answers POST /_mock/resources/{name}[?size=N]: a new
+// version of the resource (padded to N bytes with size), as JSON.
+func (s *Server) handleResource(w http.ResponseWriter, r *http.Request) {
+	res, err := s.changeFromQuery(r.PathValue("name"), r.URL.Query().Get("size"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// changeFromQuery makes a new version of the resource called name, padded
+// to size bytes unless size is "".
+func (s *Server) changeFromQuery(name, size string) (Resource, error) {
+	if size == "" {
+		return s.BumpResource(name)
+	}
+	n, err := strconv.Atoi(size)
+	if err != nil {
+		return Resource{}, fmt.Errorf("size=%q is not a whole number from 0 to %d", size, MaxResourceSize)
+	}
+	return s.SetResourceSize(name, n)
+}
+
+// maxGateWait bounds how long POST /_mock/gate waits for held streams.
+const maxGateWait = 30 * time.Second
+
+// handleGate answers POST /_mock/gate?n=N[&wait=M]: once at least M
+// gated streams are held (at most maxGateWait), it releases N chunks (1
+// by default) of every gated stream and answers {"released":K}, K being
+// how many streams it released.
+func (s *Server) handleGate(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	n, err := countParam(q.Get("n"), 1)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "n: "+err.Error())
+		return
+	}
+	m, err := countParam(q.Get("wait"), 0)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "wait: "+err.Error())
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), maxGateWait)
+	defer cancel()
+	if err := s.AwaitGate(ctx, m); err != nil {
+		writeError(w, http.StatusConflict, fmt.Sprintf("fewer than %d gated streams were held within %v", m, maxGateWait))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"released": s.ReleaseGate(n)})
+}
+
+// countParam parses a whole number from 0 to maxResourceChunks, or
+// returns def for "".
+func countParam(v string, def int) (int, error) {
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > maxResourceChunks {
+		return 0, fmt.Errorf("%q is not a whole number from 0 to %d", v, maxResourceChunks)
+	}
+	return n, nil
 }

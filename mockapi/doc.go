@@ -74,6 +74,8 @@
 //   - GET /stream?events=N&interval=D: a text/event-stream of N events
 //     (default 10) D apart (default 100ms), each flushed as it is written.
 //   - /status/{code}: answers that status (200 to 599).
+//   - GET and HEAD /resources/{name}: a cacheable resource (see
+//     Resources).
 //
 // Before the limit is consulted, a pending Force, then Config.ErrorRate,
 // may answer instead. Accepted requests wait Config.Latency (plus jitter)
@@ -90,8 +92,62 @@
 //   - GET /_mock/tokens?from=T&to=T&cred_id=ID: Server.TokenUse of every
 //     credential (or of ID) as JSON, by cred id; from and to are RFC 3339,
 //     by default the first request and now.
+//   - POST /_mock/resources/{name}[?size=N]: a new version of the
+//     resource, padded to N bytes with size; answers the Resource as JSON.
+//   - POST /_mock/gate?n=N&wait=M: once M gated streams (default 0) are
+//     held, lets every gated stream in flight send N more chunks (default
+//     1); answers {"released":K}, K being how many streams it released.
 //
-// In-process tests can call Force, Stats, Log and Reset directly.
+// In-process tests can call Force, Stats, Log, Reset, BumpResource,
+// SetResourceSize, AwaitGate and ReleaseGate directly.
+//
+// # Resources
+//
+// GET /resources/{name} (any name, slashes allowed) answers as GitHub's
+// REST API does for a cacheable resource, so that an HTTP cache can be
+// tested against it. A resource exists from its first request, at
+// version 1; the body names it, its version and who asked:
+//
+//	{"name":"repo","version":1,"modified":"...","cred_id":"0f2c10bf3d12","accept":"...","padding":""}
+//
+// where cred_id is the credential's cred id (never the credential) and
+// accept the request's Accept header. The answer carries a strong ETag,
+// a hash of the name, version, size, cred id and Accept (GitHub's ETags
+// vary with Authorization and Accept), so two credentials never share an
+// entity tag; Last-Modified, the version's time; Vary: Accept,
+// Authorization, X-Api-Key (the headers a credential comes from); and
+// Cache-Control as Config.Cache says, by default "private, max-age=60,
+// s-maxage=60". HEAD answers the same head without the body.
+//
+// A conditional GET or HEAD is answered 304 Not Modified, without a body
+// but with ETag, Last-Modified, Cache-Control, Vary and the dialect's
+// quota headers, when If-None-Match matches the ETag by weak comparison
+// ("*" and lists too), or, with no If-None-Match, when Last-Modified is
+// not after If-Modified-Since. As GitHub promises, a 304 costs no quota
+// under DialectGitHub (Cache.Free304 says otherwise): its quota headers
+// report the quota as it was before it. The limit decides first: a
+// request it refuses is refused as any other, whatever its validators.
+// Forced and random error answers also go before.
+//
+// POST /_mock/resources/{name} (or BumpResource) makes a new version, so
+// the next conditional request gets 200 and the new body; ?size=N (or
+// SetResourceSize) also pads the body to N bytes, up to MaxResourceSize.
+// Each version's Last-Modified is at least a second after the last one's.
+//
+// ?chunks=N sends the body in N flushed chunks of equal size (N at most
+// the body's length). With &gate=1 as well, the first chunk is sent at
+// once and each next one only when a test releases it, so a test of
+// coalescing can check that every waiter got chunk k before chunk k+1
+// left the mock: read chunk k in every waiter, call AwaitGate(ctx, m) (or
+// POST /_mock/gate?wait=m) until the m streams it expects are held, then
+// ReleaseGate(1), which says how many streams it released: 1 when m
+// waiters share one request. A stream that arrives after a release starts
+// with its first chunk only. A client that leaves, mid-stream or during
+// Latency, is logged 499 and counted as cancelled.
+//
+// Stats.Resources counts, per resource and per cred id, the 200s, 304s,
+// HEADs and cancelled requests (see ResourceCounts), with the current
+// version.
 //
 // # LLM endpoints
 //

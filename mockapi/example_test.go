@@ -155,3 +155,53 @@ func Example_llm() {
 	// 200 end_turn in=9 out=100 output-tokens-remaining=2876
 	// output tokens: 2048 at arrival, 200 charged
 }
+
+// A cache test: the resources under /resources/ carry an ETag and
+// Last-Modified like GitHub's REST API; a revalidation that still matches
+// gets 304 without a body, which under GitHub's dialect costs no quota.
+func Example_cache() {
+	start := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	mock, err := mockapi.New(mockapi.Config{
+		Limit:   mockapi.Limit{Algorithm: mockapi.AlgorithmFixed, Requests: 10, Per: time.Hour},
+		Dialect: mockapi.DialectGitHub,
+		Now:     func() time.Time { return start },
+	})
+	if err != nil {
+		panic(err)
+	}
+	srv := httptest.NewServer(mock)
+	defer srv.Close()
+
+	get := func(etag string) string {
+		req, _ := http.NewRequest("GET", srv.URL+"/resources/repo", nil)
+		req.Header.Set("Authorization", "Bearer sk-test")
+		if etag != "" {
+			req.Header.Set("If-None-Match", etag)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		defer resp.Body.Close()
+		var body struct{ Version int }
+		json.NewDecoder(resp.Body).Decode(&body)
+		fmt.Printf("%d version=%d remaining=%s cache-control=%q\n", resp.StatusCode, body.Version,
+			resp.Header.Get("X-Ratelimit-Remaining"), resp.Header.Get("Cache-Control"))
+		return resp.Header.Get("Etag")
+	}
+	etag := get("")
+	get(etag)
+	get(etag)
+	mock.BumpResource("repo") // or POST /_mock/resources/repo
+	get(etag)
+
+	srv.Close() // waits until the mock counted every answer
+	st := mock.Stats().Resources["repo"]
+	fmt.Printf("200s=%d 304s=%d version=%d\n", st.OK, st.NotModified, st.Version)
+	// Output:
+	// 200 version=1 remaining=9 cache-control="private, max-age=60, s-maxage=60"
+	// 304 version=0 remaining=9 cache-control="private, max-age=60, s-maxage=60"
+	// 304 version=0 remaining=9 cache-control="private, max-age=60, s-maxage=60"
+	// 200 version=2 remaining=8 cache-control="private, max-age=60, s-maxage=60"
+	// 200s=2 304s=2 version=2
+}

@@ -57,9 +57,12 @@ func (s *Server) describe(w http.ResponseWriter, a admission, now time.Time) {
 	}
 }
 
-// route answers an accepted request by its path: GET /stream, /status/{code},
-// or else the echo.
+// route answers an accepted request by its path: GET and HEAD
+// /resources/{name}, GET /stream, /status/{code}, or else the echo.
 func (s *Server) route(w http.ResponseWriter, r *http.Request, a admission) int {
+	if a.resource != nil {
+		return s.serveResource(w, r, a)
+	}
 	if r.URL.Path == "/stream" && r.Method == http.MethodGet {
 		return s.stream(w, r)
 	}

@@ -26,6 +26,10 @@ type Server struct {
 	// llm is the LLM endpoint; nil when Config.LLM is off.
 	llm     llmAPI
 	control http.Handler
+	// cacheControl is the Cache-Control of the resources; gate holds
+	// their gated streams (it has its own lock).
+	cacheControl string
+	gate         *chunkGate
 
 	// mu guards every field below. It is held only for bookkeeping and
 	// limit decisions: never while reading a body, writing a response,
@@ -47,6 +51,8 @@ type Server struct {
 	// allCredentials.
 	forces map[string]*pendingForce
 	log    requestLog
+	// resources holds the resources under /resources/, by name.
+	resources map[string]*resourceState
 	// rng decides ErrorRate and LatencyJitter.
 	rng *rand.Rand
 }
@@ -97,6 +103,10 @@ type admission struct {
 	// body was read.
 	llm  bool
 	call *llmCall
+	// resource is what an accepted request of a resource sees of it;
+	// notModified reports that it is answered 304.
+	resource    *resourceView
+	notModified bool
 }
 
 // New returns a Server configured by cfg, or an error naming the first
@@ -107,7 +117,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	d, _ := dialectNamed(cfg.Dialect)
-	s := &Server{cfg: cfg, dialect: d, llm: newLLMAPI(cfg.LLM.Vendor)}
+	s := &Server{cfg: cfg, dialect: d, llm: newLLMAPI(cfg.LLM.Vendor),
+		cacheControl: cfg.Cache.cacheControl(), gate: newChunkGate()}
 	if s.llm != nil {
 		o200k() // load the tokenizer now, not on the first request's clock
 	}
@@ -123,6 +134,7 @@ func (s *Server) clear() {
 	s.total, s.inFlight = Counts{}, 0
 	s.forces = make(map[string]*pendingForce)
 	s.log = requestLog{size: s.cfg.LogSize}
+	s.resources = make(map[string]*resourceState)
 	s.rng = rand.New(rand.NewPCG(s.cfg.Seed, s.cfg.Seed))
 }
 
@@ -150,6 +162,9 @@ func (s *Server) admit(r *http.Request, now time.Time) admission {
 	s.arrive(c, a)
 	a.n = c.counts.Requests
 	s.decide(c, &a)
+	if name, ok := resourceName(r); ok && a.kind == kindAccepted && !a.llm {
+		s.viewResource(c, &a, r, name)
+	}
 	return a
 }
 
@@ -240,6 +255,9 @@ func (s *Server) finish(r *http.Request, a admission, status int) {
 	s.inFlight--
 	if a.kind == kindAccepted && c.limiter != nil && !a.llm {
 		c.limiter.release()
+	}
+	if a.resource != nil {
+		s.countResource(a, r.Method, status)
 	}
 	c.counts.finish(status, a.kind == kindLimited)
 	s.total.finish(status, a.kind == kindLimited)

@@ -44,6 +44,9 @@ type Stats struct {
 	// Credentials counts each credential's requests, by cred id (see
 	// CredID).
 	Credentials map[string]Counts `json:"credentials"`
+	// Resources holds each resource under /resources/ that was asked for
+	// or changed: its version and the answers it got, by name.
+	Resources map[string]ResourceStats `json:"resources,omitempty"`
 }
 
 // LogEntry is one answered request in the request log.
@@ -123,8 +126,8 @@ func (l *requestLog) list() []LogEntry {
 }
 
 // copyStats returns a deep copy of the counters.
-func copyStats(total Counts, creds map[string]*credState) Stats {
-	st := Stats{Total: total, Credentials: make(map[string]Counts, len(creds))}
+func copyStats(total Counts, creds map[string]*credState, resources map[string]*resourceState) Stats {
+	st := Stats{Total: total, Credentials: make(map[string]Counts, len(creds)), Resources: copyResources(resources)}
 	for id, c := range creds {
 		st.Credentials[id] = c.counts
 	}

@@ -36,6 +36,56 @@ type mockOptions struct {
 	jitter      time.Duration
 	seed        uint64
 	llm         mockLLMOptions
+	cache       mockCacheOptions
+}
+
+// mockCacheOptions are heed mock's flags of the resources' caching.
+type mockCacheOptions struct {
+	// maxAge is --cache-max-age in seconds; -1 means none.
+	maxAge                                   int
+	noCache, noStore, mustRevalidate         bool
+	public, noETag, noLastModified, weakETag bool
+	// free304 is --free-304; unset means the dialect's default.
+	free304 optionalBool
+}
+
+// noMaxAge is the --cache-max-age that sends no max-age.
+const noMaxAge = -1
+
+// optionalBool is a boolean flag whose default is decided elsewhere: nil
+// until it is given.
+type optionalBool struct{ v *bool }
+
+func (b *optionalBool) String() string {
+	if b == nil || b.v == nil {
+		return ""
+	}
+	return strconv.FormatBool(*b.v)
+}
+
+func (b *optionalBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	b.v = &v
+	return nil
+}
+
+func (b *optionalBool) IsBoolFlag() bool { return true }
+
+// config returns the mockapi.Cache the flags describe.
+func (o mockCacheOptions) config() mockapi.Cache {
+	c := mockapi.Cache{NoCache: o.noCache, NoStore: o.noStore, MustRevalidate: o.mustRevalidate,
+		Public: o.public, NoETag: o.noETag, NoLastModified: o.noLastModified, WeakETag: o.weakETag,
+		Free304: o.free304.v}
+	switch age := time.Duration(o.maxAge) * time.Second; {
+	case o.maxAge == noMaxAge:
+		c.NoMaxAge = true
+	case age != mockapi.DefaultCacheMaxAge:
+		c.MaxAge = &age
+	}
+	return c
 }
 
 // mockLLMOptions are heed mock's flags of the LLM endpoint.
@@ -121,6 +171,7 @@ func (o mockOptions) validate() error {
 		{conc && o.limitSet, "--limit does not apply to --algorithm concurrency; use --concurrency"},
 		{!(o.errorRate >= 0 && o.errorRate <= 1), "--error-rate must be from 0 to 1"},
 		{o.latency < 0 || o.jitter < 0, "--latency and --latency-jitter must not be negative"},
+		{o.cache.maxAge < noMaxAge, "--cache-max-age must be a number of seconds, or -1 for none"},
 	}
 	checks = append(checks, o.llm.checks()...)
 	for _, c := range checks {
@@ -181,13 +232,14 @@ func (o mockOptions) config() mockapi.Config {
 		limit.Requests, limit.Per, limit.Burst = o.requests, o.per, o.burst
 	}
 	return mockapi.Config{Limit: limit, Dialect: o.dialect, ErrorRate: o.errorRate,
-		Seed: o.seed, Latency: o.latency, LatencyJitter: o.jitter, LLM: o.llm.config()}
+		Seed: o.seed, Latency: o.latency, LatencyJitter: o.jitter, LLM: o.llm.config(), Cache: o.cache.config()}
 }
 
 // newMockFlags returns heed mock's flag set, storing into opts, which it
 // sets to the defaults.
 func newMockFlags(o *mockOptions) *flag.FlagSet {
 	*o = mockOptions{requests: 20, per: time.Second}
+	o.cache.maxAge = int(mockapi.DefaultCacheMaxAge / time.Second)
 	fs := newFlagSet("mock")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8701", "listen on `ADDR`; port 0 picks a free port")
 	fs.Func("limit", "the limit of each credential, `N/DURATION` such as 20/1s, 5000/1h or 60/m (default 20/1s)", o.setLimit)
@@ -208,6 +260,15 @@ func newMockFlags(o *mockOptions) *flag.FlagSet {
 	fs.Float64Var(&o.llm.outputShare, "output-share", 0, "each LLM answer has this share of max_tokens (default 0.25)")
 	fs.IntVar(&o.llm.chunkTokens, "chunk-tokens", 0, "output tokens per streamed chunk `N` (default 1)")
 	fs.DurationVar(&o.llm.chunkDelay, "chunk-delay", 0, "the wait between two streamed chunks")
+	fs.IntVar(&o.cache.maxAge, "cache-max-age", o.cache.maxAge, "the resources' max-age and s-maxage in `SECONDS`; -1 sends none")
+	fs.BoolVar(&o.cache.noCache, "cache-no-cache", false, "the resources' Cache-Control says no-cache: revalidate before every use")
+	fs.BoolVar(&o.cache.noStore, "cache-no-store", false, "the resources' Cache-Control says no-store")
+	fs.BoolVar(&o.cache.mustRevalidate, "cache-must-revalidate", false, "the resources' Cache-Control says must-revalidate")
+	fs.BoolVar(&o.cache.public, "cache-public", false, "the resources' Cache-Control says public instead of private")
+	fs.BoolVar(&o.cache.noETag, "no-etag", false, "the resources send no ETag (If-None-Match never matches)")
+	fs.BoolVar(&o.cache.noLastModified, "no-last-modified", false, "the resources send no Last-Modified (If-Modified-Since is ignored)")
+	fs.BoolVar(&o.cache.weakETag, "weak-etag", false, "the resources' ETags are weak (W/\"...\")")
+	fs.Var(&o.cache.free304, "free-304", "a 304 Not Modified costs no quota (default true for --dialect github, else false)")
 	return fs
 }
 
@@ -275,6 +336,17 @@ Mock-Output-Tokens: N sets one answer's output tokens.
 	heed mock --llm anthropic --rpm 50 --itpm 20000 --otpm 4000
 	heed mock --llm openai --rpm 500 --tpm 30000 --chunk-delay 20ms
 	curl -s localhost:8701/_mock/tokens                 tokens charged per bucket vs limit
+
+GET (or HEAD) /resources/NAME is a cacheable resource like GitHub's: a body
+naming it, its version and who asked, a strong ETag per credential,
+Last-Modified, Vary and "Cache-Control: private, max-age=60, s-maxage=60"
+(see the --cache-* flags). If-None-Match or If-Modified-Since that still
+match get 304 Not Modified, which costs no quota under --dialect github
+(see --free-304). ?chunks=N streams the body in N flushed chunks; with
+&gate=1 each chunk after the first waits for POST /_mock/gate.
+
+	curl -s -XPOST localhost:8701/_mock/resources/NAME   a new version (?size=N pads the body to N bytes)
+	curl -s -XPOST 'localhost:8701/_mock/gate?n=1&wait=2' once 2 gated streams wait, release one chunk of each
 
 Credentials never appear in plain text: stats and logs name each one by the
 first 12 hex digits of its SHA-256. See package mockapi for the details.

@@ -17,6 +17,7 @@ import (
 
 func TestParseMockArgs(t *testing.T) {
 	t.Parallel()
+	zero, yes, no := time.Duration(0), true, false
 	sliding := func(n int, per time.Duration) mockapi.Limit {
 		return mockapi.Limit{Algorithm: mockapi.AlgorithmSliding, Requests: n, Per: per}
 	}
@@ -45,6 +46,16 @@ func TestParseMockArgs(t *testing.T) {
 		{"LLMOpenAI", []string{"--llm", "openai", "--tpm", "30000", "--output-share", "0.1", "--chunk-delay", "20ms", "--chunk-tokens", "4"}, "127.0.0.1:8701",
 			mockapi.Config{Limit: sliding(20, time.Second), Dialect: "github", Seed: 1, LLM: mockapi.LLM{
 				Vendor: "openai", TokensPerMinute: 30000, OutputShare: 0.1, ChunkDelay: 20 * time.Millisecond, ChunkTokens: 4}}},
+		{"CacheDefaultMaxAge", []string{"--cache-max-age", "60"}, "127.0.0.1:8701",
+			mockapi.Config{Limit: sliding(20, time.Second), Dialect: "github", Seed: 1}},
+		{"CacheMaxAgeZero", []string{"--cache-max-age", "0", "--cache-no-cache", "--no-etag", "--free-304=false"}, "127.0.0.1:8701",
+			mockapi.Config{Limit: sliding(20, time.Second), Dialect: "github", Seed: 1,
+				Cache: mockapi.Cache{MaxAge: &zero, NoCache: true, NoETag: true, Free304: &no}}},
+		{"CacheNone", []string{"--cache-max-age", "-1", "--cache-no-store", "--cache-must-revalidate", "--cache-public",
+			"--no-last-modified", "--weak-etag", "--free-304", "--dialect", "ietf"}, "127.0.0.1:8701",
+			mockapi.Config{Limit: sliding(20, time.Second), Dialect: "ietf", Seed: 1,
+				Cache: mockapi.Cache{NoMaxAge: true, NoStore: true, MustRevalidate: true, Public: true,
+					NoLastModified: true, WeakETag: true, Free304: &yes}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,6 +101,8 @@ func TestMockUsageErrors(t *testing.T) {
 		{"NegativeRPM", []string{"--llm", "openai", "--rpm", "-5"}, "must not be negative"},
 		{"BothOutputRules", []string{"--llm", "openai", "--output-tokens", "5", "--output-share", "0.5"}, "set one of --output-tokens"},
 		{"OutputShareAboveOne", []string{"--llm", "openai", "--output-share", "2"}, "--output-share must be from 0 to 1"},
+		{"CacheMaxAgeNegative", []string{"--cache-max-age", "-2"}, "--cache-max-age must be a number of seconds, or -1"},
+		{"Free304NotABool", []string{"--free-304=maybe"}, "invalid boolean value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,6 +245,42 @@ func TestMockServesLLM(t *testing.T) {
 	}
 	if u := use[mockapi.CredID("sk-cli")]; u.OutputTokens.Limit != 100 || u.OutputTokens.Charged != 60 || u.Requests.Charged != 1 {
 		t.Errorf("/_mock/tokens: got %+v, want 60 output tokens of a 100 limit and 1 request", u)
+	}
+	cancel()
+	<-codes
+}
+
+// heed mock serves the cacheable resources with the --cache-* flags over
+// loopback: a revalidation gets 304, free under --dialect github.
+func TestMockServesResources(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stdout, stdoutW := io.Pipe()
+	var stderr bytes.Buffer
+	codes := make(chan int, 1)
+	go func() {
+		codes <- Run(ctx, []string{"mock", "--listen", "127.0.0.1:0", "--limit", "5/1h", "--algorithm", "fixed",
+			"--cache-max-age", "5", "--cache-no-cache"}, strings.NewReader(""), stdoutW, &stderr)
+		stdoutW.Close()
+	}()
+	url := readMockURL(t, stdout, codes, &stderr)
+	first := mockGet(t, url+"/resources/repo")
+	if cc := first.Header.Get("Cache-Control"); first.StatusCode != 200 || cc != "private, max-age=5, s-maxage=5, no-cache" {
+		t.Fatalf("got %d with Cache-Control %q, want 200 and private, max-age=5, s-maxage=5, no-cache", first.StatusCode, cc)
+	}
+	for range 3 {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/resources/repo", nil)
+		req.Header.Set("Authorization", "Bearer sk-cli")
+		req.Header.Set("If-None-Match", first.Header.Get("Etag"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 304 || resp.Header.Get("X-Ratelimit-Remaining") != "4" {
+			t.Errorf("got %d remaining %q, want 304 and 4", resp.StatusCode, resp.Header.Get("X-Ratelimit-Remaining"))
+		}
 	}
 	cancel()
 	<-codes
