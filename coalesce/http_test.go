@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/heedhq/heed/coalesce"
 )
@@ -146,20 +147,25 @@ func TestDoStreamsChunkByChunk(t *testing.T) {
 }
 
 // stagedServer answers with two parts, the first when answer opens and the
-// second when second opens, and reports on ended whether its request's
-// context ended before it was done.
+// second when second opens; it reports on started that it has the request,
+// and on ended whether its request's context ended before it was done.
 type stagedServer struct {
 	*httptest.Server
 	answer, second gate
+	started        chan struct{}
 	ended          chan bool
 	part           func(k int) []byte
 }
 
 func newStagedServer(t *testing.T) *stagedServer {
-	s := &stagedServer{answer: newGate(), second: newGate(), ended: make(chan bool, 1)}
+	s := &stagedServer{answer: newGate(), second: newGate(), started: make(chan struct{}, 1), ended: make(chan bool, 1)}
 	s.part = func(k int) []byte { return bytes.Repeat([]byte{byte('x' + k)}, 100<<10) }
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
+		select {
+		case s.started <- struct{}{}:
+		default:
+		}
 		for k, step := range []gate{s.answer, s.second} {
 			select {
 			case <-step:
@@ -174,6 +180,20 @@ func newStagedServer(t *testing.T) *stagedServer {
 	}))
 	t.Cleanup(s.Close)
 	return s
+}
+
+// await returns what the server sends on c, or fails the test after
+// patience.
+func await[T any](t *testing.T, c <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-c:
+		return v
+	case <-time.After(patience):
+		t.Fatalf("after %v: the server has not %s", patience, what)
+		var zero T
+		return zero
+	}
 }
 
 // TestCancelSomeLeavesTheRest: of 50 callers, 30 leave before the response
@@ -233,7 +253,7 @@ func TestCancelSomeLeavesTheRest(t *testing.T) {
 		t.Fatalf("the last caller read %d bytes after the first part, %v; want %d, nil", len(rest), err, len(want))
 	}
 	bodies[callers-1].Close()
-	if <-srv.ended {
+	if await(t, srv.ended, "finished its answer") {
 		t.Error("the server saw its request cancelled")
 	}
 }
@@ -271,6 +291,8 @@ func TestCancelAllCancelsUpstream(t *testing.T) {
 					}
 				}
 			} else {
+				// Only a request the server has can be seen cancelled there.
+				await(t, srv.started, "got the request")
 				for i := range callers {
 					cancels[i](nil)
 					if r := receive(t, results[i]); !errors.Is(r.err, context.Canceled) {
@@ -278,7 +300,7 @@ func TestCancelAllCancelsUpstream(t *testing.T) {
 					}
 				}
 			}
-			if !<-srv.ended {
+			if !await(t, srv.ended, "finished its answer") {
 				t.Error("the server's request was not cancelled")
 			}
 			eventually(t, "InFlight() = 0", func() bool { return g.InFlight() == 0 })

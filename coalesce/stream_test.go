@@ -363,3 +363,45 @@ func TestLoneBodyFollowsCallerContext(t *testing.T) {
 		t.Fatal("the caller's ctx ended and fetch's context did not")
 	}
 }
+
+// closeRecorder is a body that records its Close.
+type closeRecorder struct {
+	io.Reader
+	closed atomic.Bool
+}
+
+func (c *closeRecorder) Close() error { c.closed.Store(true); return nil }
+
+// TestAbandonedFlight: once every caller has left, a new caller of the key
+// starts a new flight rather than join the cancelled one, and the response
+// the abandoned fetch returns anyway is closed.
+func TestAbandonedFlight(t *testing.T) {
+	t.Parallel()
+	g := coalesce.New(coalesce.Options{})
+	answer := newGate()
+	abandoned := &closeRecorder{Reader: bytes.NewReader([]byte("late"))}
+	ignoring := func(context.Context) (*http.Response, error) { // ignores its ctx
+		answer.wait()
+		return &http.Response{Body: abandoned}, nil
+	}
+	ctxs, cancels := contexts(t, 1)
+	first := doAll(g, ctxs, "k", ignoring)[0]
+	awaitCallers(t, g, "k", 1)
+	cancels[0](nil)
+	if r := receive(t, first); !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("the caller that left: %v, want context.Canceled", r.err)
+	}
+	resp, shared, err := g.Do(t.Context(), "k", func(context.Context) (*http.Response, error) {
+		return &http.Response{Body: io.NopCloser(bytes.NewReader([]byte("fresh")))}, nil
+	})
+	if err != nil || shared {
+		t.Fatalf("the next caller: shared %v, %v; want a flight of its own", shared, err)
+	}
+	if b, _ := io.ReadAll(resp.Body); string(b) != "fresh" {
+		t.Fatalf("the next caller read %q, want %q", b, "fresh")
+	}
+	resp.Body.Close()
+	answer.open()
+	eventually(t, "the abandoned response closed", abandoned.closed.Load)
+	eventually(t, "InFlight() = 0", func() bool { return g.InFlight() == 0 })
+}
