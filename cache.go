@@ -268,10 +268,12 @@ func (w *captured) Write(p []byte) (int, error) {
 // a key sends it (fetch, with a call of its own that ends only when every
 // caller of the flight has gone), the others share its answer.
 func (rc *responseCache) share(c *call, key string, fetch func(lc *call) outcome) outcome {
-	deadline := c.waitDeadline()
+	// fetch may outlive c (its caller may leave first, and c be recycled):
+	// it takes what it needs of c now.
+	u, req, opts, started, deadline := c.u, c.req, c.opts, c.started, c.waitDeadline()
 	resp, shared, err := rc.flights.Do(c.ctx, key, func(ctx context.Context) (*http.Response, error) {
-		lc := c.u.newCall(c.req.WithContext(ctx), c.opts)
-		lc.started, lc.deadline = c.started, deadline
+		lc := u.newCall(req.WithContext(ctx), opts)
+		lc.started, lc.deadline = started, deadline
 		out := fetch(lc)
 		lc.flushWaits()
 		resp := out.resp
