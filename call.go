@@ -14,7 +14,9 @@ import (
 //	RoundTrip (transport.go)
 //	  route    route.go       the upstream whose base URL covers the URL (or the one named)
 //	  scope    scope.go       tenant + keyed fingerprint of the credential → the scope's state
-//	  ┌ retry  retry.go       attempts until one is final; backoff (a server-given wait wins)
+//	  ┌ cache  cache.go       (with a cache or coalescing) a fresh entry answers; a stale one is
+//	  │                       revalidated; identical GETs in flight share one request
+//	  │ retry  retry.go       attempts until one is final; backoff (a server-given wait wins)
 //	  │ breaker circuit.go    an open circuit answers circuit-open at once
 //	  │ admit  admit.go       waits for cooldown, limits, paces, concurrency; or answers itself
 //	  │ record record.go      cooldown, learned paces, kept quotas        ▲ on the way back
@@ -25,7 +27,8 @@ import (
 // Each layer wraps the ones below it: it may answer without calling them
 // (a synthetic answer), and it sees their outcome on the way back up. The
 // layers are data (pipeline), so that a new one (a response cache, a
-// coalescer) goes in at a named position without editing the others.
+// coalescer: cache.go, put in above retry by Transport.openCaches) goes in
+// at a named position without editing the others.
 
 // call is one RoundTrip of a matched request: its attempts, waits and
 // retries. It is used by one goroutine.

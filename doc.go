@@ -26,6 +26,9 @@
 //	   │
 //	   ▼           layers (call.go: pipeline), each around the ones below
 //	 ┌─────────────────────────────────────────────────────────────────┐
+//	 │ cache    cache.go    (with Upstream.Cache or Coalesce) a fresh  │
+//	 │                      entry answers; a stale one is revalidated; │
+//	 │                      identical GETs in flight share one request │
 //	 │ retry    retry.go    again after backoff, or return             │
 //	 │ breaker  circuit.go  open: answer circuit-open ─────────────┐   │
 //	 │ admit    admit.go    store.Acquire: cooldown, limits (each  │   │
@@ -41,7 +44,8 @@
 //
 // An attempt goes down the layers and its outcome comes back up; a layer
 // may answer without calling the ones below. The layers are data, so that
-// a new one (a response cache, a coalescer) goes in at a named position.
+// a new one goes in at a named position: the cache's layer is put in above
+// retry only for the upstreams that have one (Transport.openCaches).
 //
 // The state scopes share lives in a store.Store (the memory store by
 // default; a shared one, such as Redis, is wrapped by store/failover for
