@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/heedhq/heed"
+	"github.com/heedhq/heed/jobs"
 	"github.com/heedhq/heed/mockapi"
 	"github.com/heedhq/heed/serve"
 )
@@ -149,4 +152,71 @@ func TestRouteModeCache(t *testing.T) {
 			t.Errorf("the mock answered %+v, want one 200 and two 304s", st.ResourceCounts)
 		}
 	})
+}
+
+// TestRouteModeAndJobsShareTheCache: a job through heed serve's job API
+// goes through the same Transport as route mode: a GET made in route mode
+// answers the job from the cache.
+func TestRouteModeAndJobsShareTheCache(t *testing.T) {
+	t.Parallel()
+	m, err := mockapi.New(mockapi.Config{Dialect: mockapi.DialectGitHub})
+	if err != nil {
+		t.Fatal(err)
+	}
+	up := newMockServer(t, m)
+	_, base := newServer(t, serve.Config{
+		Config: heed.Config{Upstreams: []heed.Upstream{{Name: "gh", BaseURL: up, Vendor: "github", Cache: heed.CachePolicy{Enabled: true}}}},
+		Jobs: &jobs.Config{Database: "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"),
+			EncryptionKey: "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleTA="},
+	})
+	routed := getResource(t, base+"/gh/resources/x", "alice")
+	if routed.status != 200 || !routed.is(heed.CacheMiss) {
+		t.Fatalf("route mode: %d, Heed-Cache %q; want 200, miss", routed.status, routed.cache)
+	}
+	resp, err := http.Post(base+"/v1/jobs", "application/json",
+		strings.NewReader(`{"upstream":"gh","path":"/resources/x","headers":{"Authorization":"Bearer alice"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a struct {
+		StatusURL string `json:"status_url"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&a)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("submit: %d, want 202", resp.StatusCode)
+	}
+	j := awaitJob(t, a.StatusURL)
+	if j.Response == nil || j.Response.Body == nil {
+		t.Fatalf("job %+v, want a response with a body", j)
+	}
+	if got := j.Response.Headers[heed.CacheHeader]; j.Response.Status != 200 || len(got) != 1 || got[0] != heed.CacheHit || *j.Response.Body != string(routed.raw) {
+		t.Errorf("the job: %d, Heed-Cache %q, body %q; want 200, hit, route mode's %q", j.Response.Status, got, *j.Response.Body, routed.raw)
+	}
+	if st := awaitResource(t, m, "x", 1); st.OK != 1 || st.NotModified != 0 {
+		t.Errorf("the mock answered %+v, want one 200", st.ResourceCounts)
+	}
+}
+
+// awaitJob polls a job's status URL until it succeeded, for up to ten
+// seconds.
+func awaitJob(t *testing.T, statusURL string) jobs.Job {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var j jobs.Job
+		r, err := http.Get(statusURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = json.NewDecoder(r.Body).Decode(&j)
+		r.Body.Close()
+		if j.State == jobs.StateSucceeded {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %+v, want succeeded", j)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
