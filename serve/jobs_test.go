@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/heedhq/heed"
 	"github.com/heedhq/heed/jobs"
@@ -43,23 +42,7 @@ func TestJobsThroughServe(t *testing.T) {
 	if resp.StatusCode != 202 || a.StatusURL != base+"/v1/jobs/"+strconv.FormatInt(a.ID, 10) {
 		t.Fatalf("submit: %d %+v", resp.StatusCode, a)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var j jobs.Job
-		r, err := http.Get(a.StatusURL)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = json.NewDecoder(r.Body).Decode(&j)
-		r.Body.Close()
-		if j.State == jobs.StateSucceeded {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %+v, want succeeded", j)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	awaitJob(t, a.StatusURL)
 	read := func(path string) string {
 		r, err := http.Get(base + path)
 		if err != nil {
