@@ -34,8 +34,26 @@ type UpstreamState struct {
 	Breaker     string       `json:"breaker"`
 	// Processes is how many processes share the upstream, as the shared
 	// store's heartbeats last counted them; 0 with the memory store.
-	Processes int          `json:"processes,omitempty"`
-	Scopes    []ScopeState `json:"scopes"`
+	Processes int `json:"processes,omitempty"`
+	// Cache is the upstream's response cache and coalescing as they work;
+	// nil when it has neither.
+	Cache  *CacheState  `json:"cache,omitempty"`
+	Scopes []ScopeState `json:"scopes"`
+}
+
+// CacheState is an upstream's response cache and coalescing in a
+// Snapshot (see CachePolicy and Upstream.Coalesce).
+type CacheState struct {
+	// Enabled reports whether responses are cached; false when the
+	// upstream only coalesces.
+	Enabled bool `json:"enabled"`
+	// Shared reports whether the entries are in the fleet's shared store
+	// rather than in this process.
+	Shared bool `json:"shared,omitempty"`
+	// Coalesce reports whether identical GETs in flight share one request.
+	Coalesce bool `json:"coalesce,omitempty"`
+	// Free304 reports whether a 304 gives back its request's charge.
+	Free304 bool `json:"free_304,omitempty"`
 }
 
 // LimitState is a configured limit: Requests for a limit of requests, or
@@ -119,12 +137,21 @@ func (t *Transport) Snapshot(ctx context.Context) Snapshot {
 		if u.breaker != nil {
 			us.Breaker = string(u.breaker.State())
 		}
+		us.Cache = u.rc.state()
 		var failed bool
 		us.Scopes = u.scopeStates(ctx, now, &failed)
 		s.StoreDown = s.StoreDown || failed
 		s.Upstreams = append(s.Upstreams, us)
 	}
 	return s
+}
+
+// state returns the cache's CacheState, nil for an upstream without one.
+func (rc *responseCache) state() *CacheState {
+	if rc == nil {
+		return nil
+	}
+	return &CacheState{Enabled: rc.cache != nil, Shared: rc.shared, Coalesce: rc.flights != nil, Free304: rc.free304}
 }
 
 // scopeStates lists the upstream's recent scopes, most recent first, with

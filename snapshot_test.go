@@ -65,3 +65,37 @@ func TestSnapshot(t *testing.T) {
 		t.Fatalf("the snapshot quotes a token: %s", b)
 	}
 }
+
+// TestSnapshotCache reads each upstream's cache and coalescing in a
+// snapshot: what is configured, its defaults filled in, and nothing for an
+// upstream with neither.
+func TestSnapshotCache(t *testing.T) {
+	t.Parallel()
+	no := false
+	tr, err := heed.New(heed.Config{Upstreams: []heed.Upstream{
+		{Name: "github", BaseURL: "https://api.github.com", Cache: heed.CachePolicy{Enabled: true}, Coalesce: true},
+		{Name: "costly", BaseURL: "https://api.example.com", Cache: heed.CachePolicy{Enabled: true, Free304: &no}},
+		{Name: "flights", BaseURL: "https://flights.example.com", Coalesce: true},
+		{Name: "plain", BaseURL: "https://plain.example.com"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	want := map[string]*heed.CacheState{
+		"github":  {Enabled: true, Coalesce: true, Free304: true}, // free_304's default for api.github.com
+		"costly":  {Enabled: true},
+		"flights": {Coalesce: true},
+		"plain":   nil,
+	}
+	for _, u := range tr.Snapshot(context.Background()).Upstreams {
+		got, w := u.Cache, want[u.Name]
+		if (got == nil) != (w == nil) || got != nil && *got != *w {
+			t.Errorf("%s: cache %+v, want %+v", u.Name, got, w)
+		}
+	}
+	b, _ := json.Marshal(tr.Snapshot(context.Background()).Upstreams[3])
+	if strings.Contains(string(b), `"cache"`) {
+		t.Errorf("an upstream without a cache: %s, want no cache field", b)
+	}
+}

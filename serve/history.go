@@ -14,8 +14,9 @@ const historyLen = 300
 // history counts, per upstream and per second, what the dashboard charts:
 // requests that reached the API (every attempt, retries included),
 // refusals the upstream sent, synthetic answers (apart: they never reached
-// the API), waits, and the input and output tokens priced requests cost
-// (as their responses' usage reported). It implements heed.Metrics, beside the Prometheus
+// the API), waits, the input and output tokens priced requests cost
+// (as their responses' usage reported), and what the response cache and
+// coalescing did. It implements heed.Metrics, beside the Prometheus
 // metrics.
 type history struct {
 	now func() time.Time
@@ -24,11 +25,18 @@ type history struct {
 	series map[string]*series
 }
 
-// series is one upstream's ring of per-second counts.
-type series struct {
-	sec                                 [historyLen]int64 // the Unix second each slot counts, 0: never
-	requests, limited, synthetic, waits [historyLen]int64
-	inputTokens, outputTokens           [historyLen]int64
+// series is one upstream's ring of per-second buckets.
+type series [historyLen]bucket
+
+// bucket is one second's counts of one upstream.
+type bucket struct {
+	sec                                 int64 // the Unix second it counts, 0: never
+	requests, limited, synthetic, waits int64
+	inputTokens, outputTokens           int64
+	// The cache's results (see heed.CacheEvent), and quotaSaved: the
+	// requests that spent no unit of the request limits.
+	cacheHits, cacheRevalidated, cacheMisses, cacheCoalesced int64
+	quotaSaved                                               int64
 }
 
 func newHistory(now func() time.Time) *history {
@@ -36,12 +44,12 @@ func newHistory(now func() time.Time) *history {
 }
 
 // count adds one to the counter pick chooses, in the current second.
-func (h *history) count(upstream string, pick func(*series) *[historyLen]int64) {
+func (h *history) count(upstream string, pick func(*bucket) *int64) {
 	h.add(upstream, pick, 1)
 }
 
 // add adds n to the counter pick chooses, in the current second.
-func (h *history) add(upstream string, pick func(*series) *[historyLen]int64, n int64) {
+func (h *history) add(upstream string, pick func(*bucket) *int64, n int64) {
 	sec := h.now().Unix()
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -50,13 +58,11 @@ func (h *history) add(upstream string, pick func(*series) *[historyLen]int64, n 
 		s = new(series)
 		h.series[upstream] = s
 	}
-	i := int(sec % historyLen)
-	if s.sec[i] != sec {
-		s.sec[i] = sec
-		s.requests[i], s.limited[i], s.synthetic[i], s.waits[i] = 0, 0, 0, 0
-		s.inputTokens[i], s.outputTokens[i] = 0, 0
+	b := &s[sec%historyLen]
+	if b.sec != sec {
+		*b = bucket{sec: sec}
 	}
-	pick(s)[i] += n
+	*pick(b) += n
 }
 
 // historyJSON is /-/history's body.
@@ -76,6 +82,31 @@ type seriesJSON struct {
 	// as their responses' usage reported.
 	InputTokens  []int64 `json:"input_tokens"`
 	OutputTokens []int64 `json:"output_tokens"`
+	// CacheHits, CacheRevalidated, CacheMisses and CacheCoalesced count
+	// the GETs and HEADs the response cache and coalescing looked up, by
+	// result (heed.CacheHit...); zeros for an upstream with neither.
+	CacheHits        []int64 `json:"cache_hits"`
+	CacheRevalidated []int64 `json:"cache_revalidated"`
+	CacheMisses      []int64 `json:"cache_misses"`
+	CacheCoalesced   []int64 `json:"cache_coalesced"`
+	// QuotaSaved counts the requests that spent no unit of the request
+	// limits: hits, coalesced, and 304s the API does not charge.
+	QuotaSaved []int64 `json:"quota_saved"`
+}
+
+// newSeriesJSON returns a seriesJSON of zeros.
+func newSeriesJSON() seriesJSON {
+	z := func() []int64 { return make([]int64, historyLen) }
+	return seriesJSON{Requests: z(), Limited: z(), Synthetic: z(), Waits: z(), InputTokens: z(), OutputTokens: z(),
+		CacheHits: z(), CacheRevalidated: z(), CacheMisses: z(), CacheCoalesced: z(), QuotaSaved: z()}
+}
+
+// set copies b into the k-th second of js.
+func (js seriesJSON) set(k int, b *bucket) {
+	js.Requests[k], js.Limited[k], js.Synthetic[k], js.Waits[k] = b.requests, b.limited, b.synthetic, b.waits
+	js.InputTokens[k], js.OutputTokens[k] = b.inputTokens, b.outputTokens
+	js.CacheHits[k], js.CacheRevalidated[k], js.CacheMisses[k], js.CacheCoalesced[k] = b.cacheHits, b.cacheRevalidated, b.cacheMisses, b.cacheCoalesced
+	js.QuotaSaved[k] = b.quotaSaved
 }
 
 // snapshot returns the last historyLen seconds of every upstream in names
@@ -86,15 +117,12 @@ func (h *history) snapshot(names []string) historyJSON {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, name := range names {
-		js := seriesJSON{make([]int64, historyLen), make([]int64, historyLen), make([]int64, historyLen), make([]int64, historyLen),
-			make([]int64, historyLen), make([]int64, historyLen)}
+		js := newSeriesJSON()
 		if s := h.series[name]; s != nil {
 			for k := range historyLen {
 				sec := end - historyLen + 1 + int64(k)
-				i := int(sec % historyLen)
-				if s.sec[i] == sec {
-					js.Requests[k], js.Limited[k], js.Synthetic[k], js.Waits[k] = s.requests[i], s.limited[i], s.synthetic[i], s.waits[i]
-					js.InputTokens[k], js.OutputTokens[k] = s.inputTokens[i], s.outputTokens[i]
+				if b := &s[sec%historyLen]; b.sec == sec {
+					js.set(k, b)
 				}
 			}
 		}
@@ -103,12 +131,17 @@ func (h *history) snapshot(names []string) historyJSON {
 	return out
 }
 
-func requestsOf(s *series) *[historyLen]int64  { return &s.requests }
-func limitedOf(s *series) *[historyLen]int64   { return &s.limited }
-func syntheticOf(s *series) *[historyLen]int64 { return &s.synthetic }
-func waitsOf(s *series) *[historyLen]int64     { return &s.waits }
-func inputOf(s *series) *[historyLen]int64     { return &s.inputTokens }
-func outputOf(s *series) *[historyLen]int64    { return &s.outputTokens }
+func requestsOf(b *bucket) *int64         { return &b.requests }
+func limitedOf(b *bucket) *int64          { return &b.limited }
+func syntheticOf(b *bucket) *int64        { return &b.synthetic }
+func waitsOf(b *bucket) *int64            { return &b.waits }
+func inputOf(b *bucket) *int64            { return &b.inputTokens }
+func outputOf(b *bucket) *int64           { return &b.outputTokens }
+func cacheHitsOf(b *bucket) *int64        { return &b.cacheHits }
+func cacheRevalidatedOf(b *bucket) *int64 { return &b.cacheRevalidated }
+func cacheMissesOf(b *bucket) *int64      { return &b.cacheMisses }
+func cacheCoalescedOf(b *bucket) *int64   { return &b.cacheCoalesced }
+func quotaSavedOf(b *bucket) *int64       { return &b.quotaSaved }
 
 // Request implements heed.Metrics: a synthetic answer, which never
 // reached the API.
@@ -149,8 +182,34 @@ func (h *history) TokensSettled(upstream string, input, output, _, _ int64) {
 	h.add(upstream, outputOf, output)
 }
 
-// Cache implements heed.Metrics: not charted yet.
-func (h *history) Cache(string, heed.CacheEvent) {}
+// Cache implements heed.Metrics: what the cache and coalescing did for a
+// request, and whether that saved the request limits a unit.
+func (h *history) Cache(upstream string, ev heed.CacheEvent) {
+	switch ev.Result {
+	case heed.CacheHit:
+		h.count(upstream, cacheHitsOf)
+	case heed.CacheRevalidated:
+		h.count(upstream, cacheRevalidatedOf)
+	case heed.CacheMiss:
+		h.count(upstream, cacheMissesOf)
+	case heed.CacheCoalesced:
+		h.count(upstream, cacheCoalescedOf)
+	}
+	if quotaSaved(ev) {
+		h.count(upstream, quotaSavedOf)
+	}
+}
+
+// quotaSaved reports whether a request the cache looked up spent no unit
+// of the request limits: answered from the cache or by a request in
+// flight, or by a 304 the API does not charge.
+func quotaSaved(ev heed.CacheEvent) bool {
+	switch ev.Result {
+	case heed.CacheHit, heed.CacheCoalesced:
+		return true
+	}
+	return ev.NotModified && !ev.Charged
+}
 
 // tee sends every observation to each of its Metrics.
 type tee []heed.Metrics

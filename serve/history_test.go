@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -62,5 +63,80 @@ func TestHistoryCountsPerSecondAndForgets(t *testing.T) {
 	}
 	if sum != 1 || api.Requests[last] != 1 {
 		t.Errorf("after a full turn: %d requests in the window, want only the new one", sum)
+	}
+}
+
+func TestHistoryCountsTheCache(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_800_000_000, 0)
+	h := newHistory(func() time.Time { return now })
+	events := []struct {
+		ev    heed.CacheEvent
+		saved bool
+	}{
+		{heed.CacheEvent{Result: heed.CacheMiss, Sent: true, Charged: true}, false},
+		{heed.CacheEvent{Result: heed.CacheHit, Bytes: 10}, true},
+		{heed.CacheEvent{Result: heed.CacheHit}, true}, // the caller's own conditions, answered 304 from a fresh entry
+		{heed.CacheEvent{Result: heed.CacheCoalesced}, true},
+		{heed.CacheEvent{Result: heed.CacheRevalidated, Bytes: 10, Sent: true, NotModified: true}, true},                 // free_304
+		{heed.CacheEvent{Result: heed.CacheRevalidated, Bytes: 10, Sent: true, NotModified: true, Charged: true}, false}, // a charged 304
+		{heed.CacheEvent{Result: heed.CacheRevalidated, Sent: true, NotModified: true}, true},                            // the caller's own 304, free
+		{heed.CacheEvent{Result: heed.CacheMiss}, false},                                                                 // never sent: heed answered
+	}
+	for _, e := range events {
+		if got := quotaSaved(e.ev); got != e.saved {
+			t.Errorf("quotaSaved(%+v): got %v, want %v", e.ev, got, e.saved)
+		}
+		h.Cache("api", e.ev)
+	}
+	now = now.Add(time.Second)
+	h.Cache("api", heed.CacheEvent{Result: heed.CacheHit})
+
+	api := h.snapshot([]string{"api", "plain"}).Upstreams["api"]
+	last := historyLen - 1
+	checks := []struct {
+		name      string
+		got, want int64
+	}{
+		{"hits 1s ago", api.CacheHits[last-1], 2},
+		{"revalidated 1s ago", api.CacheRevalidated[last-1], 3},
+		{"misses 1s ago", api.CacheMisses[last-1], 2},
+		{"coalesced 1s ago", api.CacheCoalesced[last-1], 1},
+		{"quota saved 1s ago", api.QuotaSaved[last-1], 5},
+		{"hits now", api.CacheHits[last], 1},
+		{"quota saved now", api.QuotaSaved[last], 1},
+		{"requests (the cache counts no attempt)", api.Requests[last-1], 0},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %d, want %d", c.name, c.got, c.want)
+		}
+	}
+	// A full turn of the ring later, a new count clears the second's old
+	// cache counts with the rest.
+	now = now.Add(historyLen * time.Second)
+	h.Attempt("api", heed.OutcomeOK)
+	api = h.snapshot([]string{"api"}).Upstreams["api"]
+	if api.CacheHits[last] != 0 || api.QuotaSaved[last] != 0 || api.Requests[last] != 1 {
+		t.Errorf("after a full turn: %d hits, %d saved, %d requests; want 0, 0, 1", api.CacheHits[last], api.QuotaSaved[last], api.Requests[last])
+	}
+}
+
+func TestHistoryJSONKeepsItsFields(t *testing.T) {
+	t.Parallel()
+	h := newHistory(func() time.Time { return time.Unix(1_800_000_000, 0) })
+	b, err := json.Marshal(h.snapshot([]string{"api"}).Upstreams["api"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string][]int64
+	if err := json.Unmarshal(b, &fields); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"requests", "limited", "synthetic", "waits", "input_tokens", "output_tokens",
+		"cache_hits", "cache_revalidated", "cache_misses", "cache_coalesced", "quota_saved"} {
+		if len(fields[f]) != historyLen {
+			t.Errorf("%s: %d seconds, want %d", f, len(fields[f]), historyLen)
+		}
 	}
 }

@@ -9,6 +9,7 @@ const POLL_MS = 1000; // time between the end of one fetch and the next
 const FETCH_TIMEOUT_MS = 4000; // a fetch taking longer counts as failed
 const TICK_MS = 250; // how often countdowns and ages are redrawn
 const RATE_SECONDS = 10; // complete seconds the current rate averages
+const CACHE_SECONDS = 60; // seconds, the current one included, the cache figures cover
 
 // SERIES are the history's series, in drawing order; color names a CSS
 // custom property.
@@ -316,6 +317,7 @@ function updateCard(card, u, state, at) {
   updateRate(r, u, h);
   updateLoad(r, u);
   updateFleet(r, u, state);
+  updateCache(r, u, h);
   updateScopes(card, u, state, at);
   card.chart = { h, limit: tightest(u.limits), ...timeline(view.history) };
   drawChart(card);
@@ -388,6 +390,52 @@ function updateFleet(r, u, state) {
     p.textContent = "1";
     sub.textContent = "this process (memory store)";
   }
+}
+
+// ---- cache ----
+
+// recentSum is the sum of the last CACHE_SECONDS buckets, the current,
+// unfinished second included: the cache's figures are shares, which a
+// part-second does not skew.
+function recentSum(values) {
+  return list(values).slice(-CACHE_SECONDS).reduce((a, b) => a + num(b), 0);
+}
+
+// cacheKinds words what an upstream's cache does: private or shared, with
+// coalescing, with free 304s.
+function cacheKinds(c) {
+  const kinds = [];
+  if (c.enabled) kinds.push(c.shared ? "shared cache" : "private cache");
+  if (c.coalesce) kinds.push("coalescing");
+  if (c.enabled && c.free_304) kinds.push("304s free");
+  return kinds.join(" · ");
+}
+
+const HIT_RATE_TITLE = "Hit rate: requests answered without a full response from the API (hits, revalidated by a 304, " +
+  "coalesced with an identical request in flight) over every GET and HEAD the cache looked up (those and the misses), last 60 s.";
+const SAVED_TITLE = "Quota saved: units of the request limits not spent, one per request answered without a charge " +
+  "(hits, coalesced, and 304s the API does not charge), last 60 s, and their share of every request the cache looked up.";
+
+// updateCache shows, for an upstream with a cache or coalescing, its hit
+// rate and the quota it saved over the last minute; nothing for others.
+function updateCache(r, u, h) {
+  const box = $(".stat-cache", r);
+  box.hidden = !u.cache;
+  if (!u.cache) return;
+  $(".up-cache-kind", r).textContent = "· " + cacheKinds(u.cache);
+  const [hits, revalidated, misses, coalesced, saved] = ["cache_hits", "cache_revalidated", "cache_misses", "cache_coalesced", "quota_saved"]
+    .map((k) => (h ? recentSum(h[k]) : 0));
+  const looked = hits + revalidated + misses + coalesced;
+  const share = (n) => (looked > 0 ? fmt0.format((n / looked) * 100) + "%" : "–");
+  $(".up-hit-figure", r).title = HIT_RATE_TITLE;
+  $(".up-saved-figure", r).title = SAVED_TITLE;
+  $(".up-hit-rate", r).textContent = share(hits + revalidated + coalesced);
+  $(".up-hit-sub", r).textContent = looked > 0
+    ? [[hits, "hit", "hits"], [revalidated, "revalidated", "revalidated"], [coalesced, "coalesced", "coalesced"], [misses, "miss", "misses"]]
+      .map(([n, one, many]) => fmtCount(n) + " " + (n === 1 ? one : many)).join(" · ")
+    : "no cacheable requests";
+  $(".up-saved", r).textContent = fmtCount(saved);
+  $(".up-saved-sub", r).textContent = looked > 0 ? share(saved) + " of " + fmtCount(looked) + " requests spent none" : "";
 }
 
 // ---- scopes ----
