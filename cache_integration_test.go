@@ -55,20 +55,6 @@ func fetchResource(t *testing.T, c *http.Client, url, token string) (int, resour
 	return resp.StatusCode, b, resp.Header.Get(heed.CacheHeader), raw
 }
 
-// awaitAnswers waits until the mock has counted n answers of name (a client
-// can read a loopback answer before the mock counts it).
-func awaitAnswers(t *testing.T, m *mockapi.Server, name string, n int) mockapi.ResourceStats {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		st := m.Stats().Resources[name]
-		if st.OK+st.NotModified >= n || time.Now().After(deadline) {
-			return st
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func TestCacheOverLoopback(t *testing.T) {
 	t.Parallel()
 	t.Run("CredentialsApart", func(t *testing.T) {
@@ -90,7 +76,7 @@ func TestCacheOverLoopback(t *testing.T) {
 			}
 			seen[tok] = b
 		}
-		if st := awaitAnswers(t, m, "repo", 2); st.OK != 2 || st.Credentials[mockapi.CredID("alice")].OK != 1 {
+		if st := m.AwaitResource("repo", 2, 5*time.Second); st.OK != 2 || st.Credentials[mockapi.CredID("alice")].OK != 1 {
 			t.Errorf("the mock answered %+v, want one 200 per credential", st.ResourceCounts)
 		}
 	})
@@ -110,7 +96,7 @@ func TestCacheOverLoopback(t *testing.T) {
 		if _, b, cache, _ := fetchResource(t, c, url+"/resources/repo", "alice"); b.Version != first.Version+1 || cache != heed.CacheMiss {
 			t.Errorf("after a new version: version %d, Heed-Cache %q; want %d, miss", b.Version, cache, first.Version+1)
 		}
-		if st := awaitAnswers(t, m, "repo", 3); st.OK != 2 || st.NotModified != 1 {
+		if st := m.AwaitResource("repo", 3, 5*time.Second); st.OK != 2 || st.NotModified != 1 {
 			t.Errorf("the mock answered %+v, want 2 200s and one 304", st.ResourceCounts)
 		}
 	})
@@ -148,7 +134,7 @@ func TestCacheOverLoopback(t *testing.T) {
 		if first, last := remaining[0], remaining[99]; first != "999" || last != "999" {
 			t.Errorf("GitHub's remaining after the first poll %s, after the last %s; want 999 both", first, last)
 		}
-		if st := awaitAnswers(t, m, "repo", 100); st.OK != 1 || st.NotModified != 99 {
+		if st := m.AwaitResource("repo", 100, 5*time.Second); st.OK != 1 || st.NotModified != 99 {
 			t.Errorf("the mock answered %+v, want one 200 and 99 304s", st.ResourceCounts)
 		}
 	})
@@ -181,7 +167,7 @@ func TestCoalescingOverLoopback(t *testing.T) {
 				coalesced++
 			}
 		}
-		if st := awaitAnswers(t, m, "big", 1); st.OK != 1 || coalesced != callers-1 {
+		if st := m.AwaitResource("big", 1, 5*time.Second); st.OK != 1 || coalesced != callers-1 {
 			t.Errorf("the mock answered %d times, %d callers coalesced; want 1 and %d", st.OK, coalesced, callers-1)
 		}
 	})
@@ -280,7 +266,7 @@ func TestCoalescingOverLoopback(t *testing.T) {
 		if got := <-full; len(got) != 4*1024 {
 			t.Errorf("the caller that stayed read %d bytes, want 4096", len(got))
 		}
-		if st := awaitAnswers(t, m, "stream", 1); st.OK != 1 || st.Cancelled != 0 {
+		if st := m.AwaitResource("stream", 1, 5*time.Second); st.OK != 1 || st.Cancelled != 0 {
 			t.Errorf("the mock: %+v; want one answer, not cancelled", st.ResourceCounts)
 		}
 	})
@@ -325,7 +311,7 @@ func TestSharedCacheOnRedis(t *testing.T) {
 	if cacheA != heed.CacheMiss || status != 200 || cacheB != heed.CacheRevalidated || again != first || string(raw) != string(raw2) {
 		t.Errorf("A: %q; B: %d, %q, %q; want miss, then 200 revalidated with A's body %q", cacheA, status, cacheB, raw2, raw)
 	}
-	if st := awaitAnswers(t, m, "repo", 2); st.OK != 1 || st.NotModified != 1 {
+	if st := m.AwaitResource("repo", 2, 5*time.Second); st.OK != 1 || st.NotModified != 1 {
 		t.Errorf("the mock answered %+v, want one 200 and one 304", st.ResourceCounts)
 	}
 	keys, err := rdb.Keys(ctx, "*").Result()

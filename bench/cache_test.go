@@ -53,8 +53,8 @@ func heedWith(b *testing.B, base http.RoundTripper, url string, f func(*heed.Ups
 	return t
 }
 
-// getPath sends one authenticated GET of url+path through rt and drains
-// the answer.
+// getPath sends one authenticated GET of url through rt and drains the
+// answer.
 func getPath(b *testing.B, rt http.RoundTripper, url string) {
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	req.Header.Set("Authorization", "Bearer ghp_benchmarktoken")

@@ -60,20 +60,6 @@ func runGet(t *testing.T, e *jobs.Engine, path, token string) jobs.Job {
 // cacheOf is a job's recorded Heed-Cache values.
 func cacheOf(j jobs.Job) []string { return j.Response.Headers[heed.CacheHeader] }
 
-// awaitResource waits until the mock has counted n answers of name (a
-// client can read a loopback answer before the mock counts it).
-func awaitResource(t *testing.T, m *mockapi.Server, name string, n int) mockapi.ResourceStats {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		st := m.Stats().Resources[name]
-		if st.OK+st.NotModified >= n || time.Now().After(deadline) {
-			return st
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func TestJobsFromTheCache(t *testing.T) {
 	t.Parallel()
 	// A GET made by the library fills the cache; a job of the same GET is
@@ -96,7 +82,7 @@ func TestJobsFromTheCache(t *testing.T) {
 		if got := cacheOf(j); j.Response.Status != 200 || len(got) != 1 || got[0] != heed.CacheHit || *j.Response.Body != string(raw) {
 			t.Errorf("the job: %d, Heed-Cache %q, body %q; want 200, hit, the library's %q", j.Response.Status, got, *j.Response.Body, raw)
 		}
-		if st := awaitResource(t, m, "x", 1); st.OK != 1 || st.NotModified != 0 {
+		if st := m.AwaitResource("x", 1, 5*time.Second); st.OK != 1 || st.NotModified != 0 {
 			t.Errorf("the mock answered %+v, want one 200", st.ResourceCounts)
 		}
 	})
@@ -115,7 +101,7 @@ func TestJobsFromTheCache(t *testing.T) {
 		if got := cacheOf(other); len(got) != 1 || got[0] != heed.CacheMiss || *other.Response.Body == *first.Response.Body {
 			t.Errorf("another credential's job: Heed-Cache %q, body %q; want miss, its own", got, *other.Response.Body)
 		}
-		if st := awaitResource(t, m, "x", 2); st.OK != 2 || st.Credentials[mockapi.CredID("tok")].OK != 1 {
+		if st := m.AwaitResource("x", 2, 5*time.Second); st.OK != 2 || st.Credentials[mockapi.CredID("tok")].OK != 1 {
 			t.Errorf("the mock answered %+v, want one 200 per credential", st.ResourceCounts)
 		}
 	})
@@ -128,7 +114,7 @@ func TestJobsFromTheCache(t *testing.T) {
 		if got := cacheOf(second); second.Response.Status != 200 || len(got) != 1 || got[0] != heed.CacheRevalidated || *second.Response.Body != *first.Response.Body {
 			t.Errorf("the second job: %d, Heed-Cache %q, body %q; want 200, revalidated, the first's %q", second.Response.Status, got, *second.Response.Body, *first.Response.Body)
 		}
-		if st := awaitResource(t, m, "x", 2); st.OK != 1 || st.NotModified != 1 {
+		if st := m.AwaitResource("x", 2, 5*time.Second); st.OK != 1 || st.NotModified != 1 {
 			t.Errorf("the mock answered %+v, want one 200 and one 304", st.ResourceCounts)
 		}
 	})

@@ -282,3 +282,19 @@ func copyResources(resources map[string]*resourceState) map[string]ResourceStats
 	}
 	return out
 }
+
+// AwaitResource returns name's stats once the mock has counted at least
+// answers of its 200s and 304s, or as they are when timeout has passed
+// first. A client can read a whole answer over loopback before the mock
+// has counted it: a test reading Stats just after its last response may
+// find it one short, and waits here instead.
+func (s *Server) AwaitResource(name string, answers int, timeout time.Duration) ResourceStats {
+	deadline := time.Now().Add(timeout)
+	for {
+		st := s.Stats().Resources[name]
+		if st.OK+st.NotModified >= answers || !time.Now().Before(deadline) {
+			return st
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

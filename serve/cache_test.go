@@ -60,20 +60,6 @@ func getResource(t *testing.T, url, token string, header ...string) cachedAnswer
 	return a
 }
 
-// awaitResource waits until the mock has counted n answers of name (a
-// client can read a loopback answer before the mock counts it).
-func awaitResource(t *testing.T, m *mockapi.Server, name string, n int) mockapi.ResourceStats {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		st := m.Stats().Resources[name]
-		if st.OK+st.NotModified >= n || time.Now().After(deadline) {
-			return st
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // cachingServer returns the mock and a heed serve whose upstream gh, the
 // mock under GitHub's dialect, has a cache.
 func cachingServer(t *testing.T, cache mockapi.Cache) (*mockapi.Server, string) {
@@ -110,7 +96,7 @@ func TestRouteModeCache(t *testing.T) {
 		if bob.status != 200 || !bob.is(heed.CacheMiss) || bob.body.CredID != mockapi.CredID("bob") || bob.body.CredID == first.body.CredID {
 			t.Errorf("bob: %d, Heed-Cache %q, cred %q; want 200, miss, his own %q", bob.status, bob.cache, bob.body.CredID, mockapi.CredID("bob"))
 		}
-		if st := awaitResource(t, m, "x", 2); st.OK != 2 || st.NotModified != 0 || st.Credentials[mockapi.CredID("alice")].OK != 1 {
+		if st := m.AwaitResource("x", 2, 5*time.Second); st.OK != 2 || st.NotModified != 0 || st.Credentials[mockapi.CredID("alice")].OK != 1 {
 			t.Errorf("the mock answered %+v, want one 200 per credential", st.ResourceCounts)
 		}
 	})
@@ -128,7 +114,7 @@ func TestRouteModeCache(t *testing.T) {
 		if own.status != http.StatusNotModified || !own.is(heed.CacheHit) || len(own.raw) != 0 || own.etag != first.etag {
 			t.Errorf("If-None-Match: %d, Heed-Cache %q, ETag %q, body %q; want 304, hit, %q, none", own.status, own.cache, own.etag, own.raw, first.etag)
 		}
-		if st := awaitResource(t, m, "x", 1); st.OK != 1 || st.NotModified != 0 {
+		if st := m.AwaitResource("x", 1, 5*time.Second); st.OK != 1 || st.NotModified != 0 {
 			t.Errorf("the mock answered %+v, want one 200", st.ResourceCounts)
 		}
 	})
@@ -148,7 +134,7 @@ func TestRouteModeCache(t *testing.T) {
 		if own.status != http.StatusNotModified || !own.is(heed.CacheRevalidated) || len(own.raw) != 0 {
 			t.Errorf("If-None-Match: %d, Heed-Cache %q, body %q; want 304, revalidated, none", own.status, own.cache, own.raw)
 		}
-		if st := awaitResource(t, m, "x", 3); st.OK != 1 || st.NotModified != 2 {
+		if st := m.AwaitResource("x", 3, 5*time.Second); st.OK != 1 || st.NotModified != 2 {
 			t.Errorf("the mock answered %+v, want one 200 and two 304s", st.ResourceCounts)
 		}
 	})
@@ -193,7 +179,7 @@ func TestRouteModeAndJobsShareTheCache(t *testing.T) {
 	if got := j.Response.Headers[heed.CacheHeader]; j.Response.Status != 200 || len(got) != 1 || got[0] != heed.CacheHit || *j.Response.Body != string(routed.raw) {
 		t.Errorf("the job: %d, Heed-Cache %q, body %q; want 200, hit, route mode's %q", j.Response.Status, got, *j.Response.Body, routed.raw)
 	}
-	if st := awaitResource(t, m, "x", 1); st.OK != 1 || st.NotModified != 0 {
+	if st := m.AwaitResource("x", 1, 5*time.Second); st.OK != 1 || st.NotModified != 0 {
 		t.Errorf("the mock answered %+v, want one 200", st.ResourceCounts)
 	}
 }
