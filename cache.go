@@ -74,7 +74,7 @@ func newResponseCache(u *upstream, shared httpcache.Blobs) *responseCache {
 	}
 	rc := &responseCache{u: u, free304: p.Free304 != nil && *p.Free304}
 	if p.Enabled {
-		opts := httpcache.Options{MaxEntryBytes: int64(p.MaxEntryBytes), Now: u.t.clock.Now}
+		opts := httpcache.Options{MaxEntryBytes: int64(p.MaxEntryBytes), Heuristic: p.Heuristic, Now: u.t.clock.Now}
 		var b httpcache.Backend = httpcache.NewMemory(int64(p.MaxBytes), u.t.clock.Now)
 		if p.Shared && shared != nil {
 			b, rc.shared = httpcache.Encoded(shared), true

@@ -41,6 +41,9 @@ func checkCache(p *problems, at loc, c CachePolicy, shared bool) {
 	case c.MaxEntryBytes > c.MaxBytes:
 		p.addf("%s %v is more than max_bytes %v", at.field("max_entry_bytes"), c.MaxEntryBytes, c.MaxBytes)
 	}
+	if !(c.Heuristic >= 0 && c.Heuristic <= 1) {
+		p.addf("%s %v out of range [0, 1]", at.field("heuristic"), c.Heuristic)
+	}
 	if c.Shared && !shared {
 		p.addf("%s: a shared cache needs a shared store (store: redis://...); the memory store is each process's own", at.field("shared"))
 	}

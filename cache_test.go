@@ -199,6 +199,11 @@ func TestCacheConfig(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cache: max_entry_bytes 2MiB is more than max_bytes 1MiB") {
 		t.Errorf("entry over the cache: got %v, want the max_entry_bytes error", err)
 	}
+	up.Cache = heed.CachePolicy{Enabled: true, Heuristic: 1.5}
+	err = heed.Config{Upstreams: []heed.Upstream{up}}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "cache: heuristic 1.5 out of range [0, 1]") {
+		t.Errorf("heuristic 1.5: got %v, want the range error", err)
+	}
 	d := heed.Config{Upstreams: []heed.Upstream{{Name: "gh", BaseURL: "https://api.github.com"}, {Name: "x", BaseURL: "https://x.test"}}}.WithDefaults()
 	if c := d.Upstreams[0].Cache; c.MaxBytes != 64<<20 || c.MaxEntryBytes != 1<<20 || !*c.Free304 {
 		t.Errorf("github's defaults: %+v, free %v; want 64MiB, 1MiB, free 304", c, *c.Free304)
@@ -224,4 +229,34 @@ func TestCacheUnusedWithoutCacheAndCoalesce(t *testing.T) {
 			t.Errorf("%d sent, want 2", n)
 		}
 	})
+}
+
+// TestCacheHeuristic: a response that states no lifetime but a
+// Last-Modified is fresh for a share of its age only when heuristic is set.
+func TestCacheHeuristic(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		heuristic float64
+		second    string
+	}{{0, heed.CacheRevalidated}, {0.1, heed.CacheHit}} {
+		synctest.Test(t, func(t *testing.T) {
+			modified := time.Now().Add(-100 * time.Hour).UTC().Format(http.TimeFormat)
+			srv := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Last-Modified", modified)
+				w.Header().Set("Date", time.Now().UTC().Format(http.TimeFormat))
+				if r.Header.Get("If-Modified-Since") == modified {
+					w.WriteHeader(http.StatusNotModified)
+					return
+				}
+				_, _ = w.Write([]byte("unchanged for 100 hours"))
+			})
+			tr := transport(t, handlerTransport{srv}, heed.Upstream{Cache: heed.CachePolicy{Enabled: true, Heuristic: c.heuristic}}, nil)
+			cacheGet(t, tr, "GET", "/r", "alice")
+			time.Sleep(30 * time.Minute) // within a tenth of 100 hours, and within the hour a stale entry is kept
+			status, body, cache := cacheGet(t, tr, "GET", "/r", "alice")
+			if status != 200 || body != "unchanged for 100 hours" || cache != c.second {
+				t.Errorf("heuristic %v, 30 min later: %d %q, Heed-Cache %q; want 200, the body, %q", c.heuristic, status, body, cache, c.second)
+			}
+		})
+	}
 }

@@ -238,6 +238,12 @@ type CachePolicy struct {
 	// others. It needs a shared store.
 	Shared bool `yaml:"shared"`
 
+	// Heuristic is the share of the time since a response's Last-Modified
+	// taken as the freshness lifetime of a response that states none
+	// (RFC 9111 4.2.2 suggests 0.1), capped at a day; 0 (the default)
+	// turns heuristic freshness off: such a response is only revalidated.
+	Heuristic float64 `yaml:"heuristic"`
+
 	// Free304 says that the API does not charge a 304 Not Modified to its
 	// request limits (GitHub's rule for conditional requests): heed then
 	// gives back the request's charge under the configured request limits

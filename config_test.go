@@ -19,6 +19,7 @@ func defaultUpstream(name string) Upstream {
 			Max: 30 * time.Second, MaxElapsed: 2 * time.Minute, ClientRetryHeaders: []string{"X-Stainless-Retry-Count"}},
 		Breaker:  BreakerPolicy{Failures: 5, OpenFor: 30 * time.Second, Probes: 1},
 		Adaptive: ptr(true),
+		Cache:    CachePolicy{MaxBytes: 64 << 20, MaxEntryBytes: 1 << 20, Free304: ptr(false)},
 	}
 }
 
@@ -36,6 +37,7 @@ func TestWithDefaults(t *testing.T) {
 	}
 	wantExplicit := explicit
 	wantExplicit.Limits = []Limit{{Requests: 1, Per: time.Second, Burst: 1}, {Requests: 2, Per: time.Minute, Burst: 5, PerTenant: true}}
+	wantExplicit.Cache = CachePolicy{MaxBytes: 64 << 20, MaxEntryBytes: 1 << 20, Free304: ptr(false)}
 	tests := []struct {
 		name string
 		in   Config
