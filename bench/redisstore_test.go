@@ -112,7 +112,11 @@ func llmDecider(settle bool) func(*goredis.Client, rateLimit) (decideFunc, error
 			}
 			limits = append(limits, store.Limit{Key: u.String(), GCRA: g, Unit: u})
 		}
-		s := redis.New(client, redis.Options{})
+		// A settlement rides on the next decision's round trip, as it does
+		// between back-to-back decisions; the default 2 ms before one goes
+		// alone would let a loaded machine's scheduling decide which
+		// round trip it takes (and TestContendersDecide count it twice).
+		s := redis.New(client, redis.Options{SettleDelay: time.Second})
 		req := store.Request{Scope: benchScope, Limits: limits, Cost: llmCost}
 		set := store.Settlement{Scope: benchScope, Limits: limits, Delta: llmDelta}
 		return func(ctx context.Context) (bool, error) {
