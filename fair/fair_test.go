@@ -133,11 +133,11 @@ func TestNoStarvation(t *testing.T) {
 	light := push(t, s, "batch", "light", 1, 1)[0]
 	inter := push(t, s, "interactive", "x", 1, 1)[0]
 	seen := map[*fair.Request]int{}
-	for i := 1; i <= 4; i++ {
+	for i := 1; i <= 2; i++ {
 		seen[s.Pop()] = i
 	}
 	if seen[light] == 0 || seen[inter] == 0 {
-		t.Fatalf("the light tenant's request and the interactive one were not served within 4 pops of their arrival (%v)", seen)
+		t.Fatalf("the light tenant's request and the interactive one were not the next two served (%v)", seen)
 	}
 }
 
