@@ -1,0 +1,47 @@
+// Package fair orders the requests waiting for one quota so that it is
+// shared as configured: priority classes get capacity in proportion to
+// their shares, and within a class every flow (a tenant, a credential, a
+// customer header) gets an equal share, each request counted at its cost
+// (a request of 1,800 tokens counts 1,800 against its flow).
+//
+// It is pure: a Scheduler holds queues and virtual times, and is told
+// what arrives (Push), what leaves without being served (Remove) and asks
+// who goes next (Pop). Waiting, clocks and stores are its caller's.
+//
+// # The discipline: start-time fair queuing, two levels
+//
+// The discipline is start-time fair queuing (SFQ; Goyal, Vin and Cheng,
+// 1996), applied twice: once among the classes of a Scheduler, weighted
+// by their shares, and once among the flows of each class, weighted
+// equally. Every active queue carries a start tag in virtual time: when a
+// queue becomes active its tag is max(V, F), V being the level's virtual
+// time (the start tag of what was served last) and F the finish tag of
+// the queue's last served request; serving a request of cost c from a
+// queue of weight w moves the queue's tag to S + c/w. Pop serves, at each
+// level, the queue with the smallest start tag.
+//
+// Why SFQ rather than deficit round robin: its tags need no quantum tuned
+// to the largest cost (token costs span 1 to 10^6), it serves one request
+// at a time without rounds, and a flow that was idle does not bank credit
+// (its tag restarts at V).
+//
+// # Bounds
+//
+//   - Fairness (SFQ's theorem): over any interval in which two queues f and
+//     g of one level are both backlogged, the work served, divided by their
+//     weights, differs by at most cmax_f/w_f + cmax_g/w_g, where cmax is
+//     the largest cost of a request of that queue. With equal-cost
+//     requests, two tenants of a class never differ by more than one
+//     request each (two in all); classes of shares 3 and 1 never drift from
+//     3:1 by more than one request of each.
+//   - Work conservation: Pop returns a request whenever one waits; a class
+//     or flow that wants nothing leaves its share to those that do.
+//   - No starvation: a queue's tag grows only when it is served, and every
+//     other active queue's tag grows when it is served, so a waiting
+//     request is served after at most the sum over the other active queues
+//     of their weighted work up to its tag.
+//   - Memory: MaxQueue bounds each flow's queue and MaxFlows the flows; a
+//     request beyond them is refused at once (ErrFull): the youngest is
+//     refused first, as Kubernetes' API Priority and Fairness does, and a
+//     flow that floods its own queue only delays itself.
+package fair
