@@ -88,24 +88,36 @@ func (c *Cache) Lookup(ctx context.Context, partition string, req *http.Request)
 		}
 		e = v
 	}
+	if !e.facts.ready { // read from bytes: work its facts out for this lookup
+		ec := *e
+		c.prepare(&ec)
+		e = &ec
+	}
 	l.Entry = e
 	l.State = c.state(e, req)
 	return l, nil
 }
 
+// prepare works out e's facts, once, before e is shared.
+func (c *Cache) prepare(e *Entry) {
+	cc := ParseCacheControl(e.Header["Cache-Control"])
+	e.facts = facts{ready: true, cc: cc, lifetime: freshnessLifetime(e.Status, e.Header, cc, c.o),
+		initialAge: initialAge(e), validator: hasValidator(e.Header)}
+}
+
 // state decides whether e may answer req (RFC 9111 4.2 and 5.2).
 func (c *Cache) state(e *Entry, req *http.Request) State {
 	reqCC := requestDirectives(req.Header)
-	respCC := ParseCacheControl(e.Header["Cache-Control"])
+	respCC := e.facts.cc
 	validate := Stale
-	if !hasValidator(e.Header) {
+	if !e.facts.validator {
 		validate = Miss
 	}
 	if reqCC.NoCache || respCC.NoCache {
 		return validate
 	}
 	age := CurrentAge(e, c.o.Now())
-	lifetime := freshnessLifetime(e.Status, e.Header, respCC, c.o)
+	lifetime := e.facts.lifetime
 	if reqCC.HasMaxAge && age > reqCC.MaxAge {
 		return validate
 	}
@@ -205,6 +217,7 @@ func (c *Cache) Store(ctx context.Context, partition string, req *http.Request, 
 	} else {
 		e.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	}
+	c.prepare(e)
 	ttl := c.ttl(e)
 	if ttl <= 0 || e.checkLimits() != nil {
 		return false, nil
@@ -219,9 +232,8 @@ func (c *Cache) Store(ctx context.Context, partition string, req *http.Request, 
 // ttl is how long e is worth keeping from now: its remaining freshness,
 // plus KeepStale when it has a validator.
 func (c *Cache) ttl(e *Entry) time.Duration {
-	d := ParseCacheControl(e.Header["Cache-Control"])
-	remaining := freshnessLifetime(e.Status, e.Header, d, c.o) - CurrentAge(e, c.o.Now())
-	if hasValidator(e.Header) {
+	remaining := e.facts.lifetime - CurrentAge(e, c.o.Now())
+	if e.facts.validator {
 		return max(remaining, 0) + c.o.KeepStale
 	}
 	return remaining

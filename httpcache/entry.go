@@ -30,6 +30,20 @@ type Entry struct {
 	// Vary lists the canonical names of the request fields the response
 	// varies on, sorted.
 	Vary []string
+
+	// facts are worked out once by the Cache that made or read the entry.
+	facts facts
+}
+
+// facts are what an entry's header says that every lookup needs, worked
+// out once (see Cache.prepare) so that a hit parses no date or directive.
+// They are not encoded: an entry read from bytes works them out again.
+type facts struct {
+	ready      bool
+	cc         Directives
+	lifetime   time.Duration
+	initialAge time.Duration // RFC 9111 4.2.3's corrected_initial_age
+	validator  bool
 }
 
 // IsIndex reports whether e is the index of a primary key: it names the

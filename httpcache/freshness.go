@@ -126,6 +126,14 @@ func heuristicallyCacheable(status int) bool {
 // age_value is the Age field (0 when absent or invalid) and date_value the
 // Date field (response_time when absent or invalid).
 func CurrentAge(e *Entry, now time.Time) time.Duration {
+	if e.facts.ready {
+		return e.facts.initialAge + now.Sub(e.ResponseTime)
+	}
+	return initialAge(e) + now.Sub(e.ResponseTime)
+}
+
+// initialAge is RFC 9111 4.2.3's corrected_initial_age of e.
+func initialAge(e *Entry) time.Duration {
 	date := e.ResponseTime
 	if t, err := parseHTTPDate(e.Header.Get("Date")); err == nil {
 		date = t
@@ -133,7 +141,5 @@ func CurrentAge(e *Entry, now time.Time) time.Duration {
 	apparentAge := max(e.ResponseTime.Sub(date), 0)
 	ageValue, _ := parseDelta(e.Header.Get("Age"))
 	responseDelay := max(e.ResponseTime.Sub(e.RequestTime), 0)
-	correctedInitialAge := max(apparentAge, ageValue+responseDelay)
-	residentTime := now.Sub(e.ResponseTime)
-	return correctedInitialAge + residentTime
+	return max(apparentAge, ageValue+responseDelay)
 }

@@ -40,8 +40,9 @@ func (c *Cache) Refresh(ctx context.Context, partition string, l Lookup, req *ht
 		ResponseTime: responseTime,
 		Vary:         l.Entry.Vary,
 	}
+	c.prepare(e)
 	ttl := c.ttl(e)
-	if ParseCacheControl(e.Header["Cache-Control"]).NoStore || ttl <= 0 || e.checkLimits() != nil {
+	if e.facts.cc.NoStore || ttl <= 0 || e.checkLimits() != nil {
 		return e, c.drop(ctx, l)
 	}
 	if err := c.put(ctx, l.primary, req, e, ttl); err != nil {

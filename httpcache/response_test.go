@@ -322,3 +322,38 @@ func TestCacheConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestFactsFromBytes: an entry decoded from a byte store (whose facts are
+// worked out at lookup) is judged exactly as the same entry kept in memory
+// (whose facts were worked out once, at Store).
+func TestFactsFromBytes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var now time.Time
+	clock := func() time.Time { return now }
+	mem := New(NewMemory(1<<20, clock), Options{Now: clock})
+	enc := New(Encoded(&blobMap{m: make(map[string][]byte)}), Options{Now: clock})
+	req := request("GET", target, nil)
+	resp := &http.Response{StatusCode: 200, Header: header("Cache-Control", "max-age=60", "Age", "10", "Etag", `"v1"`, "Date", httpDate(t0))}
+	for _, c := range []*Cache{mem, enc} {
+		now = t0
+		if ok, err := c.Store(ctx, "p", req, resp, []byte("x"), t0, t0); !ok || err != nil {
+			t.Fatalf("Store = %v, %v", ok, err)
+		}
+	}
+	for _, after := range []time.Duration{0, 49 * time.Second, 50 * time.Second, 2 * time.Minute} {
+		now = t0.Add(after)
+		lm, err1 := mem.Lookup(ctx, "p", req)
+		le, err2 := enc.Lookup(ctx, "p", req)
+		if err1 != nil || err2 != nil || lm.State != le.State || CurrentAge(lm.Entry, now) != CurrentAge(le.Entry, now) {
+			t.Errorf("after %v: memory %v (age %v), bytes %v (age %v); want the same", after, lm.State, CurrentAge(lm.Entry, now), le.State, CurrentAge(le.Entry, now))
+		}
+		if want := Fresh; after >= 50*time.Second {
+			if lm.State != Stale {
+				t.Errorf("after %v: %v, want stale (Age 10 + 50 s of max-age 60)", after, lm.State)
+			}
+		} else if lm.State != want {
+			t.Errorf("after %v: %v, want fresh", after, lm.State)
+		}
+	}
+}
