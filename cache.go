@@ -2,6 +2,9 @@ package heed
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"sync"
@@ -117,8 +120,23 @@ func (rc *responseCache) layer(next handler) handler {
 }
 
 // partition is what separates the call's cache entries from others': the
-// scope (upstream and keyed fingerprint of the credential) and the tenant.
-func (c *call) partition() string { return c.sc.key + "\x00" + c.tenant }
+// scope (upstream and keyed fingerprint of the credential), the tenant,
+// and a keyed digest of the request's cookies when it has any (a session
+// cookie is a credential the scope does not count, and an API need not
+// say Vary: Cookie).
+func (c *call) partition() string {
+	p := c.sc.key + "\x00" + c.tenant
+	cookies := c.req.Header["Cookie"]
+	if len(cookies) == 0 {
+		return p
+	}
+	mac := hmac.New(sha256.New, c.u.t.secret)
+	for _, v := range cookies {
+		_, _ = mac.Write([]byte(v))
+		_, _ = mac.Write([]byte{0})
+	}
+	return p + "\x00" + hex.EncodeToString(mac.Sum(nil))
+}
 
 // lookup returns what the cache holds for the call's request; a miss when
 // there is no cache or the shared store fails.

@@ -260,3 +260,38 @@ func TestCacheHeuristic(t *testing.T) {
 		})
 	}
 }
+
+// TestCacheKeepsCookiesApart: requests without a credential heed knows but
+// with different cookies (a session is a credential too) never share an
+// entry, even when the API does not say Vary: Cookie.
+func TestCacheKeepsCookiesApart(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		srv := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "private, max-age=60")
+			w.Header().Set("ETag", `"x"`)
+			_, _ = fmt.Fprintf(w, "page of %s", r.Header.Get("Cookie"))
+		})
+		tr := transport(t, handlerTransport{srv}, heed.Upstream{Cache: heed.CachePolicy{Enabled: true}}, nil)
+		get := func(cookie string) (string, string) {
+			req, _ := http.NewRequest(http.MethodGet, "https://api.test/me", nil)
+			req.Header.Set("Cookie", cookie)
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return string(b), resp.Header.Get(heed.CacheHeader)
+		}
+		for i, c := range []struct{ cookie, body, cache string }{
+			{"session=alice", "page of session=alice", heed.CacheMiss},
+			{"session=bob", "page of session=bob", heed.CacheMiss},
+			{"session=alice", "page of session=alice", heed.CacheHit},
+		} {
+			if body, cache := get(c.cookie); body != c.body || cache != c.cache {
+				t.Errorf("request %d with %s: %q, Heed-Cache %q; want %q, %q", i, c.cookie, body, cache, c.body, c.cache)
+			}
+		}
+	})
+}
