@@ -16,7 +16,7 @@ import (
 
 // CacheHeader says, on a response to a GET or HEAD of an upstream with a
 // cache or coalescing, what heed did: CacheHit, CacheRevalidated,
-// CacheMiss or CacheCoalesced.
+// CacheMiss, CacheCoalesced or CacheStale.
 const CacheHeader = "Heed-Cache"
 
 // The words of CacheHeader and of CacheEvent.Result.
@@ -32,12 +32,17 @@ const (
 	// CacheCoalesced: the answer of an identical request in flight at the
 	// same time was shared; nothing more was sent.
 	CacheCoalesced = "coalesced"
+	// CacheStale: the API failed (a transport error, 500, 502, 503, 504,
+	// or an open circuit) and a stale entry was served instead, as its
+	// stale-if-error (or the request's) allowed (RFC 5861).
+	CacheStale = "stale"
 )
 
 // CacheEvent is what the cache and coalescing did for one request, for
 // Metrics.Cache.
 type CacheEvent struct {
-	// Result is CacheHit, CacheRevalidated, CacheMiss or CacheCoalesced.
+	// Result is CacheHit, CacheRevalidated, CacheMiss, CacheCoalesced or
+	// CacheStale.
 	Result string
 	// Bytes is the length of the body served from the cache (hit,
 	// revalidated); 0 otherwise.
@@ -59,8 +64,9 @@ const layerCache = "cache"
 type responseCache struct {
 	u       *upstream
 	cache   *httpcache.Cache // nil when only coalescing
-	shared  bool             // cache's backend is the fleet's store
-	flights *coalesce.Group  // nil when not coalescing
+	opts    httpcache.Options
+	shared  bool            // cache's backend is the fleet's store
+	flights *coalesce.Group // nil when not coalescing
 	free304 bool
 	// storing counts stores of the shared backend still under way, for
 	// Close.
@@ -82,7 +88,7 @@ func newResponseCache(u *upstream, shared httpcache.Blobs) *responseCache {
 		if p.Shared && shared != nil {
 			b, rc.shared = httpcache.Encoded(shared), true
 		}
-		rc.cache = httpcache.New(b, opts)
+		rc.cache, rc.opts = httpcache.New(b, opts), opts
 	}
 	if u.cfg.Coalesce {
 		rc.flights = coalesce.New(coalesce.Options{})
@@ -181,7 +187,7 @@ func (rc *responseCache) fetch(c *call, next handler, part string, lk httpcache.
 	sent := c.u.t.clock.Now()
 	out := next(c)
 	c.req = orig
-	if out.resp == nil || rc.cache == nil {
+	if rc.cache == nil {
 		if out.resp != nil {
 			out.resp.Header.Set(CacheHeader, CacheMiss)
 		}
@@ -189,6 +195,17 @@ func (rc *responseCache) fetch(c *call, next handler, part string, lk httpcache.
 		return out
 	}
 	got := c.u.t.clock.Now()
+	if lk.Entry != nil && failed(out) && rc.staleIfError(lk.Entry, orig, got) {
+		discard(out.resp)
+		served := rc.cache.Response(lk.Entry, orig)
+		served.Header.Set(CacheHeader, CacheStale)
+		c.u.t.metrics.Cache(c.u.cfg.Name, CacheEvent{Result: CacheStale, Bytes: max(served.ContentLength, 0), Sent: !out.unsent && out.syn == nil, Charged: !out.unsent && out.syn == nil})
+		return outcome{req: orig, resp: served}
+	}
+	if out.resp == nil {
+		rc.report(c, out, CacheMiss, 0)
+		return out
+	}
 	resp := out.resp
 	switch {
 	case resp.StatusCode == http.StatusNotModified && lk.Entry != nil && (revalidating || sameValidator(resp.Header, lk.Entry.Header)):
@@ -220,6 +237,43 @@ func (rc *responseCache) fetch(c *call, next handler, part string, lk httpcache.
 	resp.Header.Set(CacheHeader, CacheMiss)
 	rc.report(c, out, CacheMiss, 0)
 	return out
+}
+
+// failed reports whether an attempt's outcome is a failure a stale entry
+// may stand in for (RFC 5861's errors: 500, 502, 503, 504, and a request
+// that could not be sent, or that an open circuit kept from going).
+func failed(out outcome) bool {
+	switch {
+	case out.syn != nil:
+		return out.syn.refusal.Kind == SyntheticCircuitOpen
+	case out.resp == nil:
+		return out.err != nil && !errors.Is(out.err, context.Canceled) && !errors.Is(out.err, context.DeadlineExceeded)
+	}
+	switch out.resp.StatusCode {
+	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// staleIfError reports whether e, stale, may answer req at now in place
+// of a failure: the response's or the request's stale-if-error covers how
+// stale it is, and the response does not forbid stale use
+// (must-revalidate, no-cache). Off unless a stale-if-error says so.
+func (rc *responseCache) staleIfError(e *httpcache.Entry, req *http.Request, now time.Time) bool {
+	resp := httpcache.ParseCacheControl(e.Header["Cache-Control"])
+	if resp.MustRevalidate || resp.NoCache {
+		return false
+	}
+	allowed := time.Duration(-1)
+	if resp.HasStaleIfError {
+		allowed = resp.StaleIfError
+	}
+	if r := httpcache.ParseCacheControl(req.Header["Cache-Control"]); r.HasStaleIfError {
+		allowed = max(allowed, r.StaleIfError)
+	}
+	staleness := httpcache.CurrentAge(e, now) - httpcache.FreshnessLifetime(e.Status, e.Header, rc.opts)
+	return allowed >= 0 && staleness <= allowed
 }
 
 // keepBody stores resp once its body has been read to the end within

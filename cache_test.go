@@ -295,3 +295,57 @@ func TestCacheKeepsCookiesApart(t *testing.T) {
 		}
 	})
 }
+
+// TestStaleIfError: when the API fails, a stale entry stands in for the
+// failure only as far as a stale-if-error (the response's or the
+// request's) allows, and never past must-revalidate.
+func TestStaleIfError(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name, cacheControl string
+		request            []string
+		wait               time.Duration
+		status             int
+		cache              string
+	}{
+		{"within the response's window", "max-age=1, stale-if-error=60", nil, 30 * time.Second, 200, heed.CacheStale},
+		{"past it", "max-age=1, stale-if-error=60", nil, 2 * time.Minute, 503, heed.CacheMiss},
+		{"none said", "max-age=1", nil, 30 * time.Second, 503, heed.CacheMiss},
+		{"the request's window", "max-age=1", []string{"Cache-Control", "stale-if-error=3600"}, 30 * time.Second, 200, heed.CacheStale},
+		{"must-revalidate", "max-age=1, must-revalidate, stale-if-error=60", nil, 30 * time.Second, 503, heed.CacheMiss},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				var down sync.Mutex
+				failing := false
+				srv := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					down.Lock()
+					defer down.Unlock()
+					if failing {
+						w.WriteHeader(http.StatusServiceUnavailable)
+						return
+					}
+					w.Header().Set("Cache-Control", c.cacheControl)
+					w.Header().Set("ETag", `"v1"`)
+					w.Header().Set("Date", time.Now().UTC().Format(http.TimeFormat))
+					_, _ = w.Write([]byte("the last good answer"))
+				})
+				tr := transport(t, handlerTransport{srv}, heed.Upstream{Retry: heed.RetryPolicy{Attempts: 1}, Cache: heed.CachePolicy{Enabled: true}}, nil)
+				cacheGet(t, tr, "GET", "/r", "alice")
+				down.Lock()
+				failing = true
+				down.Unlock()
+				time.Sleep(c.wait)
+				status, body, cache := cacheGet(t, tr, "GET", "/r", "alice", c.request...)
+				want := ""
+				if c.status == 200 {
+					want = "the last good answer"
+				}
+				if status != c.status || body != want || cache != c.cache {
+					t.Errorf("%d %q, Heed-Cache %q; want %d %q, %q", status, body, cache, c.status, want, c.cache)
+				}
+			})
+		})
+	}
+}
