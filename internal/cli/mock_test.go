@@ -175,6 +175,27 @@ func TestMockServesUntilCancelled(t *testing.T) {
 	}
 }
 
+// startMock runs heed mock with args (after --listen 127.0.0.1:0) until
+// the test ends or stop is called, and returns its URL and stop, which
+// cancels it and returns its exit status.
+func startMock(t *testing.T, args ...string) (url string, stop func() int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	t.Cleanup(cancel)
+	stdout, stdoutW := io.Pipe()
+	var stderr bytes.Buffer
+	codes := make(chan int, 1)
+	go func() {
+		codes <- Run(ctx, append([]string{"mock", "--listen", "127.0.0.1:0"}, args...), strings.NewReader(""), stdoutW, &stderr)
+		stdoutW.Close()
+	}()
+	url = readMockURL(t, stdout, codes, &stderr)
+	return url, func() int {
+		cancel()
+		return <-codes
+	}
+}
+
 // readMockURL reads the URL heed mock prints and drains the rest of stdout.
 // If heed mock exits first, it fails the test with heed mock's stderr.
 func readMockURL(t *testing.T, stdout io.Reader, codes <-chan int, stderr *bytes.Buffer) string {
@@ -213,17 +234,8 @@ func mockGet(t *testing.T, url string) *http.Response {
 // over loopback, and /_mock/tokens tells what was charged.
 func TestMockServesLLM(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	stdout, stdoutW := io.Pipe()
-	var stderr bytes.Buffer
-	codes := make(chan int, 1)
-	go func() {
-		codes <- Run(ctx, []string{"mock", "--listen", "127.0.0.1:0", "--llm", "anthropic", "--rpm", "50",
-			"--itpm", "20000", "--otpm", "100", "--output-tokens", "7"}, strings.NewReader(""), stdoutW, &stderr)
-		stdoutW.Close()
-	}()
-	url := readMockURL(t, stdout, codes, &stderr)
+	url, stop := startMock(t, "--llm", "anthropic", "--rpm", "50", "--itpm", "20000", "--otpm", "100", "--output-tokens", "7")
+	ctx := t.Context()
 	body := `{"model":"claude-test","max_tokens":60,"messages":[{"role":"user","content":"hi"}]}`
 	for i, want := range []int{200, 429} {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/messages", strings.NewReader(body))
@@ -246,25 +258,15 @@ func TestMockServesLLM(t *testing.T) {
 	if u := use[mockapi.CredID("sk-cli")]; u.OutputTokens.Limit != 100 || u.OutputTokens.Charged != 60 || u.Requests.Charged != 1 {
 		t.Errorf("/_mock/tokens: got %+v, want 60 output tokens of a 100 limit and 1 request", u)
 	}
-	cancel()
-	<-codes
+	stop()
 }
 
 // heed mock serves the cacheable resources with the --cache-* flags over
 // loopback: a revalidation gets 304, free under --dialect github.
 func TestMockServesResources(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	stdout, stdoutW := io.Pipe()
-	var stderr bytes.Buffer
-	codes := make(chan int, 1)
-	go func() {
-		codes <- Run(ctx, []string{"mock", "--listen", "127.0.0.1:0", "--limit", "5/1h", "--algorithm", "fixed",
-			"--cache-max-age", "5", "--cache-no-cache"}, strings.NewReader(""), stdoutW, &stderr)
-		stdoutW.Close()
-	}()
-	url := readMockURL(t, stdout, codes, &stderr)
+	url, stop := startMock(t, "--limit", "5/1h", "--algorithm", "fixed", "--cache-max-age", "5", "--cache-no-cache")
+	ctx := t.Context()
 	first := mockGet(t, url+"/resources/repo")
 	if cc := first.Header.Get("Cache-Control"); first.StatusCode != 200 || cc != "private, max-age=5, s-maxage=5, no-cache" {
 		t.Fatalf("got %d with Cache-Control %q, want 200 and private, max-age=5, s-maxage=5, no-cache", first.StatusCode, cc)
@@ -282,6 +284,5 @@ func TestMockServesResources(t *testing.T) {
 			t.Errorf("got %d remaining %q, want 304 and 4", resp.StatusCode, resp.Header.Get("X-Ratelimit-Remaining"))
 		}
 	}
-	cancel()
-	<-codes
+	stop()
 }
