@@ -71,7 +71,7 @@ type responseCache struct {
 	// storing counts stores of the shared backend still under way, for
 	// Close.
 	storing sync.WaitGroup
-	warned  warnEvery
+	warned  warnGate
 }
 
 // newResponseCache returns u's cache and coalescing, or nil when it has
@@ -418,7 +418,7 @@ func (rc *responseCache) close() { rc.storing.Wait() }
 
 // warn logs a failure of the shared cache's store, at most every 10 s.
 func (rc *responseCache) warn(ctx context.Context, doing string, err error) {
-	if errors.Is(err, context.Canceled) || !rc.warned.due(rc.u.t.clock.Now()) {
+	if errors.Is(err, context.Canceled) || !rc.warned.due(rc.u.t.clock.Now(), storeWarnEvery) {
 		return
 	}
 	rc.u.t.log.LogAttrs(ctx, slogWarn, "heed: the response cache failed "+doing+" an entry; answering without it",
@@ -472,20 +472,4 @@ func safeMethod(m string) bool {
 		return true
 	}
 	return false
-}
-
-// warnEvery lets a warning through at most every 10 s.
-type warnEvery struct {
-	mu   sync.Mutex
-	last time.Time
-}
-
-func (w *warnEvery) due(now time.Time) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !w.last.IsZero() && now.Sub(w.last) < 10*time.Second {
-		return false
-	}
-	w.last = now
-	return true
 }

@@ -52,9 +52,8 @@ type upstream struct {
 	scopes *scopes
 
 	anonymousWarned atomic.Bool
-	// storeWarnedAt is when the last store-unavailable warning was logged,
-	// in Unix nanoseconds.
-	storeWarnedAt atomic.Int64
+	// storeWarned spaces the store-unavailable warnings.
+	storeWarned warnGate
 }
 
 // ArrivalJitter is added to the window of every limit heed paces under, on
@@ -229,10 +228,20 @@ const storeWarnEvery = 10 * time.Second
 
 // storeWarning reports whether a store-unavailable warning should be logged
 // now: at most one every storeWarnEvery per upstream.
-func (u *upstream) storeWarning(now time.Time) bool {
-	last := u.storeWarnedAt.Load()
-	if now.UnixNano()-last < int64(storeWarnEvery) {
+func (u *upstream) storeWarning(now time.Time) bool { return u.storeWarned.due(now, storeWarnEvery) }
+
+// warnGate lets a warning through at most once a period; it is safe for
+// concurrent use.
+type warnGate struct {
+	last atomic.Int64 // Unix nanoseconds of the last one let through
+}
+
+// due reports whether a warning may be logged at now: every has passed
+// since the last one let through.
+func (g *warnGate) due(now time.Time, every time.Duration) bool {
+	last := g.last.Load()
+	if now.UnixNano()-last < int64(every) {
 		return false
 	}
-	return u.storeWarnedAt.CompareAndSwap(last, now.UnixNano())
+	return g.last.CompareAndSwap(last, now.UnixNano())
 }
