@@ -214,6 +214,11 @@ type Upstream struct {
 	// request, its body streamed to each of them. false (the default)
 	// sends each.
 	Coalesce bool `yaml:"coalesce"`
+
+	// Fairness shares the upstream's limits between priority classes and,
+	// within a class, between tenants (see FairnessPolicy); nil admits
+	// whoever asks first.
+	Fairness *FairnessPolicy `yaml:"fairness"`
 }
 
 // CachePolicy is an upstream's private response cache: RFC 9111's rules
@@ -464,6 +469,10 @@ func (u Upstream) withDefaults() Upstream {
 	}
 	u.Adaptive = &adaptive
 	u.Cache = u.Cache.withDefaults(u)
+	if u.Fairness != nil {
+		f := u.Fairness.withDefaults()
+		u.Fairness = &f
+	}
 	u.Credentials.Headers = slices.Clone(u.Credentials.Headers)
 	u.Credentials.Query = slices.Clone(u.Credentials.Query)
 	return u

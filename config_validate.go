@@ -37,6 +37,7 @@ func (c Config) Validate() error {
 		at := loc{label: fmt.Sprintf("upstreams[%d] %q", i, u.Name), path: fmt.Sprintf("upstreams[%d]", i)}
 		checkUpstream(&p, at, u)
 		checkCache(&p, at, u.Cache, d.sharedStore())
+		checkFairness(&p, at, u)
 	}
 	checkUnique(&p, d.Upstreams)
 	return c.Source.Locate(errors.Join(p...))
@@ -71,6 +72,11 @@ func (p *problems) addAt(path, format string, args ...any) {
 type loc struct{ label, path string }
 
 func (w loc) String() string { return w.label }
+
+// index returns the i-th element of the list w names.
+func (w loc) index(i int) loc {
+	return loc{label: fmt.Sprintf("%s[%d]", w.label, i), path: fmt.Sprintf("%s[%d]", w.path, i)}
+}
 
 // field returns the field named name within w.
 func (w loc) field(name string) loc {

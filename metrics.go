@@ -71,7 +71,37 @@ type Metrics interface {
 	// coalescing (see Upstream.Cache, Upstream.Coalesce), with what they
 	// did for it.
 	Cache(upstream string, ev CacheEvent)
+	// Fair is called once per request of an upstream with fair shares
+	// (see Upstream.Fairness) as it leaves the waiting room: admitted,
+	// or refused. It is labelled by class, never by flow: tenants are
+	// unbounded.
+	Fair(upstream string, ev FairEvent)
 }
+
+// FairEvent is what Metrics.Fair receives.
+type FairEvent struct {
+	// Class is the request's priority class.
+	Class string
+	// Result is FairAdmitted or FairRefused.
+	Result string
+	// Waited is how long the request waited for its turn; 0 when it went
+	// at once.
+	Waited time.Duration
+	// Cost is what the request counts against its class and flow: 1 per
+	// request, or its estimated tokens when the upstream prices requests.
+	Cost int64
+}
+
+// The results of a request's passage through fair shares, as FairEvent
+// says them.
+const (
+	// FairAdmitted: the request had its turn and was let go.
+	FairAdmitted = "admitted"
+	// FairRefused: the request was answered with a synthetic limit
+	// answer instead: its flow's queue was full, or its turn would not
+	// come within its max_wait or deadline.
+	FairRefused = "refused"
+)
 
 // The outcomes of a RoundTrip, as Metrics.Request receives them.
 const (
@@ -148,6 +178,7 @@ func (NoMetrics) FleetSize(string, int)                            {}
 func (NoMetrics) TokensReserved(string, int64, int64)              {}
 func (NoMetrics) TokensSettled(string, int64, int64, int64, int64) {}
 func (NoMetrics) Cache(string, CacheEvent)                         {}
+func (NoMetrics) Fair(string, FairEvent)                           {}
 
 // name is the attempt's Outcome word.
 func (o outcome) name() string {

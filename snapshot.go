@@ -37,9 +37,43 @@ type UpstreamState struct {
 	Processes int `json:"processes,omitempty"`
 	// Cache is the upstream's response cache and coalescing as they work;
 	// nil when it has neither.
-	Cache  *CacheState  `json:"cache,omitempty"`
-	Scopes []ScopeState `json:"scopes"`
+	Cache *CacheState `json:"cache,omitempty"`
+	// Fairness is how the upstream's fair shares stand in this process;
+	// nil when it has none.
+	Fairness *FairState   `json:"fairness,omitempty"`
+	Scopes   []ScopeState `json:"scopes"`
 }
+
+// FairState is an upstream's fair shares in a Snapshot (see
+// FairnessPolicy): its classes and the flows waiting most, in this
+// process.
+type FairState struct {
+	// By is what a flow is: "tenant", "credential" or "header:Name".
+	By      string           `json:"by"`
+	Classes []FairClassState `json:"classes"`
+	// TopWaiting are the flows with the most requests waiting, most
+	// first, at most MaxTopWaiting.
+	TopWaiting []FairFlowState `json:"top_waiting,omitempty"`
+}
+
+// FairClassState is one priority class in a FairState.
+type FairClassState struct {
+	Name  string `json:"name"`
+	Share int    `json:"share"`
+	// Waiting is how many of the class's requests wait, in every scope.
+	Waiting int `json:"waiting"`
+}
+
+// FairFlowState is one flow waiting in a FairState: a tenant (or
+// credential's short fingerprint, or header value) of a class.
+type FairFlowState struct {
+	Flow    string `json:"flow"`
+	Class   string `json:"class"`
+	Waiting int    `json:"waiting"`
+}
+
+// MaxTopWaiting bounds FairState.TopWaiting.
+const MaxTopWaiting = 5
 
 // CacheState is an upstream's response cache and coalescing in a
 // Snapshot (see CachePolicy and Upstream.Coalesce).

@@ -59,7 +59,45 @@ type Request struct {
 	// LeaseTTL bounds how long a concurrency lease is held if never
 	// released (a crashed worker); 0 means DefaultLeaseTTL.
 	LeaseTTL time.Duration
+	// Turn, when set, makes the request take its turn among the waiting
+	// rooms of every process sharing the scope's fair shares (see Turn):
+	// Acquire admits it only when no other room's waiting request goes
+	// before it, and otherwise refuses with ReasonTurn.
+	Turn *Turn
 }
+
+// Turn is a request's place in the fair shares of its scope, fleet-wide.
+// Every process keeps one waiting room per scope (package fair orders the
+// requests in it); the room's first request asks Acquire with its Turn.
+// The store keeps, per scope, start-time fair queuing tags of each class
+// and of each flow within its class (see fair.Board), and the rooms whose
+// first request was refused recently (the contenders): Acquire admits a
+// Turn only when no live contender's class has a smaller start tag, nor,
+// in the same class, its flow. An admission moves the class's and the
+// flow's tags by Cost (the class's by Cost/Share). A contender is live
+// until its refusal's Wait plus TurnGrace has passed, or it is admitted.
+type Turn struct {
+	// Member names the waiting room asking: one per process and scope. A
+	// room's entry among the contenders is replaced each time it asks.
+	Member string
+	// Class is the request's priority class, Share its weight (> 0).
+	Class string
+	Share int
+	// Flow is who the request counts against within its class (a tenant,
+	// a customer): any string of at most MaxFlowLen bytes.
+	Flow string
+	// Cost is what the request counts against its flow and class; values
+	// below 1 count as 1.
+	Cost int64
+}
+
+// MaxFlowLen bounds Turn.Flow.
+const MaxFlowLen = 256
+
+// TurnGrace is how long past its refusal's Wait a contender keeps its
+// place: a room told to wait W asks again after W, late by its scheduling
+// and a round trip. A room that went away blocks others at most this long.
+const TurnGrace = 250 * time.Millisecond
 
 // DefaultLeaseTTL is the lease lifetime when a Request does not say.
 const DefaultLeaseTTL = 2 * time.Minute
@@ -174,11 +212,14 @@ const (
 	ReasonLimit
 	// ReasonConcurrency: the scope has as many requests in flight as allowed.
 	ReasonConcurrency
+	// ReasonTurn: another process's waiting request of the scope goes
+	// first (see Turn).
+	ReasonTurn
 )
 
-var reasonNames = [...]string{"none", "cooldown", "limit", "concurrency"}
+var reasonNames = [...]string{"none", "cooldown", "limit", "concurrency", "turn"}
 
-// String returns "none", "cooldown", "limit" or "concurrency".
+// String returns "none", "cooldown", "limit", "concurrency" or "turn".
 func (r Reason) String() string {
 	if r < 0 || int(r) >= len(reasonNames) {
 		return "unknown"

@@ -347,3 +347,6 @@ func (m *Metrics) addTokens(c *prometheus.CounterVec, upstream string, input, ou
 		}
 	}
 }
+
+// Fair counts a request's passage through fair shares (not yet exported).
+func (m *Metrics) Fair(string, heed.FairEvent) {}
