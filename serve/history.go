@@ -274,3 +274,12 @@ func (t tee) Cache(u string, ev heed.CacheEvent) {
 		m.Cache(u, ev)
 	}
 }
+
+func (t tee) Fair(u string, ev heed.FairEvent) {
+	for _, m := range t {
+		m.Fair(u, ev)
+	}
+}
+
+// Fair is not kept in the history yet.
+func (h *history) Fair(string, heed.FairEvent) {}
