@@ -2,6 +2,7 @@ package heed
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -10,6 +11,7 @@ import (
 // looks once.
 type requestOptions struct {
 	tenant, upstream string
+	priority         string
 	maxWait          time.Duration
 	hasMaxWait       bool
 }
@@ -76,3 +78,19 @@ func WithUpstream(ctx context.Context, name string) context.Context {
 func WithMaxWait(ctx context.Context, d time.Duration) context.Context {
 	return with(ctx, func(o *requestOptions) { o.maxWait, o.hasMaxWait = max(d, 0), true })
 }
+
+// WithPriority returns a context under which a request is of the priority
+// class named class, of its upstream's fair shares (FairnessPolicy),
+// instead of its default_priority. A class named "1" to "4" that the
+// upstream does not have stands for a job's priority: 1 is the first of
+// its priorities, 2 the second, and so on, the last standing for the
+// rest. A request of a class its upstream does not have fails with an
+// error wrapping ErrUnknownPriority; an upstream without fair shares
+// ignores it. "" leaves default_priority in force.
+func WithPriority(ctx context.Context, class string) context.Context {
+	return with(ctx, func(o *requestOptions) { o.priority = class })
+}
+
+// ErrUnknownPriority is wrapped by the error of a request whose priority
+// class (WithPriority) its upstream's fair shares do not have.
+var ErrUnknownPriority = errors.New("heed: unknown priority class")
