@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heedhq/heed/fair"
 	"github.com/heedhq/heed/limit"
 	"github.com/heedhq/heed/store"
 	"github.com/heedhq/heed/store/memory"
@@ -107,5 +108,12 @@ func TestSweepForgetsFullLimits(t *testing.T) {
 	}
 	if n := s.Limits("/api/busy"); n > 1 {
 		t.Fatalf("%d limit states kept in the busy scope, want only its own left", n)
+	}
+}
+
+// TestFlowLenAgrees: the store's bound of a Turn's flow is the Board's.
+func TestFlowLenAgrees(t *testing.T) {
+	if store.MaxFlowLen != fair.MaxFlowLen {
+		t.Fatalf("store.MaxFlowLen %d, fair.MaxFlowLen %d: they must agree", store.MaxFlowLen, fair.MaxFlowLen)
 	}
 }
