@@ -112,45 +112,47 @@ func (s *Store) Acquire(_ context.Context, req store.Request) (store.Grant, erro
 }
 
 // acquire is Acquire on one scope's state, but for taking the lease. A
-// turn (nil without one) is decided after the cooldown, before the limits.
-func (st *scopeState) acquire(req store.Request, turn *fair.Turn, now int64) store.Grant {
+// turn (the zero Turn without one) is decided after the cooldown, before the limits.
+func (st *scopeState) acquire(req store.Request, turn fair.Turn, now int64) store.Grant {
 	if st.until > now {
 		return store.Grant{Reason: store.ReasonCooldown, Wait: limit.Duration(st.until - now), Cooldown: cloneCooldown(st.cooldown)}
 	}
 	var place fair.Place
-	if turn != nil {
+	asks := turn.Member != ""
+	if asks {
 		if st.board == nil {
 			st.board = new(fair.Board)
 		}
-		place, _ = st.board.Place(*turn, now) // turn is valid: boardTurn checked it
+		place, _ = st.board.Place(turn, now) // turn is valid: boardTurn checked it
 	}
 	g, ok := st.checkLimits(req, now)
 	switch {
-	case turn != nil && !place.InTurn:
+	case asks && !place.InTurn:
 		g = store.Grant{Reason: store.ReasonTurn, Wait: turnWait(g, st.turnSpacing(req, now))}
 	case ok && req.Concurrency > 0 && st.inFlight(now) >= req.Concurrency:
 		g = store.Grant{Reason: store.ReasonConcurrency, Wait: store.ConcurrencyPoll}
 	case ok:
 		st.commit(req, now)
-		if turn != nil {
+		if asks {
 			st.board.Admit(place)
 		}
 		return store.Grant{Allowed: true}
 	}
-	if turn != nil {
+	if asks {
 		st.board.Contend(place, now+limit.Micros(g.Wait+store.TurnGrace))
 	}
 	return g
 }
 
-// boardTurn checks t and returns it as the Board takes it; nil for none.
-func boardTurn(t *store.Turn) (*fair.Turn, error) {
+// boardTurn checks t and returns it as the Board takes it; the zero Turn
+// (no Member) for none.
+func boardTurn(t *store.Turn) (fair.Turn, error) {
 	if t == nil {
-		return nil, nil
+		return fair.Turn{}, nil
 	}
-	ft := &fair.Turn{Member: t.Member, Class: t.Class, Share: t.Share, Flow: t.Flow, Cost: t.Cost}
+	ft := fair.Turn{Member: t.Member, Class: t.Class, Share: t.Share, Flow: t.Flow, Cost: t.Cost}
 	if err := ft.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %w", store.ErrInvalid, err)
+		return fair.Turn{}, fmt.Errorf("%w: %w", store.ErrInvalid, err)
 	}
 	return ft, nil
 }
