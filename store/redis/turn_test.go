@@ -3,6 +3,7 @@ package redis_test
 import (
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,4 +120,89 @@ func TestTurnsAgreeWithMemory(t *testing.T) {
 			t.Errorf("key %q has no TTL (%v)", k, ttl)
 		}
 	}
+}
+
+// BenchmarkAcquireTurn compares one Acquire under one limit, allowed,
+// without a Turn (plain) and with one: alone (no other room waits), and
+// contended (another room, of another class, holds a place behind it, so
+// the script reads its class's tag too). Pipelined, one caller: one round
+// trip each.
+func BenchmarkAcquireTurn(b *testing.B) {
+	addr := testenv.Redis(b)
+	g := limit.GCRA{Interval: 1, Tolerance: 1e12} // never refuses within a benchmark
+	plain := store.Request{Scope: "acme/github/3fa9c0de", Limits: []store.Limit{{Key: "0", GCRA: g}}}
+	turn := plain
+	turn.Turn = &store.Turn{Member: "host-1/4242", Class: "interactive", Share: 3, Flow: "tenant-7", Cost: 1}
+	for _, bb := range []struct {
+		name      string
+		req       store.Request
+		contended bool
+	}{{"plain", plain, false}, {"turn", turn, false}, {"turn_contended", turn, true}} {
+		b.Run(bb.name, func(b *testing.B) {
+			client := goredis.NewClient(&goredis.Options{Addr: addr})
+			if err := client.FlushAll(b.Context()).Err(); err != nil { // -count runs again on the same server
+				b.Fatal(err)
+			}
+			s := redis.New(client, redis.Options{})
+			b.Cleanup(func() { _ = s.Close() })
+			if bb.contended {
+				holdPlace(b, s, plain.Scope)
+			}
+			admin := goredis.NewClient(&goredis.Options{Addr: addr})
+			b.Cleanup(func() { _ = admin.Close() })
+			if err := admin.ConfigResetStat(b.Context()).Err(); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if g, err := s.Acquire(b.Context(), bb.req); err != nil || !g.Allowed {
+					b.Fatalf("got %+v, %v; want allowed", g, err)
+				}
+			}
+			b.ReportMetric(scriptMicros(b, admin), "server-µs/op")
+		})
+	}
+}
+
+// holdPlace makes another room of scope hold a place for an hour, in
+// class batch, far behind: admitted once at a huge cost, then refused by a
+// limit of one an hour.
+func holdPlace(b *testing.B, s store.Store, scope string) {
+	b.Helper()
+	hourly, _ := limit.NewGCRA(1, time.Hour, 1, 0)
+	other := store.Request{Scope: scope, Limits: []store.Limit{{Key: "hourly", GCRA: hourly}},
+		Turn: &store.Turn{Member: "host-2/99", Class: "batch", Share: 1, Flow: "bulk", Cost: 1 << 40}}
+	for i, want := range []store.Reason{store.ReasonNone, store.ReasonLimit} {
+		if g, err := s.Acquire(b.Context(), other); err != nil || g.Reason != want {
+			b.Fatalf("holding a place, step %d: got %+v, %v; want %v", i, g, err, want)
+		}
+	}
+}
+
+// scriptMicros returns the server's CPU time per script call (EVALSHA)
+// since its stats were reset, in µs: what a decision costs Redis, apart
+// from the round trip.
+func scriptMicros(b *testing.B, admin *goredis.Client) float64 {
+	b.Helper()
+	info, err := admin.Info(b.Context(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.Lines(info) {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_evalsha:")
+		if !ok {
+			continue
+		}
+		for field := range strings.SplitSeq(rest, ",") {
+			if v, ok := strings.CutPrefix(field, "usec_per_call="); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					b.Fatalf("commandstats %q: %v", rest, err)
+				}
+				return f
+			}
+		}
+	}
+	b.Fatalf("no evalsha in commandstats:\n%s", info)
+	return 0
 }

@@ -39,13 +39,15 @@
 -- A turn is fair.Board's arithmetic (see fair/board.go, which this
 -- mirrors operation for operation, so that the float64 tags agree bit for
 -- bit; they are written with %.17g, which reads back exactly). The board
--- hash (KEYS[3]) holds V (the class-level virtual time), c:<class> ("F V":
--- the class's finish tag and its flows' virtual time) and C (the
+-- hash (KEYS[3]) holds V (the class-level virtual time), c:<class> ("F V",
+-- the class's finish tag and its flows' virtual time, then " 1" when
+-- KEYS[4] may hold tags: otherwise it is empty and not read) and C (the
 -- contenders, one record each: "until share #member #class #flow\n" then
 -- the three strings, so that any bytes may be in them); KEYS[4] maps each
--- flow of the turn's class to its finish tag. A turn costs an HMGET of
--- the board and one of the flows, one more of the board when contenders
--- of other classes wait, and an HSET of each written.
+-- flow of the turn's class to its finish tag. A turn costs an HMGET, an
+-- HSET and a PEXPIRE of the board; one more HMGET when contenders of
+-- other classes wait; and, while the class is backlogged, an HMGET, an
+-- HSET, an HLEN, an HRANDFIELD and a PEXPIRE of its flows.
 local call, tonumber, floor, max, min, fmt = redis.call, tonumber, math.floor, math.max, math.min, string.format
 local now = tonumber(ARGV[1])
 if not now then
@@ -79,8 +81,10 @@ if ARGV[ti] then
     grace = tonumber(ARGV[ti + 5]), poll = tonumber(ARGV[ti + 6]), idle = tonumber(ARGV[ti + 7]), most = tonumber(ARGV[ti + 8]), flows = tonumber(ARGV[ti + 9])}
   local b = call('HMGET', KEYS[3], 'V', 'C', 'c:' .. turn.class)
   local v = tonumber(b[1] or '0')
-  local cf, cv = string.match(b[3] or '', '^(%S+) (%S+)$')
-  cf, cv = tonumber(cf) or 0, tonumber(cv) or 0
+  -- kept: whether the class's flow hash may hold tags (a hint of this
+  -- script's, not the Board's: when not, the hash is empty)
+  local cf, cv, kept = string.match(b[3] or '', '^(%S+) (%S+) ?(%d*)$')
+  cf, cv, turn.kept = tonumber(cf) or 0, tonumber(cv) or 0, kept == '1'
   -- the contenders, but those whose place ended and the asking member's
   others = {}
   local c, p, sub = b[2] or '', 1, string.sub
@@ -107,7 +111,8 @@ if ARGV[ti] then
       cnames[#cnames + 1] = 'c:' .. o[4]
     end
   end
-  local fv = call('HMGET', KEYS[4], unpack(fnames))
+  local fv = {}
+  if turn.kept then fv = call('HMGET', KEYS[4], unpack(fnames)) end
   local ctag = {}
   if #cnames > 0 then
     local cvv = call('HMGET', KEYS[3], unpack(cnames))
@@ -143,7 +148,7 @@ if ARGV[ti] then
       call('HSET', KEYS[3], 'C', table.concat(rec))
     end
     call('PEXPIRE', KEYS[3], ms)
-    call('PEXPIRE', KEYS[4], ms)
+    if turn.kept then call('PEXPIRE', KEYS[4], ms) end
   end
   -- contend gives the turn a place until untilUs, unless the most
   -- contenders others hold one, and writes the board.
@@ -289,15 +294,19 @@ if turn then
   end
   if contended then
     call('HSET', KEYS[4], turn.flow, fmt(f17, tsf + turn.cost))
-  end
-  if not contended or call('HLEN', KEYS[4]) > turn.flows then
-    call('DEL', KEYS[4])
-  else
-    local r = call('HRANDFIELD', KEYS[4], 2, 'WITHVALUES')
-    for i = 1, #r, 2 do
-      if r[i] ~= turn.flow and tonumber(r[i + 1]) <= tsf then call('HDEL', KEYS[4], r[i]) end
+    if call('HLEN', KEYS[4]) > turn.flows then
+      contended = false
+    else
+      local r = call('HRANDFIELD', KEYS[4], 2, 'WITHVALUES')
+      for i = 1, #r, 2 do
+        if r[i] ~= turn.flow and tonumber(r[i + 1]) <= tsf then call('HDEL', KEYS[4], r[i]) end
+      end
     end
   end
-  writeBoard({'V', fmt(f17, tsc), 'c:' .. turn.class, fmt(f17, tsc + turn.cost / turn.share) .. ' ' .. fmt(f17, tsf)})
+  if not contended and turn.kept then call('DEL', KEYS[4]) end
+  turn.kept = contended
+  local ctag = fmt(f17, tsc + turn.cost / turn.share) .. ' ' .. fmt(f17, tsf)
+  if contended then ctag = ctag .. ' 1' end
+  writeBoard({'V', fmt(f17, tsc), 'c:' .. turn.class, ctag})
 end
 return {1, 0, '', lease, extra}
