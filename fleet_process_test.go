@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -122,11 +123,18 @@ func runFleet(t *testing.T, n int, job fleetJob) []fleetReport {
 // report, JSON after prefix on a line of its own, that each printed.
 func runWorkers[R any](t *testing.T, n int, test, env string, job any, prefix string) []R {
 	t.Helper()
-	raw, _ := json.Marshal(job)
+	return runEachWorker[R](t, test, env, slices.Repeat([]any{job}, n), prefix)
+}
+
+// runEachWorker is runWorkers with a job of its own for each process.
+func runEachWorker[R any](t *testing.T, test, env string, jobs []any, prefix string) []R {
+	t.Helper()
+	n := len(jobs)
 	reports := make([]R, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
+		raw, _ := json.Marshal(jobs[i])
 		wg.Go(func() {
 			cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1", "-test.v=false")
 			cmd.Env = append(os.Environ(), env+"="+string(raw))
