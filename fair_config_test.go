@@ -122,3 +122,33 @@ func TestFairnessDefaults(t *testing.T) {
 		})
 	}
 }
+
+func TestValidPriority(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		in   string
+		want bool
+	}{
+		{"Word", "interactive", true},
+		{"Digit", "1", true},
+		{"Punctuated", "batch_2.low-x", true},
+		{"Longest", strings.Repeat("a", MaxPriorityLen), true},
+		{"Empty", "", false},
+		{"TooLong", strings.Repeat("a", MaxPriorityLen+1), false},
+		{"Upper", "Batch", false},
+		{"LeadingDash", "-batch", false},
+		{"Space", "bat ch", false},
+		{"Markup", "<b>", false},
+		{"NonASCII", "bätch", false},
+		{"Slash", "a/b", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := ValidPriority(tt.in); got != tt.want {
+				t.Errorf("ValidPriority(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
