@@ -50,6 +50,16 @@ func (c *call) admit() (store.Lease, *synthetic, error) {
 		}
 	}
 	deadline := c.waitDeadline()
+	if c.u.fair != nil {
+		return c.admitFair(req, deadline)
+	}
+	return c.ask(req, deadline, nil)
+}
+
+// ask asks the store until it lets the request go, or answers for it. In
+// a waiting room (r not nil: the call is its head), each refusal is told
+// to the room, so that those waiting behind learn how long it will be.
+func (c *call) ask(req store.Request, deadline time.Time, r *room) (store.Lease, *synthetic, error) {
 	for {
 		if !c.takeProbe() {
 			if err := c.sleep(waitConcurrency, store.ConcurrencyPoll); err != nil {
@@ -71,6 +81,9 @@ func (c *call) admit() (store.Lease, *synthetic, error) {
 			return g.Lease, nil, nil
 		}
 		c.dropProbe()
+		if r != nil {
+			r.refused(g, c.u.t.clock.Now(), c.u.fair.onFail)
+		}
 		if syn := c.refusal(g, deadline); syn != nil {
 			return store.Lease{}, syn, nil
 		}

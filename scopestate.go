@@ -34,6 +34,9 @@ type scopeState struct {
 
 	waiting  atomic.Int64
 	lastSeen atomic.Int64 // Unix µs of the last call
+	// room is the scope's waiting room, for an upstream with fair shares
+	// (nil otherwise).
+	room *room
 
 	// keptAt is when quotas were last kept (Unix µs), read without mu so
 	// that a busy scope keeps them at most every keepQuotasEvery.
@@ -57,12 +60,13 @@ const noQuotaHeaders = -1
 // nothing.
 type scopes struct {
 	upstream string
+	fair     *fairShares
 	mu       sync.RWMutex // guards m
 	m        map[scope.Sum]*scopeState
 }
 
-func newScopes(upstream string) *scopes {
-	return &scopes{upstream: upstream, m: make(map[scope.Sum]*scopeState)}
+func newScopes(upstream string, fs *fairShares) *scopes {
+	return &scopes{upstream: upstream, fair: fs, m: make(map[scope.Sum]*scopeState)}
 }
 
 // get returns the state of the scope whose fingerprint is sum (the zero
@@ -93,6 +97,9 @@ func (s *scopes) make(sum scope.Sum, t int64) *scopeState {
 	}
 	k := scope.Key{Upstream: s.upstream, Fingerprint: sum.String()}
 	st := &scopeState{key: k.String(), short: k.Short(), anonymous: k.Anonymous()}
+	if s.fair != nil {
+		st.room = newRoom(s.fair)
+	}
 	st.lastSeen.Store(t)
 	s.m[sum] = st
 	return st

@@ -172,6 +172,7 @@ func (t *Transport) Snapshot(ctx context.Context) Snapshot {
 			us.Breaker = string(u.breaker.State())
 		}
 		us.Cache = u.rc.state()
+		us.Fairness = u.fairState()
 		var failed bool
 		us.Scopes = u.scopeStates(ctx, now, &failed)
 		s.StoreDown = s.StoreDown || failed

@@ -48,7 +48,9 @@ type upstream struct {
 	handle handler
 	// rc is the upstream's response cache and coalescing, nil when it has
 	// neither.
-	rc     *responseCache
+	rc *responseCache
+	// fair is the upstream's fair shares, nil when it has none.
+	fair   *fairShares
 	scopes *scopes
 
 	anonymousWarned atomic.Bool
@@ -80,7 +82,8 @@ func newUpstream(u Upstream, t *Transport) (*upstream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("heed: upstream %q: %w", u.Name, err)
 	}
-	up := &upstream{t: t, cfg: u, fp: fp, vendor: vendorOf(u), scopes: newScopes(u.Name), backoff: limit.Backoff{
+	fs := newFairShares(u)
+	up := &upstream{t: t, cfg: u, fp: fp, vendor: vendorOf(u), fair: fs, scopes: newScopes(u.Name, fs), backoff: limit.Backoff{
 		Kind: limit.BackoffKind(u.Retry.Backoff), Base: u.Retry.Base, Max: u.Retry.Max,
 	}}
 	vendor, err := costOf(u)

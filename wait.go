@@ -1,6 +1,7 @@
 package heed
 
 import (
+	"context"
 	"time"
 
 	"github.com/heedhq/heed/store"
@@ -62,16 +63,21 @@ func (c *call) waitDeadline() time.Time {
 // sleep waits d like the clock's Sleep, and counts the time it took toward
 // reason until flushWaits reports it.
 func (c *call) sleep(reason waitReason, d time.Duration) error {
+	return c.sleepIn(c.ctx, reason, d)
+}
+
+// sleepIn is sleep under ctx instead of the request's context.
+func (c *call) sleepIn(ctx context.Context, reason waitReason, d time.Duration) error {
 	clock := c.u.t.clock
 	if d <= 0 {
-		return clock.Sleep(c.ctx, d)
+		return clock.Sleep(ctx, d)
 	}
 	if reason != waitBackoff {
 		c.sc.waiting.Add(1)
 		defer c.sc.waiting.Add(-1)
 	}
 	start := clock.Now()
-	err := clock.Sleep(c.ctx, d)
+	err := clock.Sleep(ctx, d)
 	c.waited[reason] += clock.Now().Sub(start)
 	return err
 }

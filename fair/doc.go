@@ -44,4 +44,40 @@
 //     request beyond them is refused at once (ErrFull): the youngest is
 //     refused first, as Kubernetes' API Priority and Fairness does, and a
 //     flow that floods its own queue only delays itself.
+//
+// # Fleets
+//
+// When many processes share one quota through a shared store, each keeps
+// its own Scheduler (its waiting room), whose first request, the head,
+// asks the store; the store arbitrates between the heads with a Board,
+// the same two-level tags kept once for the whole fleet. The store
+// admits a head when no contender (a head refused recently, which holds a
+// place until its refusal's wait plus a grace) has a smaller class start
+// tag, nor, in its class, a smaller flow start tag; ties go to the head
+// asking. An admission moves the fleet's tags exactly as Pop moves a
+// Scheduler's, so tags are exact across processes: a flow served by three
+// processes has one tag, and gets one flow's share, not three. How far
+// the fleet may drift from one SFQ over every waiting request:
+//
+//   - Only heads are seen: each process's own order picks its head, and
+//     a request behind it waits for it. Between flows that each have a
+//     head holding a place throughout an interval, SFQ's fairness bound
+//     above holds as stated (one request of each, weighted).
+//   - A head is seen from its first refusal on: one that asks while the
+//     quota has room is admitted at once (the store is work-conserving),
+//     so a head that has not asked yet loses at most the admissions made
+//     before its first ask, one round trip.
+//   - A contender that vanished (its process died, its request gave up)
+//     blocks the others at most until its place ends: its last refusal's
+//     wait plus the store's grace (store.TurnGrace). Its refusal's wait
+//     includes up to one more interval of the quota (at most the grace),
+//     so that it asks back once the head it yields to has been admitted.
+//   - Memory: when an admission leaves no contender of its class, the
+//     class is not backlogged, and, as SFQ does when its server idles, it
+//     forgets its flows' tags (each flow's next request starts at the
+//     class's virtual time), so a fleet of unbounded tenants keeps few
+//     tags. A backlogged class forgets them when it keeps more than
+//     MaxClassFlows: each flow then gains at most what it was ahead of
+//     the class's virtual time. MaxContenders bounds the places; a head
+//     of a new member beyond them is refused without one.
 package fair

@@ -124,6 +124,16 @@ func New(classes []Class, opts Options) (*Scheduler, error) {
 // Len returns how many requests wait.
 func (s *Scheduler) Len() int { return s.waiting }
 
+// Waiting calls f for each flow with requests waiting, with its class,
+// name and how many wait, in no particular order.
+func (s *Scheduler) Waiting(f func(class, flow string, n int)) {
+	for _, c := range s.active.items {
+		for _, q := range c.active.items {
+			f(c.Name, q.name, q.requests.Len())
+		}
+	}
+}
+
 // Push adds r to the requests waiting. It returns ErrFull, and adds
 // nothing, when r's flow already has MaxQueue requests waiting, or when r
 // is of a new flow and MaxFlows are kept.

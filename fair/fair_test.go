@@ -3,6 +3,7 @@ package fair_test
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"testing"
 
@@ -270,5 +271,30 @@ func BenchmarkPushPop(b *testing.B) {
 		}
 		r = s.Pop()
 		i++
+	}
+}
+
+func TestWaiting(t *testing.T) {
+	s, err := fair.New([]fair.Class{{Name: "a", Share: 1}, {Name: "b", Share: 1}}, fair.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*fair.Request{{Class: "a", Flow: "x"}, {Class: "a", Flow: "x"}, {Class: "b", Flow: "y"}} {
+		if err := s.Push(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string]int{}
+	s.Waiting(func(class, flow string, n int) { got[class+"/"+flow] = n })
+	if want := map[string]int{"a/x": 2, "b/y": 1}; !maps.Equal(got, want) {
+		t.Fatalf("Waiting: %v, want %v", got, want)
+	}
+	s.Pop()
+	s.Pop()
+	s.Pop()
+	clear(got)
+	s.Waiting(func(class, flow string, n int) { got[class+"/"+flow] = n })
+	if len(got) != 0 {
+		t.Fatalf("Waiting after every Pop: %v", got)
 	}
 }

@@ -77,10 +77,12 @@ type Request struct {
 // flow's tags by Cost (the class's by Cost/Share). A contender is live
 // until its refusal's Wait plus TurnGrace has passed, or it is admitted.
 type Turn struct {
-	// Member names the waiting room asking: one per process and scope. A
-	// room's entry among the contenders is replaced each time it asks.
+	// Member names the waiting room asking: one per process and scope;
+	// non-empty, at most 1,024 bytes. A room's entry among the contenders
+	// is replaced each time it asks.
 	Member string
-	// Class is the request's priority class, Share its weight (> 0).
+	// Class is the request's priority class (non-empty, at most 1,024
+	// bytes), Share its weight (> 0).
 	Class string
 	Share int
 	// Flow is who the request counts against within its class (a tenant,
@@ -91,7 +93,7 @@ type Turn struct {
 	Cost int64
 }
 
-// MaxFlowLen bounds Turn.Flow.
+// MaxFlowLen bounds Turn.Flow. A Turn outside its bounds is ErrInvalid.
 const MaxFlowLen = 256
 
 // TurnGrace is how long past its refusal's Wait a contender keeps its

@@ -37,4 +37,11 @@
 //
 // Paces learned during an outage are not written back: the next answers
 // teach them again.
+//
+// A request's Turn (store.Turn) goes to whichever store answers: while
+// the shared store does, the fleet's waiting rooms take turns there; the
+// fallback arbitrates only between this process's own, and its tags
+// start afresh. An Acquire the shared store refuses as invalid
+// (store.ErrInvalid) is the request's fault, not an outage: its error is
+// returned and the fallback is not asked.
 package failover

@@ -269,6 +269,9 @@ func (s *Store) Acquire(ctx context.Context, req store.Request) (store.Grant, er
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return g, ctxErr
 		}
+		if errors.Is(err, store.ErrInvalid) { // the request's fault, not an outage
+			return g, err
+		}
 		s.failed(req.Scope, OpAcquire, err)
 		why = err
 	}

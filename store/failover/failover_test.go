@@ -475,3 +475,20 @@ func TestCooldownAfterACutConnection(t *testing.T) {
 		})
 	}
 }
+
+// TestInvalidIsNotAnOutage: an Acquire the shared store refuses as
+// invalid (a bad Turn) returns its error and leaves the shared store in
+// use. (That a Turn goes through to the shared store, the contract suite
+// shows.)
+func TestInvalidIsNotAnOutage(t *testing.T) {
+	clock := storetest.NewClock(time.Unix(1_800_000_000, 0))
+	s := failover.New(memory.New(memory.Options{Now: clock.Now}), failover.Options{Now: clock.Now})
+	t.Cleanup(func() { _ = s.Close() })
+	_, err := s.Acquire(ctx, store.Request{Scope: "t/api/a", Turn: &store.Turn{Member: "m", Class: "c"}})
+	if !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("got %v, want ErrInvalid", err)
+	}
+	if s.Down() {
+		t.Fatal("an invalid request took the shared store down")
+	}
+}

@@ -1,6 +1,11 @@
 // Package memory is heed's embedded Store: state in this process's memory,
 // shared by every goroutine that uses the same Store. It is the default when
 // one process is all there is; fleets use the Redis store.
+//
+// A request with a Turn takes its turn on the scope's fair.Board, after
+// the cooldown and before the limits (see store.Turn); the board is kept
+// with the scope's state, and forgotten with it once it has had no
+// contender for fair.BoardIdle.
 package memory
 
 import (
@@ -10,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heedhq/heed/fair"
 	"github.com/heedhq/heed/limit"
 	"github.com/heedhq/heed/store"
 )
@@ -43,6 +49,7 @@ type scopeState struct {
 	leases   map[uint64]int64 // lease id -> expiry
 	cooldown store.Cooldown   // zero Until when none
 	until    int64            // cooldown.Until in microseconds
+	board    *fair.Board      // the turns of the scope's waiting rooms; nil until a Turn asks
 	lastUsed int64
 }
 
@@ -79,6 +86,10 @@ func (s *Store) Acquire(_ context.Context, req store.Request) (store.Grant, erro
 	if req.Scope == "" {
 		return store.Grant{}, fmt.Errorf("%w: empty scope", store.ErrInvalid)
 	}
+	turn, err := boardTurn(req.Turn)
+	if err != nil {
+		return store.Grant{}, err
+	}
 	now := s.micros()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -91,7 +102,7 @@ func (s *Store) Acquire(_ context.Context, req store.Request) (store.Grant, erro
 	}
 	st := s.scope(req.Scope)
 	st.lastUsed = now
-	g := st.acquire(req, now)
+	g := st.acquire(req, turn, now)
 	if g.Allowed && req.Concurrency > 0 {
 		s.nextLease++
 		g.Lease = store.Lease{ID: s.nextLease}
@@ -100,19 +111,83 @@ func (s *Store) Acquire(_ context.Context, req store.Request) (store.Grant, erro
 	return g, nil
 }
 
-// acquire is Acquire on one scope's state, but for taking the lease.
-func (st *scopeState) acquire(req store.Request, now int64) store.Grant {
+// acquire is Acquire on one scope's state, but for taking the lease. A
+// turn (the zero Turn without one) is decided after the cooldown, before the limits.
+func (st *scopeState) acquire(req store.Request, turn fair.Turn, now int64) store.Grant {
 	if st.until > now {
 		return store.Grant{Reason: store.ReasonCooldown, Wait: limit.Duration(st.until - now), Cooldown: cloneCooldown(st.cooldown)}
 	}
-	if g, ok := st.checkLimits(req, now); !ok {
-		return g
+	var place fair.Place
+	asks := turn.Member != ""
+	if asks {
+		if st.board == nil {
+			st.board = new(fair.Board)
+		}
+		place, _ = st.board.Place(turn, now) // turn is valid: boardTurn checked it
 	}
-	if req.Concurrency > 0 && st.inFlight(now) >= req.Concurrency {
-		return store.Grant{Reason: store.ReasonConcurrency, Wait: store.ConcurrencyPoll}
+	g, ok := st.checkLimits(req, now)
+	switch {
+	case asks && !place.InTurn:
+		g = store.Grant{Reason: store.ReasonTurn, Wait: turnWait(g, st.turnSpacing(req, now))}
+	case ok && req.Concurrency > 0 && st.inFlight(now) >= req.Concurrency:
+		g = store.Grant{Reason: store.ReasonConcurrency, Wait: store.ConcurrencyPoll}
+	case ok:
+		st.commit(req, now)
+		if asks {
+			st.board.Admit(place)
+		}
+		return store.Grant{Allowed: true}
 	}
-	st.commit(req, now)
-	return store.Grant{Allowed: true}
+	if asks {
+		st.board.Contend(place, now+limit.Micros(g.Wait+store.TurnGrace))
+	}
+	return g
+}
+
+// boardTurn checks t and returns it as the Board takes it; the zero Turn
+// (no Member) for none.
+func boardTurn(t *store.Turn) (fair.Turn, error) {
+	if t == nil {
+		return fair.Turn{}, nil
+	}
+	ft := fair.Turn{Member: t.Member, Class: t.Class, Share: t.Share, Flow: t.Flow, Cost: t.Cost}
+	if err := ft.Validate(); err != nil {
+		return fair.Turn{}, fmt.Errorf("%w: %w", store.ErrInvalid, err)
+	}
+	return ft, nil
+}
+
+// turnWait is the Wait of a refusal for the turn: the wait of the limits
+// (0 when they have room), plus spacing, the time one admission takes of
+// the slowest limit or pace, at most store.TurnGrace: by then the head it
+// yields to has gone. At least a millisecond.
+func turnWait(limits store.Grant, spacing int64) time.Duration {
+	w := limits.Wait + min(limit.Duration(spacing), store.TurnGrace)
+	return max(w, time.Millisecond)
+}
+
+// turnSpacing returns the largest, over the limits of req and the scope's
+// paces in force, of interval times req's charge (capped at the burst, as
+// the GCRA charges), in µs.
+func (st *scopeState) turnSpacing(req store.Request, now int64) int64 {
+	var most int64
+	for _, l := range req.Limits {
+		most = max(most, spacing(l.GCRA, req.Cost.Charge(l.Unit)))
+	}
+	for _, p := range st.paces {
+		if p.until > now {
+			most = max(most, spacing(p.gcra, req.Cost.Charge(p.unit)))
+		}
+	}
+	return most
+}
+
+// spacing is how long g takes to restore charge units (at most its burst).
+func spacing(g limit.GCRA, charge int64) int64 {
+	if g.Interval <= 0 {
+		return 0
+	}
+	return g.Interval * min(charge, g.Burst())
 }
 
 func leaseTTL(req store.Request) time.Duration {
@@ -350,7 +425,7 @@ const shrinkFrom = 1024
 
 // idle reports whether forgetting the scope changes no decision.
 func (st *scopeState) idle(now int64) bool {
-	if st.until > now || st.inFlight(now) > 0 {
+	if st.until > now || st.inFlight(now) > 0 || st.board != nil && !st.board.Idle(now) {
 		return false
 	}
 	for _, tat := range st.tats {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heedhq/heed/fair"
 	"github.com/heedhq/heed/limit"
 	"github.com/heedhq/heed/store"
 	"github.com/heedhq/heed/store/memory"
@@ -107,5 +108,57 @@ func TestSweepForgetsFullLimits(t *testing.T) {
 	}
 	if n := s.Limits("/api/busy"); n > 1 {
 		t.Fatalf("%d limit states kept in the busy scope, want only its own left", n)
+	}
+}
+
+// TestFlowLenAgrees: the store's bound of a Turn's flow is the Board's.
+func TestFlowLenAgrees(t *testing.T) {
+	if store.MaxFlowLen != fair.MaxFlowLen {
+		t.Fatalf("store.MaxFlowLen %d, fair.MaxFlowLen %d: they must agree", store.MaxFlowLen, fair.MaxFlowLen)
+	}
+}
+
+// BenchmarkAcquireTurn compares one Acquire under one limit, allowed,
+// without a Turn (plain) and with one: alone (no other room waits), and
+// contended (another room, of another class, holds a place behind it, so
+// each admission weighs its tag too).
+func BenchmarkAcquireTurn(b *testing.B) {
+	g := limit.GCRA{Interval: 1, Tolerance: 1e12} // never refuses within a benchmark
+	plain := store.Request{Scope: "acme/github/3fa9c0de", Limits: []store.Limit{{Key: "0", GCRA: g}}}
+	turn := plain
+	turn.Turn = &store.Turn{Member: "host-1/4242", Class: "interactive", Share: 3, Flow: "tenant-7", Cost: 1}
+	for _, bb := range []struct {
+		name      string
+		req       store.Request
+		contended bool
+	}{{"plain", plain, false}, {"turn", turn, false}, {"turn_contended", turn, true}} {
+		b.Run(bb.name, func(b *testing.B) {
+			s := memory.New(memory.Options{})
+			ctx := context.Background()
+			if bb.contended {
+				holdPlace(b, s, plain.Scope)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if g, err := s.Acquire(ctx, bb.req); err != nil || !g.Allowed {
+					b.Fatalf("got %+v, %v; want allowed", g, err)
+				}
+			}
+		})
+	}
+}
+
+// holdPlace makes another room of scope hold a place for an hour, in
+// class batch, far behind: admitted once at a huge cost, then refused by a
+// limit of one an hour.
+func holdPlace(b *testing.B, s store.Store, scope string) {
+	b.Helper()
+	hourly, _ := limit.NewGCRA(1, time.Hour, 1, 0)
+	other := store.Request{Scope: scope, Limits: []store.Limit{{Key: "hourly", GCRA: hourly}},
+		Turn: &store.Turn{Member: "host-2/99", Class: "batch", Share: 1, Flow: "bulk", Cost: 1 << 40}}
+	for i, want := range []store.Reason{store.ReasonNone, store.ReasonLimit} {
+		if g, err := s.Acquire(context.Background(), other); err != nil || g.Reason != want {
+			b.Fatalf("holding a place, step %d: got %+v, %v; want %v", i, g, err, want)
+		}
 	}
 }

@@ -114,6 +114,31 @@
 // reply and returns its error. Stats reports round trips and commands
 // either way.
 //
+// # Turns
+//
+// An Acquire whose request has a Turn (store.Turn) is one call of
+// acquire.lua that decides everything at once: the cooldown, the turn,
+// the limits and paces, the concurrency cap, the charges and the update
+// of the scope's board (fair.Board's arithmetic, operation for operation,
+// its float64 tags written with %.17g so that they read back exactly; a
+// test runs random turns against the memory store and compares every
+// Grant). It is never grouped into decide.lua nor leased ahead: whose
+// turn it is depends on the contenders of that moment. A refusal for the
+// turn replies {0, wait, "turn", ""}, read as store.ReasonTurn.
+//
+// The board is two more keys of the scope's hash tag, so a Cluster keeps
+// them in the scope's slot: prefix{scope}:f, a hash of V (the classes'
+// virtual time), c:<class> ("finish virtual-time" of each class) and C
+// (the contenders: per record "until share len(member) len(class)
+// len(flow)", a newline, then the three strings), and prefix{scope}:f:<class>,
+// a hash of each flow of the class to its finish tag, deleted whenever an
+// admission leaves no contender of the class or it holds more than
+// fair.MaxClassFlows, and otherwise thinned by two HRANDFIELD samples an
+// admission. Every write of either sets a TTL of fair.BoardIdle (an hour)
+// past the end of the last place held. A turn adds to the hot path one
+// HMGET of the board, one of the class's flows, one more of the board
+// when contenders of other classes wait, and an HSET of each written.
+//
 // The Store is also a store.Presence: processes beat per group (heed's
 // Transport: per upstream) into prefix{presence:group}, a sorted set scored
 // by expiry, so each knows how many share a limit.

@@ -13,6 +13,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/heedhq/heed/fair"
 	"github.com/heedhq/heed/limit"
 	"github.com/heedhq/heed/store"
 )
@@ -156,6 +157,13 @@ func (s *Store) keys(scope string) []string {
 	return []string{base + "s", base + "l"}
 }
 
+// turnKeys returns the keys of a turn's acquire.lua call: the scope's hash
+// and lease set, its board, and the flow tags of class; all in one slot.
+func (s *Store) turnKeys(scope, class string) []string {
+	base := s.prefix + "{" + scope + "}:"
+	return []string{base + "s", base + "l", base + "f", base + "f:" + class}
+}
+
 // nowArg is the time the scripts use: "" for the server's TIME.
 func (s *Store) nowArg() string {
 	if s.now == nil {
@@ -172,6 +180,9 @@ func (s *Store) Acquire(ctx context.Context, req store.Request) (store.Grant, er
 	ttl := req.LeaseTTL
 	if ttl <= 0 {
 		ttl = store.DefaultLeaseTTL
+	}
+	if req.Turn != nil {
+		return s.acquireTurn(ctx, req, ttl)
 	}
 	var lkey string
 	batched := s.batch > 1 && req.Concurrency <= 0
@@ -224,6 +235,27 @@ func (s *Store) acquireCall(req store.Request, ttl time.Duration, extra int) *ca
 	return &call{script: s.acquire, keys: keys[:1], args: args, op: op} // the lease set is not touched
 }
 
+// acquireTurn is Acquire for a request that takes its turn: one call of
+// acquire.lua, never grouped into decide.lua and never leased ahead, since
+// each decision of a turn depends on the contenders of that moment.
+func (s *Store) acquireTurn(ctx context.Context, req store.Request, ttl time.Duration) (store.Grant, error) {
+	t := req.Turn
+	if err := (fair.Turn{Member: t.Member, Class: t.Class, Share: t.Share, Flow: t.Flow, Cost: t.Cost}).Validate(); err != nil {
+		return store.Grant{}, fmt.Errorf("%w: %w", store.ErrInvalid, err)
+	}
+	c := s.acquireCall(req, ttl, 0)
+	c.keys, c.op = s.turnKeys(req.Scope, t.Class), nil
+	c.args = append(c.args, t.Member, t.Class, t.Share, t.Flow, t.Cost,
+		limit.Micros(store.TurnGrace), limit.Micros(store.ConcurrencyPoll), fair.BoardIdle.Milliseconds(),
+		fair.MaxContenders, fair.MaxClassFlows)
+	reply, err := s.run(ctx, c).Slice()
+	if err != nil {
+		return store.Grant{}, wrap("acquire", err)
+	}
+	g, _, err := parseGrant(reply)
+	return g, err
+}
+
 // appendPerUnit appends amount(u) for every unit, in the order of their
 // numbers (requests, tokens, input_tokens, output_tokens): the scripts
 // number a pace's unit the same way, as store.Unit does.
@@ -272,6 +304,8 @@ func parseGrant(r []any) (store.Grant, int, error) {
 		return store.Grant{Reason: store.ReasonLimit, Wait: limit.Duration(wait), Limit: key}, 0, nil
 	case "concurrency":
 		return store.Grant{Reason: store.ReasonConcurrency, Wait: store.ConcurrencyPoll}, 0, nil
+	case "turn":
+		return store.Grant{Reason: store.ReasonTurn, Wait: limit.Duration(wait)}, 0, nil
 	}
 	return store.Grant{}, 0, fmt.Errorf("redis store: acquire: unknown reason %q", reason)
 }

@@ -77,6 +77,12 @@ func Run(t *testing.T, newStore NewStore) {
 		{"PaceReplacementKeepsState", testPaceReplacement},
 		{"ConcurrentAcquiresAreAtomic", testConcurrentAtomic},
 		{"InvalidRequests", testInvalid},
+		{"TurnsTakeOrder", testTurnsTakeOrder},
+		{"TurnWaitIsBounded", testTurnWaitIsBounded},
+		{"TurnWithoutLimits", testTurnWithoutLimits},
+		{"TurnContenderExpires", testTurnContenderExpires},
+		{"TurnCooldownFirst", testTurnCooldownFirst},
+		{"TurnInvalid", testTurnInvalid},
 		{"Closed", testClosed},
 	}
 	for _, tt := range tests {

@@ -10,10 +10,16 @@
 -- is charged
 -- ARGV[10] number of limits, then per limit: key, interval (µs), tolerance
 -- (µs), charge (the request's cost in the limit's unit, at least 1)
+-- Then, only for a request that takes its turn (store.Turn; KEYS[2] is
+-- then always given, KEYS[3] is the scope's board hash and KEYS[4] the
+-- flow tags of the turn's class): member, class, share, flow, cost (at
+-- least 1), grace (µs), the concurrency poll (µs), how long an idle board
+-- lives (ms), the most contenders, the most flow tags of a class.
 -- Reply: {1, 0, "", lease, extra} allowed, with extra more admissions
 -- charged; {0, wait, reason, detail} refused, where reason is "cooldown"
 -- (detail: the cooldown's fields, as get_cooldown.lua replies them),
--- "limit" (detail: the refusing limit's key) or "concurrency".
+-- "limit" (detail: the refusing limit's key), "concurrency" or "turn"
+-- (detail: '').
 -- The arithmetic is limit.GCRA's, in integer microseconds. Extra admissions
 -- are charged like the first, each charge * interval after the one before,
 -- and only while the last is due within the ahead bound.
@@ -29,6 +35,19 @@
 -- x plus a minute). The hot path is TIME, one HMGET and one HSET; paces add
 -- one HMGET. It is written to make few tables: this script runs for every
 -- request of a fleet.
+--
+-- A turn is fair.Board's arithmetic (see fair/board.go, which this
+-- mirrors operation for operation, so that the float64 tags agree bit for
+-- bit; they are written with %.17g, which reads back exactly). The board
+-- hash (KEYS[3]) holds V (the class-level virtual time), c:<class> ("F V",
+-- the class's finish tag and its flows' virtual time, then " 1" when
+-- KEYS[4] may hold tags: otherwise it is empty and not read) and C (the
+-- contenders, one record each: "until share #member #class #flow\n" then
+-- the three strings, so that any bytes may be in them); KEYS[4] maps each
+-- flow of the turn's class to its finish tag. A turn costs an HMGET, an
+-- HSET and a PEXPIRE of the board; one more HMGET when contenders of
+-- other classes wait; and, while the class is backlogged, an HMGET, an
+-- HSET, an HLEN, an HRANDFIELD and a PEXPIRE of its flows.
 local call, tonumber, floor, max, min, fmt = redis.call, tonumber, math.floor, math.max, math.min, string.format
 local now = tonumber(ARGV[1])
 if not now then
@@ -54,6 +73,93 @@ if cd > now then
   return {0, cd - now, 'cooldown', {fmt('%d', cd), f[1] or '0', f[2] or '', f[3] or '', f[4] or '0'}}
 end
 
+-- the turn, when asked: its place among the live contenders (others)
+local turn, others, inTurn, tsc, tsf, writeBoard, contend
+local ti = 11 + 4 * n
+if ARGV[ti] then
+  turn = {member = ARGV[ti], class = ARGV[ti + 1], share = tonumber(ARGV[ti + 2]), flow = ARGV[ti + 3], cost = max(tonumber(ARGV[ti + 4]), 1),
+    grace = tonumber(ARGV[ti + 5]), poll = tonumber(ARGV[ti + 6]), idle = tonumber(ARGV[ti + 7]), most = tonumber(ARGV[ti + 8]), flows = tonumber(ARGV[ti + 9])}
+  local b = call('HMGET', KEYS[3], 'V', 'C', 'c:' .. turn.class)
+  local v = tonumber(b[1] or '0')
+  -- kept: whether the class's flow hash may hold tags (a hint of this
+  -- script's, not the Board's: when not, the hash is empty)
+  local cf, cv, kept = string.match(b[3] or '', '^(%S+) (%S+) ?(%d*)$')
+  cf, cv, turn.kept = tonumber(cf) or 0, tonumber(cv) or 0, kept == '1'
+  -- the contenders, but those whose place ended and the asking member's
+  others = {}
+  local c, p, sub = b[2] or '', 1, string.sub
+  while true do
+    local u, sh, lm, lc, lf, q = string.match(c, '^(%d+) (%d+) (%d+) (%d+) (%d+)\n()', p)
+    if not u then break end
+    lm, lc, lf = tonumber(lm), tonumber(lc), tonumber(lf)
+    local m = sub(c, q, q + lm - 1)
+    u = tonumber(u)
+    if u > now and m ~= turn.member then
+      others[#others + 1] = {u, tonumber(sh), m, sub(c, q + lm, q + lm + lc - 1), sub(c, q + lm + lc, q + lm + lc + lf - 1)}
+    end
+    p = q + lm + lc + lf
+  end
+  -- flow tags of the turn's and of the contenders of its class; class
+  -- tags of the other classes
+  local fnames, cnames, cat = {turn.flow}, {}, {}
+  for i = 1, #others do
+    local o = others[i]
+    if o[4] == turn.class then
+      fnames[#fnames + 1] = o[5]
+    elseif not cat[o[4]] then
+      cat[o[4]] = true
+      cnames[#cnames + 1] = 'c:' .. o[4]
+    end
+  end
+  local fv = {}
+  if turn.kept then fv = call('HMGET', KEYS[4], unpack(fnames)) end
+  local ctag = {}
+  if #cnames > 0 then
+    local cvv = call('HMGET', KEYS[3], unpack(cnames))
+    for i = 1, #cnames do
+      ctag[string.sub(cnames[i], 3)] = tonumber(string.match(cvv[i] or '', '^(%S+) ') or '0') or 0
+    end
+  end
+  tsc, tsf = max(v, cf), max(cv, tonumber(fv[1] or '0'))
+  inTurn = true
+  local fi = 1
+  for i = 1, #others do
+    local o = others[i]
+    if o[4] == turn.class then
+      fi = fi + 1
+      if max(cv, tonumber(fv[fi] or '0')) < tsf then inTurn = false break end
+    elseif max(v, ctag[o[4]]) < tsc then
+      inTurn = false break
+    end
+  end
+  -- writeBoard writes the contenders (others), and the fields in extra,
+  -- and makes the board live an idle while past the last place's end.
+  writeBoard = function(extra)
+    local rec, live = {}, 0
+    for i = 1, #others do
+      local o = others[i]
+      rec[i] = fmt('%d %d %d %d %d\n', o[1], o[2], #o[3], #o[4], #o[5]) .. o[3] .. o[4] .. o[5]
+      live = max(live, o[1])
+    end
+    local ms = turn.idle + math.ceil(max(live - now, 0) / 1000)
+    if extra then
+      call('HSET', KEYS[3], 'C', table.concat(rec), unpack(extra))
+    else
+      call('HSET', KEYS[3], 'C', table.concat(rec))
+    end
+    call('PEXPIRE', KEYS[3], ms)
+    if turn.kept then call('PEXPIRE', KEYS[4], ms) end
+  end
+  -- contend gives the turn a place until untilUs, unless the most
+  -- contenders others hold one, and writes the board.
+  contend = function(untilUs)
+    if #others < turn.most then
+      others[#others + 1] = {untilUs, turn.share, turn.member, turn.class, turn.flow}
+    end
+    writeBoard(nil)
+  end
+end
+
 -- check returns the wait before one admission of cost units fits at TAT
 -- tat (0: now), and lowers extra to the admissions that also fit within
 -- ahead.
@@ -74,8 +180,14 @@ local function charged(tat, interval, tol, cost)
   return max(tat, now) + (1 + extra) * c * interval
 end
 
-local wait, refusedBy = 0, ''
+-- spacing: the largest interval * charge (capped at the burst) of the
+-- limits and paces, for a turn's refusal
+local wait, refusedBy, spacing = 0, '', 0
+local function space(interval, tol, cost)
+  if interval > 0 then spacing = max(spacing, min(cost, floor(tol / interval) + 1) * interval) end
+end
 for i = 1, n do
+  if turn then space(tonumber(ARGV[8 + 4 * i]), tonumber(ARGV[9 + 4 * i]), max(tonumber(ARGV[10 + 4 * i]), 1)) end
   local w = check(tonumber(got[4 + i] or '0'), tonumber(ARGV[8 + 4 * i]), tonumber(ARGV[9 + 4 * i]), max(tonumber(ARGV[10 + 4 * i]), 1))
   if w > wait then wait, refusedBy = w, ARGV[7 + 4 * i] end
 end
@@ -103,6 +215,7 @@ if got[4] and got[4] ~= '' then
       if unit <= 3 then c = max(tonumber(ARGV[6 + unit]), 1) end
       -- p[5] the unit as written, p[6] the request's charge in it
       pv[j] = {tonumber(interval), tonumber(tol), untilUs, tonumber(tat), unit, c}
+      if turn then space(pv[j][1], pv[j][2], pv[j][6]) end
       local w = check(pv[j][4], pv[j][1], pv[j][2], pv[j][6])
       if w > wait then wait, refusedBy = w, pf[j] end
     end
@@ -112,13 +225,24 @@ if got[4] and got[4] ~= '' then
     call('HSET', KEYS[1], 'P', table.concat(kept, '\n'))
   end
 end
-if wait > 0 then return {0, wait, 'limit', refusedBy} end
+if turn and not inTurn then
+  local w = max(wait + min(spacing, turn.grace), 1000)
+  contend(now + w + turn.grace)
+  return {0, w, 'turn', ''}
+end
+if wait > 0 then
+  if turn then contend(now + wait + turn.grace) end
+  return {0, wait, 'limit', refusedBy}
+end
 
 local lease = 0
 local live = now -- until when the hash must live
 if cap > 0 then
   call('ZREMRANGEBYSCORE', KEYS[2], '-inf', fmt('%d', now))
-  if call('ZCARD', KEYS[2]) >= cap then return {0, -1, 'concurrency', ''} end
+  if call('ZCARD', KEYS[2]) >= cap then
+    if turn then contend(now + turn.poll + turn.grace) end
+    return {0, -1, 'concurrency', ''}
+  end
   local ttl = tonumber(ARGV[3])
   lease = tonumber(got[3] or '0') + 1
   call('ZADD', KEYS[2], fmt('%d', now + ttl), lease)
@@ -159,4 +283,30 @@ if grow then
 end
 if ns > 0 then call('HSET', KEYS[1], unpack(set)) end
 if grow then call('PEXPIRE', KEYS[1], math.ceil((x - now) / 1000) + 60000) end
+if turn then
+  -- admitted: the tags move (fair.Board.Admit), the class forgets its
+  -- flows' tags when no other of it waits or it keeps too many, and a
+  -- couple of tags behind the class's virtual time are dropped
+  local f17 = '%.17g'
+  local contended = false
+  for i = 1, #others do
+    if others[i][4] == turn.class then contended = true break end
+  end
+  if contended then
+    call('HSET', KEYS[4], turn.flow, fmt(f17, tsf + turn.cost))
+    if call('HLEN', KEYS[4]) > turn.flows then
+      contended = false
+    else
+      local r = call('HRANDFIELD', KEYS[4], 2, 'WITHVALUES')
+      for i = 1, #r, 2 do
+        if r[i] ~= turn.flow and tonumber(r[i + 1]) <= tsf then call('HDEL', KEYS[4], r[i]) end
+      end
+    end
+  end
+  if not contended and turn.kept then call('DEL', KEYS[4]) end
+  turn.kept = contended
+  local ctag = fmt(f17, tsc + turn.cost / turn.share) .. ' ' .. fmt(f17, tsf)
+  if contended then ctag = ctag .. ' 1' end
+  writeBoard({'V', fmt(f17, tsc), 'c:' .. turn.class, ctag})
+end
 return {1, 0, '', lease, extra}
