@@ -18,13 +18,17 @@ import (
 // TestDashboardShowsFairShares drives a real heed serve whose upstream
 // "openai" has the issue's fair shares (interactive 3, batch 1, by
 // tenant), a limit of one request a minute and at most 3 requests waiting
-// per flow, with real traffic to the mock API: one interactive request of
-// acme goes at once; then acme sends 4 batch requests (3 wait, the 4th is
-// refused at once) and globex 2 interactive ones (both wait). The
-// dashboard shows the shares (75%, 25%), the use of the minute (all of
-// the one admitted: interactive 100%, batch 0%), the waiting (2, 3) and
-// refused (0, 1) requests, and the flows waiting most (acme's batch 3,
-// globex's interactive 2). It needs the core's waiting room.
+// per flow, with real traffic to the mock API, sent one at a time so that
+// each is in the room before the next: acme's interactive request goes at
+// once; globex's interactive request becomes the room's head (it asks the
+// store, and waits for next minute's slot); globex's second (of the
+// default class, interactive) and acme's three batch requests wait their
+// turn behind it, and acme's fourth batch request finds its queue full
+// and is refused at once. The dashboard shows the shares (75%, 25%), the
+// use of the minute (all of the one admitted: interactive 100%, batch
+// 0%), the requests waiting their turn (1 interactive, the head aside, and
+// 3 batch) and refused (0, 1), and the flows waiting most (acme's batch 3,
+// then globex's interactive 1).
 func TestDashboardShowsFairShares(t *testing.T) {
 	t.Parallel()
 	m, err := mockapi.New(mockapi.Config{})
@@ -41,55 +45,48 @@ func TestDashboardShowsFairShares(t *testing.T) {
 	}}})
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel) // before the server closes: the waiting requests give up
-	request := func(tenant, class string) (*http.Response, error) {
+	answers := make(chan int, 6)
+	send := func(tenant, class string) {
 		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/openai/v1/models", nil)
 		req.Header.Set("Authorization", "Bearer tok-fair")
 		req.Header.Set("X-Tenant", tenant)
 		if class != "" {
 			req.Header.Set(serve.PriorityHeader, class)
 		}
-		return http.DefaultClient.Do(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil { // given up at the test's end
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		answers <- resp.StatusCode
 	}
-	resp, err := request("acme", "")
-	if err != nil {
-		t.Fatal(err)
+	send("acme", "")
+	if code := <-answers; code != http.StatusOK {
+		t.Fatalf("the first request: %d, want 200 at once", code)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("the first request: %d, want 200 at once", resp.StatusCode)
-	}
-	answers := make(chan int, 6)
-	for _, r := range []struct{ tenant, class string }{
-		{"acme", "batch"}, {"acme", "batch"}, {"acme", "batch"}, {"globex", "interactive"}, {"globex", ""}, {"acme", "batch"},
+	for i, r := range []struct{ tenant, class string }{
+		{"globex", "interactive"}, {"globex", ""}, {"acme", "batch"}, {"acme", "batch"}, {"acme", "batch"},
 	} {
-		go func() {
-			resp, err := request(r.tenant, r.class)
-			if err != nil { // given up at the test's end
-				return
-			}
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			answers <- resp.StatusCode
-		}()
+		go send(r.tenant, r.class)
+		awaitScopeWaiting(t, base, i+1)
 	}
-	// One of acme's four batch requests finds its queue full: a synthetic
-	// limit answer, at once; the other five wait.
+	go send("acme", "batch")
 	select {
 	case code := <-answers:
 		if code != http.StatusTooManyRequests {
-			t.Fatalf("the first answer: %d, want 429 for the request over max_queue", code)
+			t.Fatalf("acme's fourth batch request: %d, want 429 at once (its queue holds 3)", code)
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatal("no request was refused for a full queue in 30s")
+		t.Fatal("acme's fourth batch request was not refused in 30s")
 	}
-	awaitFairState(t, base, map[string]int{"interactive": 2, "batch": 3})
+	awaitFairState(t, base, map[string]int{"interactive": 1, "batch": 3})
 
 	page := dashboardtest.Open(t, base+"/-/")
 	page.WaitText("FAIR SHARES", "flows by tenant", "waiting most", "acme", "globex")
 	const card = `section[data-upstream="openai"] `
 	for _, r := range []struct{ class, share, use, waiting, refused string }{
-		{"interactive", "75%", "100%", "2", "0"},
+		{"interactive", "75%", "100%", "1", "0"},
 		{"batch", "25%", "0%", "3", "1"},
 	} {
 		row := card + `tr[data-class="` + r.class + `"] `
@@ -102,8 +99,11 @@ func TestDashboardShowsFairShares(t *testing.T) {
 	flows := page.Text(card + ".up-fair-flows")
 	acme, globex := strings.Index(flows, "acme"), strings.Index(flows, "globex")
 	if acme < 0 || globex < acme || !strings.Contains(flows[acme:globex], "batch") || !strings.Contains(flows[acme:globex], "3") ||
-		!strings.Contains(flows[globex:], "interactive") || !strings.Contains(flows[globex:], "2") {
-		t.Errorf("flows waiting most: %q, want acme batch 3, then globex interactive 2", flows)
+		!strings.Contains(flows[globex:], "interactive") || !strings.Contains(flows[globex:], "1") {
+		t.Errorf("flows waiting most: %q, want acme batch 3, then globex interactive 1", flows)
+	}
+	if got := page.Text(card + ".up-waiting"); got != "5" {
+		t.Errorf("the card's waiting: %q, want 5 (the head and the 4 behind it)", got)
 	}
 	if got := page.Text(`section[data-upstream="plain"]`); strings.Contains(strings.ToLower(got), "fair shares") {
 		t.Errorf("the upstream without fair shares shows them:\n%s", got)
@@ -115,23 +115,49 @@ func TestDashboardShowsFairShares(t *testing.T) {
 	}
 }
 
+// state returns heed serve's /-/state.
+func state(t *testing.T, base string) heed.Snapshot {
+	t.Helper()
+	resp, err := http.Get(base + "/-/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st heed.Snapshot
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// awaitScopeWaiting polls /-/state until openai's scopes have n requests
+// waiting in all, for up to 30 seconds.
+func awaitScopeWaiting(t *testing.T, base string, n int) {
+	t.Helper()
+	got := 0
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		got = 0
+		for _, u := range state(t, base).Upstreams {
+			for _, sc := range u.Scopes {
+				if u.Name == "openai" {
+					got += int(sc.Waiting)
+				}
+			}
+		}
+		if got == n {
+			return
+		}
+	}
+	t.Fatalf("openai's scopes: %d waiting, want %d", got, n)
+}
+
 // awaitFairState polls /-/state until openai's classes have the requests
 // waiting that want says, for up to 30 seconds.
 func awaitFairState(t *testing.T, base string, want map[string]int) {
 	t.Helper()
 	var last *heed.FairState
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		resp, err := http.Get(base + "/-/state")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var st heed.Snapshot
-		err = json.NewDecoder(resp.Body).Decode(&st)
-		resp.Body.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, u := range st.Upstreams {
+		for _, u := range state(t, base).Upstreams {
 			if u.Name == "openai" {
 				last = u.Fairness
 			}
