@@ -50,6 +50,15 @@ type Priority struct {
 	Share int `yaml:"share"`
 }
 
+// MaxPriorityLen bounds a priority class's name (Priority.Name).
+const MaxPriorityLen = maxClassLen
+
+// ValidPriority reports whether s can name a priority class, as
+// Priority.Name must: it matches [a-z0-9][a-z0-9_.-]* and is at most
+// MaxPriorityLen bytes. heed serve checks its Heed-Priority header and
+// package jobs a job's class with it before either reaches WithPriority.
+func ValidPriority(s string) bool { return len(s) <= maxClassLen && validName(s, false) }
+
 // The fairness flows, as FairnessPolicy.By names them.
 const (
 	FairByTenant     = "tenant"

@@ -290,6 +290,12 @@ func TestLoad(t *testing.T) {
 		if !slices.Equal(units, want) || c.Upstreams[1].Cost != "openai" || c.Upstreams[1].DefaultOutputTokens != 4096 {
 			t.Errorf("the LLM upstreams: %v, cost %q, default output %d; want %v, openai, 4096", units, c.Upstreams[1].Cost, c.Upstreams[1].DefaultOutputTokens, want)
 		}
+		// OpenAI's fair shares read back as written.
+		wantFair := heed.FairnessPolicy{By: heed.FairByTenant, DefaultPriority: "interactive", MaxQueue: 1000,
+			Priorities: []heed.Priority{{Name: "interactive", Share: 3}, {Name: "batch", Share: 1}}}
+		if f := c.Upstreams[1].Fairness; f == nil || !reflect.DeepEqual(*f, wantFair) {
+			t.Errorf("openai's fairness: got %+v, want %+v", f, wantFair)
+		}
 		// GitHub's cache reads its sizes.
 		gh := c.Upstreams[0]
 		if cc := gh.Cache; !cc.Enabled || cc.MaxBytes != 64<<20 || cc.MaxEntryBytes != 1<<20 || cc.Shared || cc.Free304 == nil || !*cc.Free304 || !gh.Coalesce {

@@ -127,7 +127,8 @@ func (a *api) batch(w http.ResponseWriter, r *http.Request) {
 }
 
 // decode reads one job and checks it as the API takes it: valid, its
-// callback allowed, and its credentials sealable.
+// callback allowed, its credentials sealable, and its class, if any, one
+// of its upstream's.
 func (a *api) decode(r io.Reader) (Request, error) {
 	req, err := DecodeRequest(r, a.e.Upstreams(), a.opts.Limits)
 	if err == nil {
@@ -135,6 +136,9 @@ func (a *api) decode(r io.Reader) (Request, error) {
 	}
 	if err == nil {
 		err = a.e.checkSealable(req)
+	}
+	if err == nil {
+		err = a.e.checkClass(req)
 	}
 	return req, err
 }

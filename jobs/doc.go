@@ -14,7 +14,19 @@
 // heed.WithMaxWait, so that a job whose credential is cooling down, whose
 // pace has no room soon enough, or that the API itself refuses for a rate
 // limit is put aside (snoozed) for exactly the wait heed.RefusalOf reports:
-// no attempt spent, no worker held. Handler serves the HTTP API heed serve
-// mounts at /v1/jobs; callbacks are signed (Sign) and retried. Config is
+// no attempt spent, no worker held.
+//
+// For an upstream with fair shares (heed.FairnessPolicy), a job's request
+// waits its turn in the class it names ("class": "batch") or, naming
+// none, the class its priority (1 to 4) stands for: the worker passes
+// heed.WithPriority with "1" to "4", which heed maps onto the upstream's
+// priorities in order (1 the first, the last standing for the rest). A
+// class is checked on submission against the upstream's classes when the
+// engine sees them (Options.Classes; heed serve's does); otherwise, or
+// when a reloaded config dropped it, the job fails when it runs, at
+// once and for good, with an error naming the class
+// (heed.ErrUnknownPriority), never retried.
+//
+// Handler serves the HTTP API heed serve mounts at /v1/jobs; callbacks are signed (Sign) and retried. Config is
 // the jobs: section of heed serve's configuration.
 package jobs

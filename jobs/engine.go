@@ -43,6 +43,13 @@ type Options struct {
 	// their values are sealed too. It is called at each submission, so that
 	// a reloaded config takes effect; nil means none.
 	Credentials func(upstream string) heed.CredentialPolicy
+	// Classes returns the priority classes of an upstream's fair shares
+	// (heed.Upstream.Fairness), nil when it has none: a job naming a
+	// class (Request.Class) its upstream lacks is then refused on
+	// submission. It is called at each submission, so that a reloaded
+	// config takes effect. nil means the engine cannot see them: such a
+	// job is accepted and fails, once, when it runs.
+	Classes func(upstream string) []string
 	// EncryptionKey (KeySize bytes) seals the credentials jobs carry; nil
 	// means none, and a job carrying a credential is refused.
 	// PreviousEncryptionKeys only open what they sealed before a rotation.
@@ -344,7 +351,8 @@ func stateOf(s rivertype.JobState, cause string) string {
 
 // Submit stores a validated request as a job, its credentials sealed (a
 // request carrying a credential without an EncryptionKey is refused with a
-// *FieldError naming each place). With an idempotency key already used, it
+// *FieldError naming each place, as is a class its upstream lacks when
+// Options.Classes says). With an idempotency key already used, it
 // returns the existing job and existed true.
 func (e *Engine) Submit(ctx context.Context, req Request) (job Job, existed bool, err error) {
 	opts := &river.InsertOpts{Priority: req.Priority, MaxAttempts: 10}

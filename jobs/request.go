@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heedhq/heed"
 	"github.com/heedhq/heed/internal/httptoken"
 )
 
@@ -40,8 +41,16 @@ type Request struct {
 	// the first job; it is also sent upstream as Idempotency-Key when the
 	// method is not idempotent.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
-	// Priority is 1 (first) to 4 (last); 0 means 2.
+	// Priority is 1 (first) to 4 (last); 0 means 2. It orders the queue,
+	// and for an upstream with fair shares (heed.FairnessPolicy) it is
+	// also the job's priority class, unless Class names one: 1 the first
+	// of the upstream's priorities, 2 the second, and so on, the last
+	// standing for the rest (see heed.WithPriority).
 	Priority int `json:"priority,omitempty"`
+	// Class, when set, names the job's priority class among its
+	// upstream's fair shares instead of Priority: [a-z0-9][a-z0-9_.-]*,
+	// at most 32 bytes (heed.ValidPriority).
+	Class string `json:"class,omitempty"`
 	// Deadline, when set, is when the job expires if it has not succeeded.
 	Deadline *time.Time `json:"deadline,omitempty"`
 }
@@ -167,7 +176,10 @@ func (p *problems) add(field, format string, args ...any) {
 // bytes, not CONNECT or TRACE; a plain path below the upstream's base URL,
 // at most 8 KiB, without a "." or ".." segment in any encoding; at most 64
 // header values and 256 query values, each name at most 256 bytes and each
-// value 8 KiB, 32 KiB in all for each; a body within Limits.MaxBody.
+// value 8 KiB, 32 KiB in all for each; a body within Limits.MaxBody; a
+// priority of 1 to 4; a class, if any, that can name a priority class
+// (whether the upstream has it is checked on submission when the Engine
+// knows its classes, see Options.Classes, else when the job runs).
 func (r *Request) Validate(upstreams []string, lim Limits) error {
 	var errs problems
 	known := false
@@ -203,6 +215,9 @@ func (r *Request) Validate(upstreams []string, lim Limits) error {
 	}
 	if r.Priority == 0 {
 		r.Priority = 2
+	}
+	if r.Class != "" && !heed.ValidPriority(r.Class) {
+		errs.add("class", "%q: want a priority class, [a-z0-9][a-z0-9_.-]* of at most %d bytes", shortName(r.Class), heed.MaxPriorityLen)
 	}
 	return errors.Join(errs...)
 }

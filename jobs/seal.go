@@ -201,9 +201,13 @@ func (e *Engine) checkSealable(req Request) error {
 }
 
 // argsOf returns the River arguments of a validated request, its
-// credentials sealed (taken out of its headers and query). req is not
+// credentials sealed (taken out of its headers and query), or the
+// *FieldError of a class its upstream lacks (checkClass). req is not
 // modified.
 func (e *Engine) argsOf(req Request) (requestArgs, error) {
+	if err := e.checkClass(req); err != nil {
+		return requestArgs{}, err
+	}
 	places := e.credentialPlaces(req)
 	if len(places) == 0 {
 		return requestArgs{Request: req, Key: req.IdempotencyKey}, nil

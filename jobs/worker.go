@@ -83,13 +83,16 @@ func (w *worker) attempt(ctx context.Context, job *river.Job[requestArgs]) error
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("%w: %w", errFailed, err))
 	}
-	req, err := w.e.build(heed.WithMaxWait(ctx, w.e.opts.SnoozeAfter), opened)
+	req, err := w.e.build(withClass(heed.WithMaxWait(ctx, w.e.opts.SnoozeAfter), a), opened)
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("%w: %w", errFailed, err))
 	}
 	resp, err := w.e.opts.Transport.RoundTrip(req)
 	if errors.Is(err, heed.ErrTooLarge) { // it could never be sent: no retry would help
 		return river.JobCancel(fmt.Errorf("%w: %w", errFailed, withoutURL(err)))
+	}
+	if cause := unknownClass(a, err); cause != nil {
+		return river.JobCancel(cause)
 	}
 	if err != nil {
 		return fmt.Errorf("send: %w", withoutURL(err))

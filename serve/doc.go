@@ -16,6 +16,13 @@
 // circuit-open) reach the client exactly as a library caller sees them.
 // Errors heed serve makes itself are JSON with a stable "error" code.
 //
+// For an upstream with fair shares (a fairness section), the request
+// header Heed-Priority (PriorityHeader) names the request's priority class
+// (heed.WithPriority): a malformed one is a 400 invalid_priority, a class
+// the upstream lacks a 400 unknown_priority whose "classes" lists those it
+// has; the header never reaches the upstream, nor do Heed-Token and the
+// tenant_header.
+//
 // The admin surface lives under /-/ (no upstream name starts with "-"):
 // /-/healthz, /-/metrics (Prometheus), /-/state (heed.Snapshot as JSON),
 // /-/history (per-second counts for the dashboard) and /-/ itself, the

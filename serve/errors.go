@@ -30,6 +30,13 @@ const (
 	CodeStoreUnavailable = "store_unavailable"
 	// CodeInvalidTenant: the tenant_header names no valid tenant (400).
 	CodeInvalidTenant = "invalid_tenant"
+	// CodeInvalidPriority: the Heed-Priority header is not one priority
+	// class's name (400).
+	CodeInvalidPriority = "invalid_priority"
+	// CodeUnknownPriority: the Heed-Priority header names a class the
+	// upstream's fair shares do not have (400); the error's classes lists
+	// those it has.
+	CodeUnknownPriority = "unknown_priority"
 	// CodeUnauthorized: the request lacks the token its part of heed serve
 	// needs, or its token is wrong (401; 407 from the forward proxy).
 	CodeUnauthorized = "unauthorized"
@@ -77,6 +84,8 @@ type apiError struct {
 	Error     string   `json:"error"`
 	Message   string   `json:"message"`
 	Upstreams []string `json:"upstreams,omitempty"`
+	// Classes lists the upstream's priority classes (unknown_priority).
+	Classes []string `json:"classes,omitempty"`
 }
 
 // errorHeader is the header of every error heed serve writes itself.

@@ -15,9 +15,10 @@ const historyLen = 300
 // requests that reached the API (every attempt, retries included),
 // refusals the upstream sent, synthetic answers (apart: they never reached
 // the API), waits, the input and output tokens priced requests cost
-// (as their responses' usage reported), and what the response cache and
-// coalescing did. It implements heed.Metrics, beside the Prometheus
-// metrics.
+// (as their responses' usage reported), what the response cache and
+// coalescing did, and for an upstream with fair shares, per priority
+// class, the cost admitted and the requests refused. It implements
+// heed.Metrics, beside the Prometheus metrics.
 type history struct {
 	now func() time.Time
 
@@ -37,6 +38,36 @@ type bucket struct {
 	// requests that spent no unit of the request limits.
 	cacheHits, cacheRevalidated, cacheMisses, cacheCoalesced int64
 	quotaSaved                                               int64
+	// fair counts, per priority class, what left the waiting room; at most
+	// maxHistoryClasses, in the order first seen this second.
+	fair []fairCount
+}
+
+// fairCount is one second's passage of one priority class through the
+// waiting room: the cost of the requests admitted, and the requests
+// refused.
+type fairCount struct {
+	class         string
+	cost, refused int64
+}
+
+// maxHistoryClasses bounds the classes a second counts per upstream: a
+// config has at most 16, and a reload may rename them.
+const maxHistoryClasses = 32
+
+// fairOf returns the counts of class in b, made on first use; nil when b
+// already counts maxHistoryClasses others.
+func (b *bucket) fairOf(class string) *fairCount {
+	for i := range b.fair {
+		if b.fair[i].class == class {
+			return &b.fair[i]
+		}
+	}
+	if len(b.fair) >= maxHistoryClasses {
+		return nil
+	}
+	b.fair = append(b.fair, fairCount{class: class})
+	return &b.fair[len(b.fair)-1]
 }
 
 func newHistory(now func() time.Time) *history {
@@ -53,6 +84,23 @@ func (h *history) add(upstream string, pick func(*bucket) *int64, n int64) {
 	sec := h.now().Unix()
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	*pick(h.bucketLocked(upstream, sec)) += n
+}
+
+// addFair adds cost and refused to class's counts in the current second.
+func (h *history) addFair(upstream, class string, cost, refused int64) {
+	sec := h.now().Unix()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c := h.bucketLocked(upstream, sec).fairOf(class); c != nil {
+		c.cost += cost
+		c.refused += refused
+	}
+}
+
+// bucketLocked returns upstream's bucket of the Unix second sec, cleared
+// if it held an older second. h.mu must be held.
+func (h *history) bucketLocked(upstream string, sec int64) *bucket {
 	s := h.series[upstream]
 	if s == nil {
 		s = new(series)
@@ -60,9 +108,9 @@ func (h *history) add(upstream string, pick func(*bucket) *int64, n int64) {
 	}
 	b := &s[sec%historyLen]
 	if b.sec != sec {
-		*b = bucket{sec: sec}
+		*b = bucket{sec: sec, fair: b.fair[:0]}
 	}
-	*pick(b) += n
+	return b
 }
 
 // historyJSON is /-/history's body.
@@ -92,13 +140,29 @@ type seriesJSON struct {
 	// QuotaSaved counts the requests that spent no unit of the request
 	// limits: hits, coalesced, and 304s the API does not charge.
 	QuotaSaved []int64 `json:"quota_saved"`
+	// Fair holds, by priority class, what left the waiting room of an
+	// upstream with fair shares; absent for others.
+	Fair map[string]fairJSON `json:"fair,omitempty"`
+}
+
+// fairJSON is one priority class's passage through the waiting room,
+// historyLen seconds, oldest first.
+type fairJSON struct {
+	// AdmittedCost is the cost of the requests let go at their turn (1 a
+	// request, or their estimated tokens): a class's share of the sum of
+	// every class's is its use of the capacity.
+	AdmittedCost []int64 `json:"admitted_cost"`
+	// Refused counts the requests answered with a synthetic limit answer
+	// instead of a turn.
+	Refused []int64 `json:"refused"`
 }
 
 // newSeriesJSON returns a seriesJSON of zeros.
 func newSeriesJSON() seriesJSON {
 	z := func() []int64 { return make([]int64, historyLen) }
 	return seriesJSON{Requests: z(), Limited: z(), Synthetic: z(), Waits: z(), InputTokens: z(), OutputTokens: z(),
-		CacheHits: z(), CacheRevalidated: z(), CacheMisses: z(), CacheCoalesced: z(), QuotaSaved: z()}
+		CacheHits: z(), CacheRevalidated: z(), CacheMisses: z(), CacheCoalesced: z(), QuotaSaved: z(),
+		Fair: map[string]fairJSON{}}
 }
 
 // set copies b into the k-th second of js.
@@ -107,6 +171,14 @@ func (js seriesJSON) set(k int, b *bucket) {
 	js.InputTokens[k], js.OutputTokens[k] = b.inputTokens, b.outputTokens
 	js.CacheHits[k], js.CacheRevalidated[k], js.CacheMisses[k], js.CacheCoalesced[k] = b.cacheHits, b.cacheRevalidated, b.cacheMisses, b.cacheCoalesced
 	js.QuotaSaved[k] = b.quotaSaved
+	for _, c := range b.fair {
+		f, ok := js.Fair[c.class]
+		if !ok {
+			f = fairJSON{AdmittedCost: make([]int64, historyLen), Refused: make([]int64, historyLen)}
+			js.Fair[c.class] = f
+		}
+		f.AdmittedCost[k], f.Refused[k] = c.cost, c.refused
+	}
 }
 
 // snapshot returns the last historyLen seconds of every upstream in names
@@ -281,5 +353,13 @@ func (t tee) Fair(u string, ev heed.FairEvent) {
 	}
 }
 
-// Fair is not kept in the history yet.
-func (h *history) Fair(string, heed.FairEvent) {}
+// Fair implements heed.Metrics: a request leaving the waiting room,
+// admitted with its cost or refused. An unknown result is ignored.
+func (h *history) Fair(upstream string, ev heed.FairEvent) {
+	switch ev.Result {
+	case heed.FairAdmitted:
+		h.addFair(upstream, ev.Class, max(ev.Cost, 0), 0)
+	case heed.FairRefused:
+		h.addFair(upstream, ev.Class, 0, 1)
+	}
+}

@@ -2,6 +2,8 @@ package serve
 
 import (
 	"encoding/json"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,5 +140,74 @@ func TestHistoryJSONKeepsItsFields(t *testing.T) {
 		if len(fields[f]) != historyLen {
 			t.Errorf("%s: %d seconds, want %d", f, len(fields[f]), historyLen)
 		}
+	}
+}
+
+func TestHistoryCountsFairShares(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_800_000_000, 0)
+	h := newHistory(func() time.Time { return now })
+	for _, ev := range []heed.FairEvent{
+		{Class: "interactive", Result: heed.FairAdmitted, Cost: 1800},
+		{Class: "interactive", Result: heed.FairAdmitted, Cost: 200, Waited: time.Second},
+		{Class: "batch", Result: heed.FairAdmitted, Cost: 1},
+		{Class: "batch", Result: heed.FairRefused, Cost: 1},
+		{Class: "batch", Result: "sideways", Cost: 7}, // unknown: ignored
+	} {
+		h.Fair("openai", ev)
+	}
+	now = now.Add(time.Second)
+	h.Fair("openai", heed.FairEvent{Class: "batch", Result: heed.FairRefused})
+	h.Attempt("plain", heed.OutcomeOK)
+
+	s := h.snapshot([]string{"openai", "plain"}).Upstreams
+	fair, last := s["openai"].Fair, historyLen-1
+	checks := []struct {
+		name      string
+		got, want int64
+	}{
+		{"interactive cost 1s ago", fair["interactive"].AdmittedCost[last-1], 2000},
+		{"interactive refused 1s ago", fair["interactive"].Refused[last-1], 0},
+		{"interactive cost now", fair["interactive"].AdmittedCost[last], 0},
+		{"batch cost 1s ago (admitted only)", fair["batch"].AdmittedCost[last-1], 1},
+		{"batch refused 1s ago", fair["batch"].Refused[last-1], 1},
+		{"batch refused now", fair["batch"].Refused[last], 1},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s: got %d, want %d", c.name, c.got, c.want)
+		}
+	}
+	if len(fair) != 2 || len(fair["batch"].Refused) != historyLen {
+		t.Errorf("classes %v, want interactive and batch, %d seconds each", fair, historyLen)
+	}
+	b, err := json.Marshal(s["plain"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), `"fair"`) {
+		t.Errorf("an upstream without fair shares has a fair field: %s", b)
+	}
+	// A full turn of the ring later, the old counts are gone.
+	now = now.Add(historyLen * time.Second)
+	h.Fair("openai", heed.FairEvent{Class: "interactive", Result: heed.FairAdmitted, Cost: 3})
+	fair = h.snapshot([]string{"openai"}).Upstreams["openai"].Fair
+	if len(fair) != 1 || fair["interactive"].AdmittedCost[last] != 3 {
+		t.Errorf("after a full turn: %v, want interactive's 3 alone", fair)
+	}
+}
+
+// TestHistoryBoundsTheClasses: one second counts at most
+// maxHistoryClasses classes of an upstream; more are dropped, not grown.
+func TestHistoryBoundsTheClasses(t *testing.T) {
+	t.Parallel()
+	h := newHistory(func() time.Time { return time.Unix(1_800_000_000, 0) })
+	for i := range maxHistoryClasses + 10 {
+		h.Fair("api", heed.FairEvent{Class: "c" + strconv.Itoa(i), Result: heed.FairAdmitted, Cost: 1})
+	}
+	h.Fair("api", heed.FairEvent{Class: "c0", Result: heed.FairAdmitted, Cost: 1})
+	fair := h.snapshot([]string{"api"}).Upstreams["api"].Fair
+	if len(fair) != maxHistoryClasses || fair["c0"].AdmittedCost[historyLen-1] != 2 {
+		t.Errorf("%d classes (c0: %d), want %d and c0 still counted", len(fair), fair["c0"].AdmittedCost[historyLen-1], maxHistoryClasses)
 	}
 }

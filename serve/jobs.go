@@ -26,7 +26,7 @@ func (s *Server) openJobs(cfg Config) error {
 	}
 	e, err := jobs.Open(context.Background(), jobs.Options{
 		Database: jc.Database, Transport: roundTripFunc(s.sendJob), Upstreams: baseURLs(cfg),
-		Credentials: s.jobCredentials, EncryptionKey: key, PreviousEncryptionKeys: previous,
+		Credentials: s.jobCredentials, Classes: s.jobClasses, EncryptionKey: key, PreviousEncryptionKeys: previous,
 		Workers: jc.Workers, SnoozeAfter: jc.SnoozeAfter, MaxResponse: jc.MaxResponseBytes, Logger: s.log,
 		CallbackSecret: []byte(jc.CallbackSecret), CallbackRetryFor: jc.CallbackRetryFor, Retention: jc.Retention,
 		JobTimeout: jc.JobTimeout,
@@ -61,6 +61,12 @@ func (s *Server) jobCredentials(upstream string) heed.CredentialPolicy {
 		}
 	}
 	return heed.CredentialPolicy{}
+}
+
+// jobClasses returns the priority classes of the upstream named so in
+// the config in force, nil when it has no fair shares.
+func (s *Server) jobClasses(upstream string) []string {
+	return s.gen.Load().classes[upstream]
 }
 
 // baseURLs maps each upstream of cfg to its base URL.

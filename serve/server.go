@@ -98,7 +98,9 @@ type generation struct {
 	t      *heed.Transport
 	bases  map[string]*url.URL // by upstream name
 	names  []string            // sorted
-	proxy  *httputil.ReverseProxy
+	// classes are the priority classes of each upstream with fair shares.
+	classes map[string][]string
+	proxy   *httputil.ReverseProxy
 	// active counts the requests using this generation.
 	active atomic.Int64
 }
@@ -188,7 +190,7 @@ func (s *Server) newGeneration(cfg Config) (*generation, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &generation{cfg: cfg, tokens: newTokens(cfg), t: t, bases: make(map[string]*url.URL)}
+	g := &generation{cfg: cfg, tokens: newTokens(cfg), t: t, bases: make(map[string]*url.URL), classes: fairClasses(cfg.Config)}
 	for _, u := range cfg.Upstreams {
 		base, err := url.Parse(u.BaseURL)
 		if err != nil { // Validate checked it; keep the error rather than panic
@@ -315,6 +317,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if r, ok = g.withPriority(w, r, name); !ok {
+		return
+	}
 	rawRest := strings.TrimPrefix(r.URL.EscapedPath(), "/"+url.PathEscape(name))
 	proxy := *g.proxy
 	proxy.Rewrite = func(pr *httputil.ProxyRequest) {
@@ -341,7 +346,8 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 	if refused(w, r, g.tokens.proxyAuth) {
 		return
 	}
-	if _, ok := g.t.Upstream(r.URL); !ok || r.URL.Scheme != "http" {
+	up, ok := g.t.Upstream(r.URL)
+	if !ok || r.URL.Scheme != "http" {
 		writeError(w, http.StatusForbidden, apiError{Error: CodeNotAnUpstream,
 			Message: "heed serve forwards only plain-HTTP requests to configured upstreams; it is not an open proxy", Upstreams: g.names})
 		return
@@ -349,8 +355,11 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request) {
 	if refused(w, r, dotSegments) {
 		return
 	}
-	r, ok := g.withTenant(w, r)
+	r, ok = g.withTenant(w, r)
 	if !ok {
+		return
+	}
+	if r, ok = g.withPriority(w, r, up); !ok {
 		return
 	}
 	proxy := *g.proxy
@@ -382,10 +391,11 @@ func (g *generation) withTenant(w http.ResponseWriter, r *http.Request) (_ *http
 	return r.WithContext(heed.WithTenant(r.Context(), tenant)), true
 }
 
-// dropHeedHeaders keeps the token and tenant headers from the upstream:
-// they are heed serve's, not the API's.
+// dropHeedHeaders keeps the token, priority and tenant headers from the
+// upstream: they are heed serve's, not the API's.
 func (g *generation) dropHeedHeaders(pr *httputil.ProxyRequest) {
 	pr.Out.Header.Del(TokenHeader)
+	pr.Out.Header.Del(PriorityHeader)
 	if g.cfg.TenantHeader != "" {
 		pr.Out.Header.Del(g.cfg.TenantHeader)
 	}
@@ -398,6 +408,8 @@ func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	case errors.Is(err, heed.ErrStoreUnavailable):
 		writeError(w, http.StatusServiceUnavailable, apiError{Error: CodeStoreUnavailable, Message: err.Error()})
+	case errors.Is(err, heed.ErrUnknownPriority):
+		writeError(w, http.StatusBadRequest, unknownPriority(r, err))
 	case errors.Is(err, heed.ErrTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, apiError{Error: CodeTooLarge, Message: err.Error()})
 	case errors.Is(err, heed.ErrUpstreamTimeout):

@@ -72,6 +72,15 @@ type Metrics struct {
 	// of the request limits (and free 304s).
 	cacheResults                                       *prometheus.CounterVec
 	cacheBytes, notModified, requestsSaved, quotaSaved *prometheus.CounterVec
+	// fairAdmitted and fairRefused count, by upstream and priority class,
+	// the requests of an upstream with fair shares that left the waiting
+	// room with their turn, and those refused instead; fairCost adds up
+	// the admitted ones' cost (1 per request, or their estimated tokens);
+	// fairWait observes, by upstream, class and result (admitted,
+	// refused), the seconds each waited in the room. Never by flow: flows
+	// are tenants, unbounded.
+	fairAdmitted, fairRefused, fairCost *prometheus.CounterVec
+	fairWait                            *prometheus.HistogramVec
 }
 
 var _ heed.Metrics = (*Metrics)(nil)
@@ -106,9 +115,10 @@ func registerError(name string, err error) error {
 	return fmt.Errorf("prom: registering %s: %w", name, err)
 }
 
-// newMetrics makes the collectors. The bounds of heed_wait_seconds go from
-// 1ms to 5m, those of heed_cooldown_seconds from 100ms to 1h (the default
-// cap of a cooldown), each about twice the one before.
+// newMetrics makes the collectors. The bounds of heed_wait_seconds and
+// heed_fair_wait_seconds go from 1ms to 5m, those of heed_cooldown_seconds
+// from 100ms to 1h (the default cap of a cooldown), each about twice the
+// one before.
 func newMetrics() *Metrics {
 	return &Metrics{
 		requests: counter("requests_total", "RoundTrips of requests that matched an upstream, by how they ended.", "outcome"),
@@ -140,6 +150,12 @@ func newMetrics() *Metrics {
 		notModified:   counter("cache_not_modified_total", "304 Not Modified answers the API sent to a conditional request."),
 		requestsSaved: counter("cache_requests_saved_total", "Requests not sent: answered from the cache or shared with an identical request in flight."),
 		quotaSaved:    counter("cache_quota_saved_total", "Requests that spent no unit of the request limits: not sent, or answered 304 by an API that does not charge it (free_304)."),
+		fairAdmitted:  counter("fair_admitted_total", "Requests of an upstream with fair shares let go at their turn, by priority class.", "class"),
+		fairRefused: counter("fair_refused_total",
+			"Requests of an upstream with fair shares answered with a synthetic limit answer instead of a turn (their flow's queue full, or their turn too far off), by priority class.", "class"),
+		fairCost: counter("fair_cost_total", "Cost of the requests let go at their turn (1 per request, or their estimated tokens when the upstream prices requests), by priority class.", "class"),
+		fairWait: histogram("fair_wait_seconds", "Seconds a request of an upstream with fair shares waited for its turn, by priority class and result (admitted, refused).",
+			prometheus.ExponentialBucketsRange(0.001, 300, 20), "class", "result"),
 	}
 }
 
@@ -184,6 +200,10 @@ func (m *Metrics) collectors() []named {
 		{"heed_cache_not_modified_total", m.notModified},
 		{"heed_cache_requests_saved_total", m.requestsSaved},
 		{"heed_cache_quota_saved_total", m.quotaSaved},
+		{"heed_fair_admitted_total", m.fairAdmitted},
+		{"heed_fair_refused_total", m.fairRefused},
+		{"heed_fair_cost_total", m.fairCost},
+		{"heed_fair_wait_seconds", m.fairWait},
 	}
 }
 
@@ -348,5 +368,28 @@ func (m *Metrics) addTokens(c *prometheus.CounterVec, upstream string, input, ou
 	}
 }
 
-// Fair counts a request's passage through fair shares (not yet exported).
-func (m *Metrics) Fair(string, heed.FairEvent) {}
+// Fair counts a request's passage through fair shares: admitted (and its
+// cost) or refused, and observes how long it waited, under its class and
+// result. An unknown result is ignored.
+func (m *Metrics) Fair(upstream string, ev heed.FairEvent) {
+	var c *prometheus.CounterVec
+	switch ev.Result {
+	case heed.FairAdmitted:
+		c = m.fairAdmitted
+		if ev.Cost > 0 {
+			if v, err := m.fairCost.GetMetricWithLabelValues(upstream, ev.Class); err == nil {
+				v.Add(float64(ev.Cost))
+			}
+		}
+	case heed.FairRefused:
+		c = m.fairRefused
+	default:
+		return
+	}
+	if v, err := c.GetMetricWithLabelValues(upstream, ev.Class); err == nil {
+		v.Inc()
+	}
+	if o, err := m.fairWait.GetMetricWithLabelValues(upstream, ev.Class, ev.Result); err == nil {
+		o.Observe(max(ev.Waited, 0).Seconds())
+	}
+}

@@ -238,6 +238,8 @@ func TestMetricNamesLint(t *testing.T) {
 	m.Cooldown("api", time.Second)
 	m.Remaining("api", "core", 1)
 	m.Breaker("api", heed.BreakerClosed)
+	m.Fair("api", heed.FairEvent{Class: "batch", Result: heed.FairAdmitted, Cost: 1, Waited: time.Millisecond})
+	m.Fair("api", heed.FairEvent{Class: "batch", Result: heed.FairRefused, Cost: 1})
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {
 		t.Fatal(err)
@@ -335,4 +337,89 @@ func TestStoreErrorsAndFleetSize(t *testing.T) {
 	if got := testutil.ToFloat64(m.fleet.WithLabelValues("api")); got != 2 {
 		t.Errorf("fleet %v, want the last count, 2", got)
 	}
+}
+
+// TestFairCountsByClass: each request leaving a waiting room is counted
+// under its upstream and class, its cost added when admitted, its wait
+// observed apart by result; an unknown result counts nothing.
+func TestFairCountsByClass(t *testing.T) {
+	t.Parallel()
+	m, reg := newTest(t)
+	for _, ev := range []heed.FairEvent{
+		{Class: "interactive", Result: heed.FairAdmitted, Cost: 1800, Waited: 0},
+		{Class: "interactive", Result: heed.FairAdmitted, Cost: 200, Waited: 500 * time.Millisecond},
+		{Class: "batch", Result: heed.FairAdmitted, Cost: 1, Waited: 2 * time.Second},
+		{Class: "batch", Result: heed.FairRefused, Cost: 1, Waited: 3 * time.Second},
+		{Class: "batch", Result: heed.FairRefused, Cost: 1},
+		{Class: "batch", Result: "sideways", Cost: 99, Waited: time.Hour},
+	} {
+		m.Fair("api", ev)
+	}
+	m.Fair("other", heed.FairEvent{Class: "default", Result: heed.FairAdmitted, Cost: 1})
+	tests := []struct {
+		name string
+		c    prometheus.Collector
+		want float64
+	}{
+		{"AdmittedInteractive", m.fairAdmitted.WithLabelValues("api", "interactive"), 2},
+		{"AdmittedBatch", m.fairAdmitted.WithLabelValues("api", "batch"), 1},
+		{"RefusedBatch", m.fairRefused.WithLabelValues("api", "batch"), 2},
+		{"RefusedInteractive", m.fairRefused.WithLabelValues("api", "interactive"), 0},
+		{"CostInteractive", m.fairCost.WithLabelValues("api", "interactive"), 2000},
+		{"CostBatchAdmittedOnly", m.fairCost.WithLabelValues("api", "batch"), 1},
+		{"AdmittedOther", m.fairAdmitted.WithLabelValues("other", "default"), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := testutil.ToFloat64(tt.c); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	waits := []struct {
+		name, class, result string
+		count               uint64
+		sum                 float64
+	}{
+		{"WaitInteractiveAdmitted", "interactive", heed.FairAdmitted, 2, 0.5},
+		{"WaitBatchAdmitted", "batch", heed.FairAdmitted, 1, 2},
+		{"WaitBatchRefused", "batch", heed.FairRefused, 2, 3},
+	}
+	for _, tt := range waits {
+		t.Run(tt.name, func(t *testing.T) {
+			count, sum := fairWaitOf(t, reg, "api", tt.class, tt.result)
+			if count != tt.count || sum != tt.sum {
+				t.Errorf("count %d sum %v, want %d and %v", count, sum, tt.count, tt.sum)
+			}
+		})
+	}
+	if n := testutil.CollectAndCount(m.fairWait); n != 4 {
+		t.Errorf("%d wait series, want 4 (the unknown result observed nothing)", n)
+	}
+}
+
+// fairWaitOf returns the count and sum of heed_fair_wait_seconds for
+// upstream, class and result.
+func fairWaitOf(t *testing.T, reg prometheus.Gatherer, upstream, class, result string) (uint64, float64) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "heed_fair_wait_seconds" {
+			continue
+		}
+		for _, s := range mf.GetMetric() {
+			got := map[string]string{}
+			for _, l := range s.GetLabel() {
+				got[l.GetName()] = l.GetValue()
+			}
+			if got["upstream"] == upstream && got["class"] == class && got["result"] == result {
+				return s.GetHistogram().GetSampleCount(), s.GetHistogram().GetSampleSum()
+			}
+		}
+	}
+	t.Fatalf("no heed_fair_wait_seconds series for %s/%s/%s", upstream, class, result)
+	return 0, 0
 }

@@ -34,6 +34,15 @@ type counts struct {
 	Limited   []int `json:"limited"`
 	Synthetic []int `json:"synthetic"`
 	Waits     []int `json:"waits"`
+	// Fair holds, by priority class, the cost admitted and the requests
+	// refused each second.
+	Fair map[string]*fairCounts `json:"fair,omitempty"`
+}
+
+// fairCounts is one class's series in counts.
+type fairCounts struct {
+	AdmittedCost []int `json:"admitted_cost"`
+	Refused      []int `json:"refused"`
 }
 
 // fakeAPI serves the dashboard at /-/ with made-up /-/state and /-/history
@@ -77,6 +86,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	t.Run("Upstreams", testUpstreams)
 	t.Run("NoUpstreams", testNoUpstreams)
 	t.Run("Disconnected", testDisconnected)
+	t.Run("FairShares", testFairShares)
 }
 
 // testUpstreams shows three upstreams, one per breaker state, and checks that
@@ -246,4 +256,70 @@ func noise(sec int64, seed uint32) float64 {
 	h := fnv.New32a()
 	h.Write([]byte(strconv.FormatInt(sec, 10) + "/" + strconv.FormatUint(uint64(seed), 10)))
 	return float64(h.Sum32()) / (1 << 32)
+}
+
+// testFairShares shows an upstream with fair shares: each class with its
+// share of the sum of shares, its use of the cost admitted over the last
+// minute (older seconds aside), its waiting and refused requests, and the
+// flows waiting most, whose names are text even when they look like
+// markup; the upstream without fair shares shows none of it.
+func testFairShares(t *testing.T) {
+	t.Parallel()
+	// Shown as text, innerText has the markup itself; run as markup, it
+	// would have an image instead (and a CSP violation CheckErrors reports).
+	const markup = `<img src=x onerror="document.title='owned'">`
+	f := &fakeAPI{start: time.Now()}
+	f.state = func(now time.Time) heed.Snapshot {
+		return heed.Snapshot{Time: now, Store: "memory", Upstreams: []heed.UpstreamState{
+			{Name: "openai", BaseURL: "https://api.openai.com", Breaker: heed.BreakerClosed, Scopes: []heed.ScopeState{},
+				Fairness: &heed.FairState{By: heed.FairByTenant,
+					Classes: []heed.FairClassState{{Name: "interactive", Share: 3, Waiting: 2}, {Name: "batch", Share: 1, Waiting: 7}},
+					TopWaiting: []heed.FairFlowState{{Flow: "acme", Class: "batch", Waiting: 5}, {Flow: markup, Class: "batch", Waiting: 2},
+						{Flow: "globex", Class: "interactive", Waiting: 2}}}},
+			{Name: "plain", BaseURL: "https://plain.example", Breaker: heed.BreakerClosed, Scopes: []heed.ScopeState{}},
+		}}
+	}
+	f.history = func(now time.Time) history {
+		z := func() []int { return make([]int, historySeconds) }
+		inter, batch := &fairCounts{AdmittedCost: z(), Refused: z()}, &fairCounts{AdmittedCost: z(), Refused: z()}
+		last := historySeconds - 1
+		// The last minute: interactive 600 of cost, batch 200 (75% and
+		// 25%), batch 4 refused; before it, batch alone, out of the window.
+		inter.AdmittedCost[last], inter.AdmittedCost[last-30] = 500, 100
+		batch.AdmittedCost[last-59], batch.AdmittedCost[last-10] = 150, 50
+		batch.Refused[last-5], batch.Refused[last] = 3, 1
+		batch.AdmittedCost[last-60], batch.Refused[last-61] = 100000, 99
+		ups := map[string]*counts{
+			"openai": {Requests: z(), Limited: z(), Synthetic: z(), Waits: z(), Fair: map[string]*fairCounts{"interactive": inter, "batch": batch}},
+			"plain":  {Requests: z(), Limited: z(), Synthetic: z(), Waits: z()},
+		}
+		return history{StepSeconds: 1, End: now.Truncate(time.Second), Upstreams: ups}
+	}
+	page := dashboardtest.CheckPage(t, f.serve(t), dashboardtest.ScreenshotPath(t, ""),
+		"FAIR SHARES", "flows by tenant", "interactive", "batch", "waiting most", "acme", "globex")
+	const card = `section[data-upstream="openai"] `
+	rows := []struct {
+		class, share, use, waiting, refused string
+	}{
+		{"interactive", "75%", "75%", "2", "0"},
+		{"batch", "25%", "25%", "7", "4"},
+	}
+	for _, r := range rows {
+		row := card + `tr[data-class="` + r.class + `"] `
+		for _, c := range []struct{ cell, want string }{
+			{".fair-share", r.share}, {".fair-use", r.use}, {".fair-waiting", r.waiting}, {".fair-refused", r.refused},
+		} {
+			if got := strings.TrimSpace(page.Text(row + c.cell)); got != c.want {
+				t.Errorf("%s %s: got %q, want %q", r.class, c.cell, got, c.want)
+			}
+		}
+	}
+	flows := page.Text(card + ".up-fair-flows")
+	if !strings.Contains(flows, markup) || strings.Index(flows, "acme") > strings.Index(flows, "globex") {
+		t.Errorf("flows %q: want acme first, globex after, and the markup shown as text", flows)
+	}
+	if got := page.Text(`section[data-upstream="plain"]`); strings.Contains(strings.ToLower(got), "fair shares") {
+		t.Errorf("the upstream without fair shares shows them:\n%s", got)
+	}
+	page.CheckErrors()
 }

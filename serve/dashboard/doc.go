@@ -1,9 +1,14 @@
 // Package dashboard serves the live dashboard page of heed serve: one card
 // per upstream with its request rate against its configured limits, the
 // quota its scopes last reported, the cooldowns in force counting down, the
-// breaker state, the fleet size, requests in flight and waiting, and a chart
-// of requests, 429s, synthetic answers and waits per second over the last
-// five minutes.
+// breaker state, the fleet size, requests in flight and waiting, the
+// cache's hit rate and the quota it saved, and a chart of requests, 429s,
+// synthetic answers and waits per second over the last five minutes. For
+// an upstream with fair shares it lists each priority class with its
+// configured share (of the sum of shares), its use (its part of the cost
+// admitted over the last minute), its requests waiting and refused, and
+// the flows waiting most (their names, tenants or header values, shown as
+// text).
 //
 // The page is static: HTML, CSS and plain JavaScript embedded in the binary
 // (no framework, no build step, nothing loaded from another origin). Once a

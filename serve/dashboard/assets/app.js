@@ -10,6 +10,7 @@ const FETCH_TIMEOUT_MS = 4000; // a fetch taking longer counts as failed
 const TICK_MS = 250; // how often countdowns and ages are redrawn
 const RATE_SECONDS = 10; // complete seconds the current rate averages
 const CACHE_SECONDS = 60; // seconds, the current one included, the cache figures cover
+const FAIR_SECONDS = 60; // seconds, the current one included, a class's use and refusals cover
 
 // SERIES are the history's series, in drawing order; color names a CSS
 // custom property.
@@ -318,6 +319,7 @@ function updateCard(card, u, state, at) {
   updateLoad(r, u);
   updateFleet(r, u, state);
   updateCache(r, u, h);
+  updateFair(r, u, h);
   updateScopes(card, u, state, at);
   card.chart = { h, limit: tightest(u.limits), ...timeline(view.history) };
   drawChart(card);
@@ -436,6 +438,84 @@ function updateCache(r, u, h) {
     : "no cacheable requests";
   $(".up-saved", r).textContent = fmtCount(saved);
   $(".up-saved-sub", r).textContent = looked > 0 ? share(saved) + " of " + fmtCount(looked) + " requests spent none" : "";
+}
+
+// ---- fair shares ----
+
+const SHARE_TITLE = "Share: the class's configured share over the sum of the upstream's shares, " +
+  "its part of a contended quota while every class has requests waiting (capacity a class leaves goes to the others).";
+const USE_TITLE = "Use: the class's part of the cost let go at its turn (1 a request, or its estimated tokens) " +
+  "over the last 60 s, in this heed serve.";
+const FAIR_WAITING_TITLE = "Waiting: the class's requests waiting their turn now, in every scope, in this heed serve.";
+const FAIR_REFUSED_TITLE = "Refused: the class's requests answered with a synthetic limit answer instead of a turn " +
+  "(their flow's queue full, or their turn too far off), last 60 s.";
+
+// fairSums returns, for each of the upstream's classes, the cost admitted
+// and the requests refused over the last FAIR_SECONDS, from history.
+function fairSums(classes, h) {
+  const fair = (h && h.fair && typeof h.fair === "object") ? h.fair : {};
+  return classes.map((c) => {
+    const f = fair[c.name] || {};
+    return { cost: recentSum(f.admitted_cost), refused: recentSum(f.refused) };
+  });
+}
+
+// percent words n of total as a whole percentage, or "–" for no total.
+function percent(n, total) {
+  return total > 0 ? fmt0.format((n / total) * 100) + "%" : "–";
+}
+
+// updateFair shows, for an upstream with fair shares, each class with its
+// share, its use over the last minute, its requests waiting and refused,
+// and the flows waiting most; nothing for others. Flow names (tenants,
+// header values) are text, never markup.
+function updateFair(r, u, h) {
+  const box = $(".stat-fair", r);
+  const f = u.fairness && typeof u.fairness === "object" ? u.fairness : null;
+  box.hidden = !f;
+  if (!f) return;
+  $(".up-fair-by", r).textContent = "· flows by " + (typeof f.by === "string" && f.by ? f.by : "tenant");
+  const classes = list(f.classes).filter((c) => c && typeof c.name === "string");
+  const sums = fairSums(classes, h);
+  const shares = classes.reduce((a, c) => a + num(c.share), 0);
+  const used = sums.reduce((a, s) => a + s.cost, 0);
+  const rows = classes.map((c, i) => fairRow(c, sums[i], shares, used));
+  $(".fair-classes tbody", r).replaceChildren(...rows);
+  const head = $(".fair-classes thead", r);
+  [["share", SHARE_TITLE], ["use", USE_TITLE], ["waiting", FAIR_WAITING_TITLE], ["refused", FAIR_REFUSED_TITLE]]
+    .forEach(([k, title]) => ($(".th-" + k, head).title = title));
+  updateFlows($(".up-fair-flows", r), list(f.top_waiting));
+}
+
+// fairRow is one class's row.
+function fairRow(c, sum, shares, used) {
+  const tr = el("tr");
+  tr.dataset.class = c.name;
+  const waiting = num(c.waiting);
+  const name = el("td", "mono fair-class", c.name);
+  name.title = c.name;
+  tr.append(
+    name,
+    el("td", "num fair-share", percent(num(c.share), shares)),
+    el("td", "num fair-use", percent(sum.cost, used)),
+    el("td", "num fair-waiting" + (waiting > 0 ? " warn" : ""), fmtCount(waiting)),
+    el("td", "num fair-refused" + (sum.refused > 0 ? " bad" : ""), fmtCount(sum.refused)),
+  );
+  return tr;
+}
+
+// updateFlows lists the flows waiting most: name, class, count.
+function updateFlows(ul, flows) {
+  const items = flows.filter((w) => w && typeof w === "object").map((w) => {
+    const li = el("li", "fair-flow");
+    const name = typeof w.flow === "string" && w.flow !== "" ? w.flow : "(none)";
+    const flow = el("span", "mono flow-name", name);
+    flow.title = name;
+    li.append(flow, el("span", "muted", typeof w.class === "string" ? w.class : ""), el("b", "num", fmtCount(num(w.waiting))));
+    return li;
+  });
+  if (items.length === 0) items.push(el("li", "muted", "no flow waiting"));
+  ul.replaceChildren(...items);
 }
 
 // ---- scopes ----
