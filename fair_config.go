@@ -33,8 +33,9 @@ type FairnessPolicy struct {
 	// of Priorities.
 	DefaultPriority string `yaml:"default_priority"`
 
-	// MaxQueue bounds the requests one flow may have waiting in each
-	// process; one more is answered at once with a synthetic limit
+	// MaxQueue bounds the requests one flow may have queued in each
+	// scope's waiting room, besides the one asking the store; one more is
+	// answered at once with a synthetic limit
 	// answer, so that a tenant that floods its queue only delays itself.
 	// 0 means 1000.
 	MaxQueue int `yaml:"max_queue"`
@@ -148,7 +149,7 @@ func checkFairness(p *problems, at loc, u Upstream) {
 		}
 		seen[c.Name] = true
 		if c.Share < 1 || c.Share > maxFairShare {
-			p.addf("%s: share %d: want 1 to %d", ci.field("share"), c.Share, maxFairShare)
+			p.addf("%s %d: want 1 to %d", ci.field("share"), c.Share, maxFairShare)
 		}
 	}
 	if _, ok := f.class(f.DefaultPriority); !ok {

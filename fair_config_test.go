@@ -46,9 +46,9 @@ func TestValidateFairness(t *testing.T) {
 		{"NameTwice", FairnessPolicy{Priorities: []Priority{{Name: "batch", Share: 1}, {Name: "batch", Share: 2}}}, []string{
 			at + `priorities[1]: name "batch" given twice`}},
 		{"ShareZero", FairnessPolicy{Priorities: []Priority{{Name: "batch"}}}, []string{
-			at + `priorities[0]: share: share 0: want 1 to 1000`}},
+			at + `priorities[0]: share 0: want 1 to 1000`}},
 		{"ShareHigh", FairnessPolicy{Priorities: []Priority{{Name: "batch", Share: 1001}}}, []string{
-			at + `priorities[0]: share: share 1001: want 1 to 1000`}},
+			at + `priorities[0]: share 1001: want 1 to 1000`}},
 		{"ShareHighest", FairnessPolicy{Priorities: []Priority{{Name: "batch", Share: 1000}}}, nil},
 		{"TooManyClasses", FairnessPolicy{Priorities: classes(17)}, []string{at + `priorities: 17 classes, at most 16`}},
 		{"SixteenClasses", FairnessPolicy{Priorities: classes(16)}, nil},
@@ -58,7 +58,7 @@ func TestValidateFairness(t *testing.T) {
 		{"MaxQueueNegative", FairnessPolicy{MaxQueue: -1}, []string{at + `max_queue must not be negative`}},
 		{"Several", FairnessPolicy{By: "everyone", Priorities: []Priority{{Name: "a", Share: 0}}, MaxQueue: -5}, []string{
 			at + `by "everyone": want tenant, credential or header:Name`,
-			at + `priorities[0]: share: share 0: want 1 to 1000`,
+			at + `priorities[0]: share 0: want 1 to 1000`,
 			at + `max_queue must not be negative`}},
 	}
 	for _, tt := range tests {

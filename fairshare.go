@@ -363,6 +363,10 @@ func (u *upstream) fairState() *FairState {
 			waiting[class] += n
 			flows[key{class, flow}] += n
 		})
+		if h := sc.room.head; h != nil { // it waits too, asking the store
+			waiting[h.req.Class]++
+			flows[key{h.req.Class, h.req.Flow}]++
+		}
 		sc.room.mu.Unlock()
 	})
 	for _, c := range fs.policy.Priorities {

@@ -60,7 +60,8 @@ type FairState struct {
 type FairClassState struct {
 	Name  string `json:"name"`
 	Share int    `json:"share"`
-	// Waiting is how many of the class's requests wait, in every scope.
+	// Waiting is how many of the class's requests wait, in every scope:
+	// those queued and each room's head (the one asking the store).
 	Waiting int `json:"waiting"`
 }
 

@@ -116,7 +116,7 @@ func TestFairnessRoundTrip(t *testing.T) {
 		for _, want := range []string{
 			fmt.Sprintf(at, 5, 0, "openai") + `by "header:Authorization": Authorization carries a credential`,
 			fmt.Sprintf(at, 7, 0, "openai") + `priorities[0]: name "Interactive" must match [a-z0-9][a-z0-9_.-]* within 32 bytes`,
-			fmt.Sprintf(at, 9, 0, "openai") + `priorities[1]: share: share 0: want 1 to 1000`,
+			fmt.Sprintf(at, 9, 0, "openai") + `priorities[1]: share 0: want 1 to 1000`,
 			fmt.Sprintf(at, 10, 0, "openai") + `priorities[2]: name "batch" given twice`,
 			fmt.Sprintf(at, 11, 0, "openai") + `default_priority "urgent" is none of the priorities`,
 			fmt.Sprintf(at, 12, 0, "openai") + `max_queue must not be negative`,

@@ -26,9 +26,9 @@ import (
 // turn behind it, and acme's fourth batch request finds its queue full
 // and is refused at once. The dashboard shows the shares (75%, 25%), the
 // use of the minute (all of the one admitted: interactive 100%, batch
-// 0%), the requests waiting their turn (1 interactive, the head aside, and
-// 3 batch) and refused (0, 1), and the flows waiting most (acme's batch 3,
-// then globex's interactive 1).
+// 0%), the requests waiting (2 interactive, the head among them, and 3
+// batch) and refused (0, 1), and the flows waiting most (acme's batch 3,
+// then globex's interactive 2).
 func TestDashboardShowsFairShares(t *testing.T) {
 	t.Parallel()
 	m, err := mockapi.New(mockapi.Config{})
@@ -80,13 +80,13 @@ func TestDashboardShowsFairShares(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("acme's fourth batch request was not refused in 30s")
 	}
-	awaitFairState(t, base, map[string]int{"interactive": 1, "batch": 3})
+	awaitFairState(t, base, map[string]int{"interactive": 2, "batch": 3})
 
 	page := dashboardtest.Open(t, base+"/-/")
 	page.WaitText("FAIR SHARES", "flows by tenant", "waiting most", "acme", "globex")
 	const card = `section[data-upstream="openai"] `
 	for _, r := range []struct{ class, share, use, waiting, refused string }{
-		{"interactive", "75%", "100%", "1", "0"},
+		{"interactive", "75%", "100%", "2", "0"},
 		{"batch", "25%", "0%", "3", "1"},
 	} {
 		row := card + `tr[data-class="` + r.class + `"] `
@@ -99,8 +99,8 @@ func TestDashboardShowsFairShares(t *testing.T) {
 	flows := page.Text(card + ".up-fair-flows")
 	acme, globex := strings.Index(flows, "acme"), strings.Index(flows, "globex")
 	if acme < 0 || globex < acme || !strings.Contains(flows[acme:globex], "batch") || !strings.Contains(flows[acme:globex], "3") ||
-		!strings.Contains(flows[globex:], "interactive") || !strings.Contains(flows[globex:], "1") {
-		t.Errorf("flows waiting most: %q, want acme batch 3, then globex interactive 1", flows)
+		!strings.Contains(flows[globex:], "interactive") || !strings.Contains(flows[globex:], "2") {
+		t.Errorf("flows waiting most: %q, want acme batch 3, then globex interactive 2", flows)
 	}
 	if got := page.Text(card + ".up-waiting"); got != "5" {
 		t.Errorf("the card's waiting: %q, want 5 (the head and the 4 behind it)", got)
