@@ -21,7 +21,10 @@ func classOf(a Request) string {
 	if a.Class != "" {
 		return a.Class
 	}
-	if a.Priority >= 1 && a.Priority <= 4 {
+	switch {
+	case a.Priority == 0: // a request not validated (Engine.Submit from Go): 0 means 2
+		return "2"
+	case a.Priority >= 1 && a.Priority <= 4:
 		return strconv.Itoa(a.Priority)
 	}
 	return ""

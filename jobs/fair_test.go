@@ -1,0 +1,104 @@
+package jobs_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/heedhq/heed"
+	"github.com/heedhq/heed/jobs"
+	"github.com/heedhq/heed/mockapi"
+)
+
+// TestBatchBacklogLeavesInteractiveItsShare is the interactive vs
+// batch scenario on one credential: a backlog of 1,000 jobs (priority 2:
+// the batch class) and interactive requests through the same Transport
+// share a limit of 20 requests a second, interactive 3 to batch's 1. While
+// the interactive requests want it they get at least three quarters of
+// what the API accepts; when they stop, the jobs get all of it.
+func TestBatchBacklogLeavesInteractiveItsShare(t *testing.T) {
+	if testing.Short() {
+		t.Skip("12s of shares")
+	}
+	t.Parallel()
+	const limit = 20
+	m, err := mockapi.New(mockapi.Config{Limit: mockapi.Limit{Algorithm: mockapi.AlgorithmSliding, Requests: limit, Per: time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(m)
+	t.Cleanup(srv.Close)
+	tr, err := heed.New(heed.Config{Upstreams: []heed.Upstream{{Name: "mock", BaseURL: srv.URL,
+		Limits: []heed.Limit{{Requests: limit, Per: time.Second}},
+		Fairness: &heed.FairnessPolicy{Priorities: []heed.Priority{{Name: "interactive", Share: 3}, {Name: "batch", Share: 1}},
+			DefaultPriority: "interactive"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Close() })
+	e := startEngine(t, jobs.Options{Database: "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"), Workers: 16,
+		Transport: tr, Upstreams: map[string]string{"mock": srv.URL}, SnoozeAfter: 200 * time.Millisecond})
+	reqs := make([]jobs.Request, 1000)
+	for i := range reqs {
+		reqs[i] = jobs.Request{Upstream: "mock", Path: "/items", Headers: map[string]jobs.StringList{"Authorization": {"Bearer tok-shared"}}}
+	}
+	if _, _, err := e.SubmitMany(context.Background(), reqs); err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Transport: tr}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var interactive atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/items", nil)
+				req.Header.Set("Authorization", "Bearer tok-shared")
+				resp, err := client.Do(req)
+				if err != nil {
+					continue // the run is over
+				}
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK && resp.Header.Get(heed.SyntheticHeader) == "" {
+					interactive.Add(1)
+				}
+			}
+		})
+	}
+	// count returns what the mock accepted and how many of them were
+	// interactive.
+	count := func() (int64, int64) { return int64(m.Stats().Total.Accepted), interactive.Load() }
+	time.Sleep(2 * time.Second) // both classes are waiting by then
+	a0, i0 := count()
+	time.Sleep(6 * time.Second)
+	a1, i1 := count()
+	stop()
+	wg.Wait()
+	time.Sleep(time.Second) // the interactive requests in flight are answered
+	a2, _ := count()
+	time.Sleep(3 * time.Second)
+	a3, _ := count()
+	accepted, inter := a1-a0, i1-i0
+	share := float64(inter) / float64(accepted)
+	batchAlone := float64(a3-a2) / 3
+	t.Logf("both: %d accepted in 6s, %d interactive (%.1f%%); batch alone: %.1f/s; the mock: %+v", accepted, inter, 100*share, batchAlone, m.Stats().Total)
+	// SFQ's bound: a request of each class either way.
+	if min := 0.75 - 2/float64(accepted); share < min {
+		t.Errorf("interactive got %.1f%% of what was accepted while it wanted it, want at least 75%%", 100*share)
+	}
+	if accepted < 6*limit*9/10 {
+		t.Errorf("%d accepted in 6s, want at least 90%% of %d/s", accepted, limit)
+	}
+	if batchAlone < 0.9*limit {
+		t.Errorf("the jobs alone got %.1f/s, want at least 90%% of %d/s", batchAlone, limit)
+	}
+	if st := m.Stats().Total; st.Limited != 0 {
+		t.Errorf("the mock refused %d requests, want 0", st.Limited)
+	}
+}
