@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/heedhq/heed/quota"
+	"github.com/heedhq/heed/store"
 )
 
 // The way of one request, in order, one file per step:
@@ -63,6 +64,10 @@ type call struct {
 	// waited is the time waited per reason since it was last reported
 	// (see flushWaits).
 	waited [waitReasons]time.Duration
+	// waiter and turn are the call's place in its scope's waiting room and
+	// among the fleet's, for an upstream with fair shares (admitFair).
+	waiter waiter
+	turn   store.Turn
 }
 
 // outcome is what an attempt produced on its way back up the layers: the

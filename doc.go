@@ -34,6 +34,8 @@
 //	 │ admit    admit.go    store.Acquire: cooldown, limits (each  │   │
 //	 │                      in its unit), paces, concurrency; wait │   │
 //	 │                      (wait.go) or answer cooldown/limit ───┤   │
+//	 │          fairshare.go (Upstream.Fairness) first its turn in  │   │
+//	 │                      the scope's waiting room (package fair) │   │
 //	 │ record   record.go   ▲ cooldown, paces, quotas, Attempt     │   │
 //	 │ read     send.go     ▲ quota.Parse of status, headers, body │   │
 //	 │ send     send.go     base transport, timeout ─▶ the API     │   │

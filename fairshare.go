@@ -274,12 +274,13 @@ func (c *call) admitFair(req store.Request, deadline time.Time) (store.Lease, *s
 	if c.est.priced {
 		cost = max(c.est.input+c.est.output, 1)
 	}
-	w := &waiter{req: fair.Request{Class: class.Name, Flow: c.flow(fs), Cost: cost}, deadline: deadline}
-	req.Turn = &store.Turn{Member: fs.member, Class: class.Name, Share: class.Share, Flow: w.req.Flow, Cost: cost}
+	// The waiter and the turn live in the call (recycled), not on the heap.
+	c.waiter = waiter{req: fair.Request{Class: class.Name, Flow: c.flow(fs), Cost: cost}, deadline: deadline}
+	c.turn = store.Turn{Member: fs.member, Class: class.Name, Share: class.Share, Flow: c.waiter.req.Flow, Cost: cost}
+	w := &c.waiter
+	req.Turn = &c.turn
 	r, entered := c.sc.room, clock.Now()
-	report := func(result string) {
-		c.u.t.metrics.Fair(c.u.cfg.Name, FairEvent{Class: class.Name, Result: result, Waited: clock.Now().Sub(entered), Cost: cost})
-	}
+	report := func(result string) { c.reportFair(result, entered) }
 	head, err := r.enter(w)
 	if err != nil {
 		report(FairRefused)
@@ -302,6 +303,12 @@ func (c *call) admitFair(req store.Request, deadline time.Time) (store.Lease, *s
 		report(FairAdmitted)
 	}
 	return lease, syn, err
+}
+
+// reportFair tells Metrics.Fair how the call's turn ended.
+func (c *call) reportFair(result string, entered time.Time) {
+	r := c.waiter.req
+	c.u.t.metrics.Fair(c.u.cfg.Name, FairEvent{Class: r.Class, Result: result, Waited: c.u.t.clock.Now().Sub(entered), Cost: r.Cost})
 }
 
 // awaitTurn waits until w is its room's head. It returns a synthetic
