@@ -234,3 +234,36 @@ func TestFairWaiterRefusedAtItsDeadline(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+func TestFairWaiterRefusedAtOnceWhenTheHeadWaitsPastIt(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		up := fairUpstream()
+		up.Limits = []heed.Limit{{Requests: 1, Per: time.Minute}}
+		up.MaxWait = 5 * time.Minute
+		tr := transport(t, okServer, up, nil)
+		var wg sync.WaitGroup
+		fairGet(t, t.Context(), tr, "a", "") // the minute's one
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		wg.Go(func() { fairGet(t, ctx, tr, "a", "") }) // the head: told to wait a minute
+		synctest.Wait()
+		start := time.Now()
+		req, _ := http.NewRequestWithContext(heed.WithMaxWait(heed.WithTenant(t.Context(), "b"), 2*time.Second), http.MethodGet, "https://api.test/x", nil)
+		req.Header.Set("Authorization", "Bearer shared-key")
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.Header.Get(heed.SyntheticHeader) != "limit" || time.Since(start) != 0 {
+			t.Errorf("a request with 2s to wait behind a head told to wait a minute: %q after %v, want a synthetic limit answer at once",
+				resp.Header.Get(heed.SyntheticHeader), time.Since(start))
+		}
+		if ra := resp.Header.Get("Retry-After"); ra < "50" || len(ra) != 2 {
+			t.Errorf("Retry-After %q, want the head's wait (about 60s)", ra)
+		}
+		cancel()
+		wg.Wait()
+	})
+}
