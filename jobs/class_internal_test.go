@@ -19,7 +19,7 @@ func TestClassOf(t *testing.T) {
 		{"PriorityFirst", Request{Priority: 1}, "1"},
 		{"PriorityDefault", Request{Priority: 2}, "2"},
 		{"PriorityLast", Request{Priority: 4}, "4"},
-		{"PriorityUnset", Request{}, ""},
+		{"PriorityUnset", Request{}, "2"}, // not validated (Engine.Submit from Go): 0 means 2
 		{"ClassWins", Request{Priority: 1, Class: "batch"}, "batch"},
 		{"ClassWithoutPriority", Request{Class: "interactive"}, "interactive"},
 	}

@@ -18,15 +18,18 @@ import (
 // TestBatchBacklogLeavesInteractiveItsShare is the interactive vs
 // batch scenario on one credential: a backlog of 1,000 jobs (priority 2:
 // the batch class) and interactive requests through the same Transport
-// share a limit of 20 requests a second, interactive 3 to batch's 1. While
+// share a limit of 10 requests a second, interactive 3 to batch's 1 (10,
+// not 20: under the race detector on a loaded machine the engine on
+// SQLite runs about 13 jobs a second, and what is tested is heed's share,
+// not the engine's speed). While
 // the interactive requests want it they get at least three quarters of
 // what the API accepts; when they stop, the jobs get all of it.
 func TestBatchBacklogLeavesInteractiveItsShare(t *testing.T) {
 	if testing.Short() {
-		t.Skip("12s of shares")
+		t.Skip("15s of shares")
 	}
 	t.Parallel()
-	const limit = 20
+	const limit = 10
 	m, err := mockapi.New(mockapi.Config{Limit: mockapi.Limit{Algorithm: mockapi.AlgorithmSliding, Requests: limit, Per: time.Second}})
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +45,7 @@ func TestBatchBacklogLeavesInteractiveItsShare(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = tr.Close() })
 	e := startEngine(t, jobs.Options{Database: "sqlite://" + filepath.Join(t.TempDir(), "jobs.db"), Workers: 16,
-		Transport: tr, Upstreams: map[string]string{"mock": srv.URL}, SnoozeAfter: 200 * time.Millisecond})
+		Transport: tr, Upstreams: map[string]string{"mock": srv.URL}}) // snooze_after: the default 2s
 	reqs := make([]jobs.Request, 1000)
 	for i := range reqs {
 		reqs[i] = jobs.Request{Upstream: "mock", Path: "/items", Headers: map[string]jobs.StringList{"Authorization": {"Bearer tok-shared"}}}
@@ -76,24 +79,24 @@ func TestBatchBacklogLeavesInteractiveItsShare(t *testing.T) {
 	count := func() (int64, int64) { return int64(m.Stats().Total.Accepted), interactive.Load() }
 	time.Sleep(2 * time.Second) // both classes are waiting by then
 	a0, i0 := count()
-	time.Sleep(6 * time.Second)
+	time.Sleep(8 * time.Second)
 	a1, i1 := count()
 	stop()
 	wg.Wait()
 	time.Sleep(time.Second) // the interactive requests in flight are answered
 	a2, _ := count()
-	time.Sleep(3 * time.Second)
+	time.Sleep(4 * time.Second)
 	a3, _ := count()
 	accepted, inter := a1-a0, i1-i0
 	share := float64(inter) / float64(accepted)
-	batchAlone := float64(a3-a2) / 3
-	t.Logf("both: %d accepted in 6s, %d interactive (%.1f%%); batch alone: %.1f/s; the mock: %+v", accepted, inter, 100*share, batchAlone, m.Stats().Total)
+	batchAlone := float64(a3-a2) / 4
+	t.Logf("both: %d accepted in 8s, %d interactive (%.1f%%); batch alone: %.1f/s; the mock: %+v", accepted, inter, 100*share, batchAlone, m.Stats().Total)
 	// SFQ's bound: a request of each class either way.
 	if min := 0.75 - 2/float64(accepted); share < min {
 		t.Errorf("interactive got %.1f%% of what was accepted while it wanted it, want at least 75%%", 100*share)
 	}
-	if accepted < 6*limit*9/10 {
-		t.Errorf("%d accepted in 6s, want at least 90%% of %d/s", accepted, limit)
+	if accepted < 8*limit*9/10 {
+		t.Errorf("%d accepted in 8s, want at least 90%% of %d/s", accepted, limit)
 	}
 	if batchAlone < 0.9*limit {
 		t.Errorf("the jobs alone got %.1f/s, want at least 90%% of %d/s", batchAlone, limit)
