@@ -178,7 +178,7 @@ func TestFairSharesOverLoopback(t *testing.T) {
 	if testing.Short() {
 		t.Skip("8s of the fair-share scenario")
 	}
-	t.Parallel()
+	// Not parallel: it measures rates and waits on a machine of 2 cores.
 	m, url := newMock(t, mockapi.Config{Limit: mockapi.Limit{Algorithm: mockapi.AlgorithmSliding, Requests: fairLimit, Per: time.Second}})
 	rep, err := runFairJob(fairJob{URL: url, Heavy: 32, Light: true, For: 8 * time.Second})
 	if err != nil {
@@ -191,7 +191,7 @@ func TestFairSharesFleetOnRedis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("8s of three processes")
 	}
-	t.Parallel()
+	// Not parallel: it measures rates and waits on a machine of 2 cores.
 	m, url := newMock(t, mockapi.Config{Limit: mockapi.Limit{Algorithm: mockapi.AlgorithmSliding, Requests: fairLimit, Per: time.Second}})
 	store := "redis://" + testenv.Redis(t) + "/0"
 	reports := runEachWorker[fairReport](t, "TestFairWorker", fairWorkerEnv, []any{

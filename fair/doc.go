@@ -25,6 +25,14 @@
 // at a time without rounds, and a flow that was idle does not bank credit
 // (its tag restarts at V).
 //
+// Why no shuffle sharding (Kubernetes' API Priority and Fairness hashes
+// flows onto a fixed number of queues because it keeps a queue per
+// queue slot): a Scheduler keeps a queue only for a flow with requests
+// waiting, plus the tags of flows recently served, so every tenant gets
+// a queue of its own and none shares another's fate; memory is bounded
+// by MaxQueue and MaxFlows instead, and idle flows whose tags give them
+// nothing are forgotten.
+//
 // # Bounds
 //
 //   - Fairness (SFQ's theorem): over any interval in which two queues f and
