@@ -60,7 +60,7 @@ func get(ctx context.Context, c *http.Client, url, token string) (int, string, e
 
 // hammer runs workers that send GETs as fast as heed lets them until d has
 // passed, and returns how many real (not synthetic) 2xx answers came back.
-func hammer(t *testing.T, c *http.Client, url, token string, workers int, d time.Duration) int64 {
+func hammer(t testing.TB, c *http.Client, url, token string, workers int, d time.Duration) int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
