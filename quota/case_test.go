@@ -332,6 +332,7 @@ func vcGroups() map[string][]vcCase {
 		"hubspot": vcHubSpotCases, "sendgrid": vcSendGridCases,
 		"microsoft": vcMicrosoftCases, "aws": vcAWSCases,
 		"retry-after": vcRetryAfterCases, "ietf": vcIETFCases,
+		"wait-rule": vcWaitRuleCases,
 	}
 }
 

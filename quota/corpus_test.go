@@ -32,7 +32,10 @@ const (
 
 // vcIntendedChanges lists the cases whose answer a rule change altered on
 // purpose, with the reason. Every entry must really have changed.
-var vcIntendedChanges = map[string]string{}
+var vcIntendedChanges = map[string]string{
+	"openai/FractionalDurationResetLongerThanRetryAfter":         "wait rule: OpenAI's x-ratelimit-reset-requests is the bucket's full-refill time; the response's Retry-After wins",
+	"anthropic/RateLimitError429TokensResetLongerThanRetryAfter": "wait rule: Anthropic's anthropic-ratelimit-*-reset is the bucket's full-refill time; the response's retry-after wins",
+}
 
 // vcAnswer formats everything Parse answers for a case, one fact a line.
 func vcAnswer(c vcCase) string {

@@ -21,20 +21,41 @@
 // dailyLimitExceeded) are CauseQuotaExhausted; Anthropic's 529
 // overloaded_error is CauseOverloaded and not Limited.
 //
-// Wait. Every field that says when the next request may succeed is read and
-// the longest wait wins: Retry-After (delta-seconds, decimals accepted, or an
-// HTTP-date in any of RFC 9110's three forms, a past date meaning 0) on 4xx
-// and 5xx responses; retry-after-ms; Discord's x-ratelimit-reset-after (when
-// the bucket is exhausted) and body retry_after; Google's RetryInfo.retryDelay; Shopify's GraphQL
-// throttleStatus (cost missing divided by restoreRate); and the reset of any
-// quota whose remaining is 0, on any status. A reset alone is not a wait: a
-// quota with units left says when it refills, not that anyone must wait. GitHub's documented rule for a
-// secondary rate limit without any of these is to wait at least one minute,
-// so such a response waits 60s. Waits longer than MaxPlausibleWait are
-// reported as a warning and ignored. Equal waits are credited to the first
-// source in this order: retry-after, retry-after-ms, vendor headers that
-// state a delay (Discord's x-ratelimit-reset-after on an exhausted bucket),
-// body fields, exhausted quotas (in Quotas order).
+// Wait. Every field that says when the next request may succeed is read:
+// Retry-After (delta-seconds, decimals accepted, or an HTTP-date in any of
+// RFC 9110's three forms, a past date meaning 0) on 4xx and 5xx responses;
+// retry-after-ms; Discord's x-ratelimit-reset-after (when the bucket is
+// exhausted) and body retry_after; Google's RetryInfo.retryDelay; Shopify's
+// GraphQL throttleStatus (cost missing divided by restoreRate); and the reset
+// of any quota whose remaining is 0, on any status. A reset alone is not a
+// wait: a quota with units left says when it refills, not that anyone must
+// wait. GitHub's documented rule for a secondary rate limit without any of
+// these is to wait at least one minute, so such a response waits 60s. Equal
+// waits are credited to the first source in this order: retry-after,
+// retry-after-ms, vendor headers that state a delay (Discord's
+// x-ratelimit-reset-after on an exhausted bucket), body fields, exhausted
+// quotas (in Quotas order).
+//
+// Which wait wins. A reset means different things at different vendors, and
+// the rule is decided per vendor by what its documentation says the reset is:
+//
+//   - OpenAI (x-ratelimit-reset-requests, -tokens, ...) and Azure OpenAI,
+//     which sends the same headers: the reset is when the bucket is full
+//     again, not when the next request can pass (the bucket refills
+//     continuously). An explicit wait in the same response (Retry-After,
+//     retry-after-ms, a body field) is the server's own answer and wins,
+//     shorter or longer. Without one, an exhausted bucket's reset is the wait:
+//     an upper bound, the best the response offers.
+//   - Anthropic (anthropic-ratelimit-{requests,tokens,input-tokens,
+//     output-tokens}-reset): the same: the time the bucket is fully
+//     replenished yields to retry-after.
+//   - Everyone else (GitHub, GitLab, Twitter/X, Discord, Reddit, SendGrid,
+//     the IETF drafts, Zendesk, Atlassian, Linear, RapidAPI, ...): the reset
+//     is when the window ends and the quota is back; a request sent earlier
+//     fails whatever Retry-After says, so both must pass and the longest
+//     wait wins.
+//
+// Waits longer than MaxPlausibleWait are reported as a warning and ignored.
 //
 // Resets. The same header name means different things at different vendors,
 // so the vendor is recognized first: by Response.Host when given, else by the

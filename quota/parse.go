@@ -3,6 +3,7 @@ package quota
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -131,29 +132,38 @@ func (p *parser) anyExhausted() bool {
 	return slices.ContainsFunc(p.sig.Quotas, Quota.Exhausted)
 }
 
-// decideWait picks the longest wait, crediting ties to the earliest source.
+// decideWait picks the wait: the longest of the explicit waits (Retry-After,
+// retry-after-ms, a vendor's delay header, a body field) and of the resets of
+// exhausted quotas, crediting ties to the earliest source; but a reset that
+// only says when a bucket is full again (refillReset) counts only when no
+// explicit wait was given.
 func (p *parser) decideWait() {
+	explicit := false
 	if p.resp.Status >= 400 {
 		if v := p.hs.retryAfter; v != "" {
 			d, ok := p.rd.retryAfter("retry-after", v)
 			p.offer("retry-after", d, ok)
+			explicit = explicit || ok
 		}
 		if v := p.hs.retryAfterMs; v != "" {
 			d, ok := p.rd.delay("retry-after-ms", v, time.Millisecond)
 			p.offer("retry-after-ms", d, ok)
+			explicit = explicit || ok
 		}
 	}
 	for _, q := range p.sig.Quotas { // vendor headers that state a delay
 		if q.Exhausted() && q.Source == "x-ratelimit-reset-after" {
 			d, ok := untilTime(q.Reset, p.rd.now)
 			p.offer(q.Source, d, ok)
+			explicit = explicit || ok
 		}
 	}
 	if p.body.waitSource != "" {
 		p.offer(p.body.waitSource, p.body.wait, true)
+		explicit = true
 	}
 	for _, q := range p.sig.Quotas {
-		if q.Exhausted() && !q.Reset.IsZero() {
+		if q.Exhausted() && !q.Reset.IsZero() && !(explicit && refillReset(q.Source)) {
 			d, ok := untilTime(q.Reset, p.rd.now)
 			p.offer(q.Source, d, ok)
 		}
@@ -161,6 +171,15 @@ func (p *parser) decideWait() {
 	if p.body.githubSecondary && p.sig.Wait == 0 {
 		p.offer("github-secondary-rate-limit", githubSecondaryWait, true)
 	}
+}
+
+// refillReset reports whether a reset header says when a bucket is full
+// again rather than when a next request can pass: OpenAI's (and Azure
+// OpenAI's) x-ratelimit-reset-{name} and Anthropic's
+// anthropic-ratelimit-{name}-reset.
+func refillReset(field string) bool {
+	return strings.HasPrefix(field, "x-ratelimit-reset-") && field != "x-ratelimit-reset-after" ||
+		strings.HasPrefix(field, "anthropic-ratelimit-") && strings.HasSuffix(field, "-reset")
 }
 
 // offer makes d, from source, the wait when it is valid and longer than the
