@@ -332,7 +332,7 @@ func vcGroups() map[string][]vcCase {
 		"hubspot": vcHubSpotCases, "sendgrid": vcSendGridCases,
 		"microsoft": vcMicrosoftCases, "aws": vcAWSCases,
 		"retry-after": vcRetryAfterCases, "ietf": vcIETFCases,
-		"wait-rule": vcWaitRuleCases,
+		"wait-rule": vcWaitRuleCases, "rfc9110": vcRFC9110Cases, "js-date": vcJSDateCases,
 	}
 }
 

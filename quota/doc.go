@@ -55,7 +55,10 @@
 //     fails whatever Retry-After says, so both must pass and the longest
 //     wait wins.
 //
-// Waits longer than MaxPlausibleWait are reported as a warning and ignored.
+// Long waits. A wait or reset longer than MaxPlausibleWait is not dropped:
+// it is reported as MaxPlausibleWait with a Warning, so that the caller's cap
+// (always far lower) decides. Values that cannot be a time at all (an epoch
+// beyond the year 5000, a duration that overflows) are warned and ignored.
 //
 // Resets. The same header name means different things at different vendors,
 // so the vendor is recognized first: by Response.Host when given, else by the
@@ -69,7 +72,13 @@
 // anything smaller delta seconds; and a "delta" of 1e9 or more is an epoch
 // whatever the vendor (with a warning). A reset may also be a duration string
 // ("6m0s", "1m30.5s", "20ms", as OpenAI sends), an RFC 3339 time (as
-// Anthropic sends) or an HTTP-date.
+// Anthropic sends), an ISO 8601 time without seconds ("2026-03-26T16:00Z",
+// as Atlassian sends), an HTTP-date (also with a numeric zone, "+0100", as
+// RFC 9110 §5.6.7 asks recipients to accept), or JavaScript's
+// Date.prototype.toString form ("Sun Nov 22 2026 13:00:02 GMT+0100 (Central
+// European Standard Time)"). A Retry-After list ("120, 120": the field
+// repeated or joined by an intermediary) is read member by member; differing
+// members are warned and the longest is read.
 //
 // Quota names. GitHub quotas are named by x-ratelimit-resource ("core",
 // "search", ...) or "requests"; OpenAI's and Anthropic's by the header's

@@ -1,6 +1,9 @@
 package quota
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // family is a group of headers whose names carry a quota name, e.g.
 // anthropic-ratelimit-{name}-{part}.
@@ -140,7 +143,7 @@ func (hs *headers) add(k []byte, vs []string) {
 func (hs *headers) addExact(k []byte, v string, vs []string) bool {
 	switch string(k) {
 	case "retry-after":
-		keep(&hs.retryAfter, v)
+		keep(&hs.retryAfter, joinValues(vs))
 	case "retry-after-ms", "x-ms-retry-after-ms":
 		keep(&hs.retryAfterMs, v)
 	case "x-rate-limit-limit":
@@ -184,6 +187,14 @@ func keep(dst *string, v string) {
 	if *dst == "" || v < *dst {
 		*dst = v
 	}
+}
+
+// joinValues returns a field's values as one list value (RFC 9110 §5.3).
+func joinValues(vs []string) string {
+	if len(vs) == 1 {
+		return vs[0]
+	}
+	return strings.Join(vs[:min(len(vs), maxListItems)], ", ")
 }
 
 // keepAll is keep for all the values of a header.

@@ -7,8 +7,9 @@ import (
 	"time"
 )
 
-// MaxPlausibleWait is the longest wait Parse believes. A field that asks for
-// more is reported as a Warning and ignored; callers cap waits far lower.
+// MaxPlausibleWait is the longest wait and the farthest reset Parse reports.
+// A field that asks for more is reported as MaxPlausibleWait, with a
+// Warning, so that the caller's cap (always far lower) decides.
 const MaxPlausibleWait = 366 * 24 * time.Hour
 
 // githubSecondaryWait is GitHub's documented minimum wait after a secondary
