@@ -333,6 +333,9 @@ func vcGroups() map[string][]vcCase {
 		"microsoft": vcMicrosoftCases, "aws": vcAWSCases,
 		"retry-after": vcRetryAfterCases, "ietf": vcIETFCases,
 		"wait-rule": vcWaitRuleCases, "rfc9110": vcRFC9110Cases, "js-date": vcJSDateCases,
+		"linear": vcLinearCases, "zendesk": vcZendeskCases, "atlassian": vcAtlassianCases,
+		"azure-openai-more": vcAzureMoreCases, "hubspot-windows": vcHubSpotWindowCases,
+		"rapidapi": vcRapidAPICases, "meta": vcMetaCases, "stripe": vcStripeCases,
 	}
 }
 

@@ -38,6 +38,7 @@ var vcIntendedChanges = map[string]string{
 	"anthropic/RateLimitError429TokensResetLongerThanRetryAfter": "wait rule: Anthropic's anthropic-ratelimit-*-reset is the bucket's full-refill time; the response's retry-after wins",
 	"retry-after/HugeDelayIsWarnedAndIgnored":                    "long waits: beyond a year is reported as a year with a warning, not dropped (renamed ...ReportedAsAYear)",
 	"retry-after/FarFutureDateIsWarnedAndIgnored":                "long waits: beyond a year is reported as a year with a warning, not dropped (renamed ...ReportedAsAYear)",
+	"hubspot/Secondly429PolicyName":                              "HubSpot: an exhausted ten-secondly interval (Interval-Milliseconds with Remaining 0) waits the interval, 0s -> 10s",
 	"retry-after/OneSecondOverMaxPlausibleWaitIsIgnored":         "long waits: beyond a year is reported as a year with a warning, not dropped (renamed ...ReportedAsAYear)",
 }
 

@@ -14,11 +14,14 @@
 // exhausted quota header (GitHub's x-ratelimit-remaining: 0) or a throttling
 // error in its body (GitHub's secondary rate limit, Salesforce's
 // REQUEST_LIMIT_EXCEEDED, Google's rateLimitExceeded, Facebook's codes 4, 17,
-// 32 and 613, AWS's ThrottlingException); or a 200 whose GraphQL body says
+// 32, 613 and its Business Use Case codes 80000-80014, AWS's
+// ThrottlingException, Linear's RATELIMITED on a 400); or a 200 whose GraphQL body says
 // RATE_LIMITED or a secondary rate limit (GitHub) or THROTTLED (Shopify). Cause tells whether waiting
 // helps (a 503 with Retry-After and every other Limited response are
 // CauseRateLimit unless the body says otherwise): billing and hard quotas (OpenAI's insufficient_quota, Google's
-// dailyLimitExceeded) are CauseQuotaExhausted; Anthropic's 529
+// dailyLimitExceeded) are CauseQuotaExhausted, and so is a Limited response
+// whose Stripe-Should-Retry is false (Stripe says a retry cannot succeed);
+// Anthropic's 529
 // overloaded_error is CauseOverloaded and not Limited.
 //
 // Wait. Every field that says when the next request may succeed is read:
@@ -49,8 +52,11 @@
 //   - Anthropic (anthropic-ratelimit-{requests,tokens,input-tokens,
 //     output-tokens}-reset): the same: the time the bucket is fully
 //     replenished yields to retry-after.
+//   - Atlassian (Jira, Confluence): X-RateLimit-Reset is the request time
+//     plus Retry-After, rounded to the minute; Retry-After wins.
 //   - Everyone else (GitHub, GitLab, Twitter/X, Discord, Reddit, SendGrid,
-//     the IETF drafts, Zendesk, Atlassian, Linear, RapidAPI, ...): the reset
+//     the IETF drafts, Zendesk, Linear, RapidAPI, Atlassian's
+//     Beta-RateLimit quotas, ...): the reset
 //     is when the window ends and the quota is back; a request sent earlier
 //     fails whatever Retry-After says, so both must pass and the longest
 //     wait wins.
@@ -64,10 +70,13 @@
 // so the vendor is recognized first: by Response.Host when given, else by the
 // headers' shape (x-github-request-id, x-shopify-*, anthropic-*, openai-*,
 // x-ratelimit-bucket for Discord, x-rate-limit-* for Twitter/X,
-// ratelimit-observed for GitLab, x-ratelimit-used for Reddit, ...). A numeric
+// ratelimit-observed for GitLab, x-ratelimit-used for Reddit, x-rate-limit
+// and zendesk-* for Zendesk, Beta-RateLimit and RateLimit-Reason for
+// Atlassian, x-ratelimit-complexity-* for Linear, x-rapidapi-* for RapidAPI,
+// stripe-* for Stripe, X-App-Usage for Meta, ...). A numeric
 // reset is then read by the vendor's documented meaning (epoch seconds at
-// GitHub, Twitter/X, GitLab, SendGrid and Discord; delta seconds at Reddit
-// and in the IETF drafts). Where no vendor is known the rule is by size: a
+// GitHub, Twitter/X, GitLab, SendGrid and Discord; delta seconds at Reddit,
+// Zendesk and in the IETF drafts; epoch milliseconds at Linear by size). Where no vendor is known the rule is by size: a
 // value of at least 1e12 is epoch milliseconds, at least 1e9 epoch seconds,
 // anything smaller delta seconds; and a "delta" of 1e9 or more is an epoch
 // whatever the vendor (with a warning). A reset may also be a duration string
@@ -87,7 +96,16 @@
 // older drafts give none; Discord's by the bucket id, or "requests";
 // Shopify's REST bucket is "requests" and its GraphQL bucket "cost";
 // Salesforce's by the key ("api-usage"); HubSpot's "interval", "secondly"
-// and "daily"; Microsoft's by the header's suffix ("subscription-reads") or
+// and "daily" (an exhausted interval or secondly quota waits its window,
+// which rolls from a start the response does not give); Linear's
+// "requests" and "complexity"; RapidAPI's plan quota "plan-requests" beside
+// the API's "requests"; Zendesk's per-endpoint quotas by the header's
+// suffix ("tickets-index"); Atlassian's Beta-RateLimit policies by name and
+// its x-ratelimit-* quota by RateLimit-Reason ("jira-burst-based"); Meta's
+// usage percentages as quotas of Unit "percent" and Limit 100 named
+// "app/call_count", "page/total_time" or "{object id}/{type}/{metric}", the
+// Business Use Case's estimated_time_to_regain_access (minutes) being their
+// reset and a wait; Microsoft's by the header's suffix ("subscription-reads") or
 // the policy in its value; Reddit's "requests". A quota's limit is computed
 // only where the vendor defines it (Reddit: used + remaining; Shopify and
 // Salesforce: used/limit); nothing is invented. Likewise a Window is set

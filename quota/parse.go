@@ -44,6 +44,10 @@ type parser struct {
 	quotas [4]Quota
 	nq     int
 	more   []Quota // the Quotas past len(quotas), rare
+	// metaWait is Meta's estimated_time_to_regain_access, the longest of
+	// X-Business-Use-Case-Usage; metaWaitSource is "" when none was given.
+	metaWait       time.Duration
+	metaWaitSource string
 }
 
 // readQuotas turns the collected headers into Quotas, sorted by name.
@@ -56,6 +60,7 @@ func (p *parser) readQuotas() {
 	p.readShopify()
 	p.readSalesforce()
 	p.readHubSpot()
+	p.readMeta()
 }
 
 // quota returns the quota named name, adding it when new. The pointer is
@@ -111,6 +116,9 @@ func (p *parser) decide() {
 	if p.body.vendor != "" && p.sig.Vendor == "" {
 		p.sig.Vendor = p.body.vendor
 	}
+	if p.sig.Limited && p.sig.Cause == CauseRateLimit && p.hs.stripeShouldRetry == "false" {
+		p.sig.Cause = CauseQuotaExhausted // Stripe says a retry cannot succeed
+	}
 	p.decideWait()
 }
 
@@ -159,28 +167,53 @@ func (p *parser) decideWait() {
 			explicit = explicit || ok
 		}
 	}
+	if p.metaWaitSource != "" {
+		p.offer(p.metaWaitSource, p.metaWait, true)
+		explicit = true
+	}
 	if p.body.waitSource != "" {
 		p.offer(p.body.waitSource, p.body.wait, true)
 		explicit = true
 	}
 	for _, q := range p.sig.Quotas {
-		if q.Exhausted() && !q.Reset.IsZero() && !(explicit && refillReset(q.Source)) {
+		if q.Exhausted() && !q.Reset.IsZero() && !(explicit && yieldsToExplicit(p.sig.Vendor, q.Source)) {
 			d, ok := untilTime(q.Reset, p.rd.now)
 			p.offer(q.Source, d, ok)
 		}
 	}
+	p.offerHubSpotWindows()
 	if p.body.githubSecondary && p.sig.Wait == 0 {
 		p.offer("github-secondary-rate-limit", githubSecondaryWait, true)
 	}
 }
 
-// refillReset reports whether a reset header says when a bucket is full
-// again rather than when a next request can pass: OpenAI's (and Azure
-// OpenAI's) x-ratelimit-reset-{name} and Anthropic's
-// anthropic-ratelimit-{name}-reset.
-func refillReset(field string) bool {
+// yieldsToExplicit reports whether a reset header of the vendor yields to an
+// explicit wait in the same response: a bucket's full-refill time rather
+// than when a next request can pass (OpenAI's and Azure OpenAI's
+// x-ratelimit-reset-{name} and x-rate-limit-reset-{name}, Anthropic's
+// anthropic-ratelimit-{name}-reset), or Atlassian's X-RateLimit-Reset, which
+// is Retry-After added to the request time, rounded to the minute.
+func yieldsToExplicit(vendor, field string) bool {
+	if vendor == VendorAtlassian && field == "x-ratelimit-reset" {
+		return true
+	}
 	return strings.HasPrefix(field, "x-ratelimit-reset-") && field != "x-ratelimit-reset-after" ||
+		strings.HasPrefix(field, "x-rate-limit-reset-") ||
 		strings.HasPrefix(field, "anthropic-ratelimit-") && strings.HasSuffix(field, "-reset")
+}
+
+// offerHubSpotWindows offers the window of an exhausted HubSpot interval or
+// secondly quota as the wait: the window rolls and the response does not
+// say when it began, so the whole window is the wait that surely ends it.
+func (p *parser) offerHubSpotWindows() {
+	if p.sig.Vendor != VendorHubSpot {
+		return
+	}
+	for _, q := range p.sig.Quotas {
+		if q.Exhausted() && q.Reset.IsZero() && q.Window > 0 && (q.Name == "interval" || q.Name == "secondly") {
+			p.offer(q.Source, q.Window, true)
+		}
+	}
 }
 
 // offer makes d, from source, the wait when it is valid and longer than the
