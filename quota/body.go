@@ -44,6 +44,8 @@ func markerOf(word []byte) (bodyMarker, bool) {
 		return bodyMarker{7, CauseRateLimit, VendorAWS}, true
 	case "RATE_LIMIT":
 		return bodyMarker{8, CauseRateLimit, VendorHubSpot}, true
+	case "RATELIMITED":
+		return bodyMarker{9, CauseRateLimit, VendorLinear}, true
 	}
 	return bodyMarker{}, false
 }
@@ -120,7 +122,9 @@ func (bw *bodyWords) add(w, rest []byte) {
 }
 
 // facebookRateCodes are the Graph API error codes of its rate limits.
-var facebookRateCodes = [...]float64{4, 17, 32, 613}
+// The 800xx codes are the Business Use Case limits (Marketing API, Pages,
+// Instagram, WhatsApp, ...).
+var facebookRateCodes = [...]float64{4, 17, 32, 613, 80000, 80001, 80002, 80003, 80004, 80005, 80006, 80008, 80009, 80014}
 
 // readBody reads what the body says: error classifications, waits in the
 // body (Discord's retry_after, Google's retryDelay) and GraphQL throttling

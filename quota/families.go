@@ -12,7 +12,7 @@ func resetModeOf(vendor string) resetMode {
 	switch vendor {
 	case VendorGitHub, VendorTwitter, VendorGitLab, VendorSendGrid, VendorDiscord:
 		return resetEpochSeconds
-	case VendorReddit:
+	case VendorReddit, VendorZendesk:
 		return resetDeltaSeconds
 	}
 	return resetBySize
@@ -53,7 +53,7 @@ func (p *parser) readXRateLimit() {
 	c.limit, c.hasLimit = p.rd.count("x-ratelimit-limit", hs.xLimit)
 	c.remaining, c.hasRemaining = p.rd.count("x-ratelimit-remaining", hs.xRemaining)
 	c.used, c.hasUsed = p.rd.count("x-ratelimit-used", hs.xUsed)
-	name := firstNonEmpty(hs.xResource, hs.xBucket, "requests")
+	name := firstNonEmpty(hs.xResource, hs.xBucket, hs.atlassianReason(p.sig.Vendor), "requests")
 	source := "x-ratelimit-remaining"
 	if !c.hasRemaining {
 		source = "x-ratelimit-limit"
@@ -82,11 +82,14 @@ func firstNonEmpty(ss ...string) string {
 // readTwitter reads Twitter/X's x-rate-limit-{limit,remaining,reset}.
 func (p *parser) readTwitter() {
 	hs := &p.hs
-	if hs.twLimit == "" && hs.twRemaining == "" && hs.twReset == "" {
+	if hs.twLimit == "" && hs.twRemaining == "" && hs.twReset == "" && hs.zdLimit == "" {
 		return
 	}
 	var c counts
 	c.limit, c.hasLimit = p.rd.count("x-rate-limit-limit", hs.twLimit)
+	if !c.hasLimit { // Zendesk's account-wide limit
+		c.limit, c.hasLimit = p.rd.count("x-rate-limit", hs.zdLimit)
+	}
 	c.remaining, c.hasRemaining = p.rd.count("x-rate-limit-remaining", hs.twRemaining)
 	q := p.quota("requests", "requests", "x-rate-limit-remaining")
 	c.fill(q)
@@ -124,6 +127,12 @@ func familyHeader(f namedField) string {
 		return "anthropic-ratelimit-" + f.name + "-" + partNames[f.part]
 	case famTwitter24:
 		return "x-" + strings.TrimSuffix(f.name, "-24hour") + "-limit-24hour-" + partNames[f.part]
+	case famSuffix:
+		return "x-ratelimit-" + f.name + "-" + partNames[f.part]
+	case famDash:
+		return "x-rate-limit-" + partNames[f.part] + "-" + f.name
+	case famZendesk:
+		return "zendesk-ratelimit-" + f.name
 	}
 	return "x-ms-ratelimit-remaining-" + f.name
 }
@@ -162,12 +171,20 @@ var commonFamilyHeaders = [2][4][3]string{
 
 // readNamedField reads one family header into its quota.
 func (p *parser) readNamedField(f namedField) {
-	if f.fam == famMicrosoft {
+	switch f.fam {
+	case famMicrosoft:
 		p.readMicrosoft(f)
+		return
+	case famZendesk:
+		p.readZendesk(f)
 		return
 	}
 	field := familyHeader(f)
-	q := p.quota(f.name, unitOf(f), field)
+	name := f.name
+	if f.fam == famSuffix && p.sig.Vendor == VendorRapidAPI {
+		name = "plan-" + name // the plan's quota, beside x-ratelimit-*'s rate limit
+	}
+	q := p.quota(name, unitOf(f), field)
 	switch f.part {
 	case partLimit:
 		q.Limit, q.HasLimit = p.rd.count(field, f.value())
@@ -184,10 +201,11 @@ func (p *parser) readNamedField(f namedField) {
 
 // unitOf says what a family's quota counts.
 func unitOf(f namedField) string {
-	if f.fam == famOpenAI || f.fam == famAnthropic {
-		if strings.HasSuffix(f.name, "tokens") {
-			return f.name
-		}
+	switch {
+	case f.fam != famTwitter24 && f.fam != famMicrosoft && strings.HasSuffix(f.name, "tokens"):
+		return f.name
+	case f.fam == famSuffix && f.name == "complexity": // Linear
+		return "complexity"
 	}
 	return "requests"
 }

@@ -1,6 +1,9 @@
 package quota
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
 // family is a group of headers whose names carry a quota name, e.g.
 // anthropic-ratelimit-{name}-{part}.
@@ -11,6 +14,9 @@ const (
 	famAnthropic               // anthropic-ratelimit-{name}-{part}
 	famTwitter24               // x-{app,user}-limit-24hour-{part}
 	famMicrosoft               // x-ms-ratelimit-remaining-{name}
+	famSuffix                  // x-ratelimit-{name}-{part}: Linear, RapidAPI
+	famDash                    // x-rate-limit-{part}-{name}: Azure OpenAI
+	famZendesk                 // zendesk-ratelimit-{name}: "total=;remaining=;resets="
 )
 
 // part is which number of a quota a header gives.
@@ -62,6 +68,14 @@ type headers struct {
 
 	shopify, sforce, amznErrorType string
 
+	// Zendesk's x-rate-limit; Atlassian's RateLimit-Reason and its
+	// Beta-RateLimit fields; Stripe's Stripe-Should-Retry.
+	zdLimit, rlReason, stripeShouldRetry string
+	betaRateLimit, betaPolicy            []string
+	// Meta's usage headers: X-App-Usage, X-Page-Usage,
+	// X-Business-Use-Case-Usage.
+	appUsage, pageUsage, bucUsage string
+
 	named  [inlineNamed]namedField
 	more   []namedField // the family headers past inlineNamed
 	nNamed int          // len(named in use) + len(more)
@@ -81,10 +95,10 @@ func (hs *headers) collect(h http.Header) {
 }
 
 // mayMatter reports whether a header whose name starts with c can be one
-// Parse reads: every such name starts with a, o, r, s or x.
+// Parse reads: every such name starts with a, b, o, r, s, x or z.
 func mayMatter(c byte) bool {
 	switch c | 0x20 {
-	case 'a', 'o', 'r', 's', 'x':
+	case 'a', 'b', 'o', 'r', 's', 'x', 'z':
 		return true
 	}
 	return false
@@ -127,6 +141,11 @@ func (hs *headers) add(k []byte, vs []string) {
 	case hasPrefix(k, "x-ms-ratelimit-remaining-"):
 		hs.marks |= markMicrosoft
 		hs.addNamed(famMicrosoft, partRemaining, k[len("x-ms-ratelimit-remaining-"):], vs)
+	case hasPrefix(k, "zendesk-ratelimit-"):
+		hs.marks |= markZendesk
+		hs.addNamed(famZendesk, partLimit, k[len("zendesk-ratelimit-"):], vs)
+	case hasPrefix(k, "x-rate-limit-"):
+		hs.addDash(k[len("x-rate-limit-"):], vs)
 	case hasPrefix(k, "x-app-limit-24hour-"):
 		hs.addTwitter24("app-24hour", k[len("x-app-limit-24hour-"):], vs)
 	case hasPrefix(k, "x-user-limit-24hour-"):
@@ -140,7 +159,7 @@ func (hs *headers) add(k []byte, vs []string) {
 func (hs *headers) addExact(k []byte, v string, vs []string) bool {
 	switch string(k) {
 	case "retry-after":
-		keep(&hs.retryAfter, v)
+		keep(&hs.retryAfter, joinValues(vs))
 	case "retry-after-ms", "x-ms-retry-after-ms":
 		keep(&hs.retryAfterMs, v)
 	case "x-rate-limit-limit":
@@ -171,6 +190,30 @@ func (hs *headers) addExact(k []byte, v string, vs []string) bool {
 		keep(&hs.sforce, v)
 	case "x-amzn-errortype":
 		keep(&hs.amznErrorType, v)
+	case "x-rate-limit":
+		hs.marks |= markZendesk
+		keep(&hs.zdLimit, v)
+	case "ratelimit-reason", "x-ratelimit-reason":
+		hs.marks |= markAtlassian
+		keep(&hs.rlReason, v)
+	case "beta-ratelimit":
+		hs.marks |= markAtlassian
+		keepAll(&hs.betaRateLimit, vs)
+	case "beta-ratelimit-policy":
+		hs.marks |= markAtlassian
+		keepAll(&hs.betaPolicy, vs)
+	case "stripe-should-retry":
+		hs.marks |= markStripe
+		keep(&hs.stripeShouldRetry, v)
+	case "x-app-usage":
+		hs.marks |= markFacebook
+		keep(&hs.appUsage, v)
+	case "x-page-usage":
+		hs.marks |= markFacebook
+		keep(&hs.pageUsage, v)
+	case "x-business-use-case-usage":
+		hs.marks |= markFacebook
+		keep(&hs.bucUsage, v)
 	default:
 		return false
 	}
@@ -184,6 +227,14 @@ func keep(dst *string, v string) {
 	if *dst == "" || v < *dst {
 		*dst = v
 	}
+}
+
+// joinValues returns a field's values as one list value (RFC 9110 §5.3).
+func joinValues(vs []string) string {
+	if len(vs) == 1 {
+		return vs[0]
+	}
+	return strings.Join(vs[:min(len(vs), maxListItems)], ", ")
 }
 
 // keepAll is keep for all the values of a header.
@@ -214,6 +265,8 @@ func (hs *headers) addXRateLimit(rest []byte, vs []string) {
 		keep(&hs.xBucket, v)
 	case "global", "scope":
 		hs.marks |= markDiscord
+	case "nearlimit":
+		hs.marks |= markAtlassian
 	default:
 		for p, name := range partNames {
 			if hasPrefix(rest, name) && len(rest) > len(name) && rest[len(name)] == '-' {
@@ -221,7 +274,33 @@ func (hs *headers) addXRateLimit(rest []byte, vs []string) {
 				return
 			}
 		}
+		for p, name := range partNames {
+			if n := len(rest) - len(name) - 1; n > 0 && rest[n] == '-' && string(rest[n+1:]) == name {
+				hs.addNamed(famSuffix, part(p), rest[:n], vs)
+				return
+			}
+		}
 	}
+}
+
+// addDash records x-rate-limit-{part}-{name}, the spelling Azure OpenAI
+// uses beside OpenAI's.
+func (hs *headers) addDash(rest []byte, vs []string) {
+	for p, name := range partNames {
+		if hasPrefix(rest, name) && len(rest) > len(name)+1 && rest[len(name)] == '-' {
+			hs.addNamed(famDash, part(p), rest[len(name)+1:], vs)
+			return
+		}
+	}
+}
+
+// atlassianReason returns Atlassian's RateLimit-Reason, which names the
+// limit that x-ratelimit-* describe, or "" for other vendors.
+func (hs *headers) atlassianReason(vendor string) string {
+	if vendor != VendorAtlassian {
+		return ""
+	}
+	return hs.rlReason
 }
 
 // addAnthropic records anthropic-ratelimit-{name}-{part}.
@@ -306,6 +385,8 @@ func internName(b []byte) string {
 		return "input-tokens"
 	case "output-tokens":
 		return "output-tokens"
+	case "complexity":
+		return "complexity"
 	}
 	return string(b)
 }

@@ -175,18 +175,27 @@ func (p *parser) policyWindow(field string, m sfMember) (time.Duration, bool) {
 // of the IETF drafts from -07 on: draft -07's dictionary
 // ("limit=100, remaining=50, reset=5" with policies "100;w=60"), and the
 // named policies of -08 and later ("burst";q=100;w=60 with "burst";r=0;t=30).
+//
+// Atlassian sends the same syntax as Beta-RateLimit-Policy and
+// Beta-RateLimit.
 func (p *parser) readStructured() {
-	for _, v := range p.hs.rateLimitPolicy {
-		sfMembers(v, p.readPolicy)
+	p.readStructuredPair("ratelimit-policy", p.hs.rateLimitPolicy, "ratelimit", p.hs.rateLimit)
+	p.readStructuredPair("beta-ratelimit-policy", p.hs.betaPolicy, "beta-ratelimit", p.hs.betaRateLimit)
+}
+
+// readStructuredPair reads one RateLimit-Policy field and its RateLimit
+// field, named policyField and field.
+func (p *parser) readStructuredPair(policyField string, policies []string, field string, limits []string) {
+	for _, v := range policies {
+		sfMembers(v, func(m sfMember) { p.readPolicy(policyField, m) })
 	}
-	for _, v := range p.hs.rateLimit {
-		sfMembers(v, p.readRateLimitMember)
+	for _, v := range limits {
+		sfMembers(v, func(m sfMember) { p.readRateLimitMember(field, m) })
 	}
 }
 
 // readPolicy reads one RateLimit-Policy member.
-func (p *parser) readPolicy(m sfMember) {
-	const field = "ratelimit-policy"
+func (p *parser) readPolicy(field string, m sfMember) {
 	if m.item == "" || m.value != "" {
 		p.rd.warn(field, m.item, "not a policy")
 		return
@@ -213,12 +222,11 @@ func (p *parser) readPolicy(m sfMember) {
 
 // readRateLimitMember reads one RateLimit member: draft -07's limit,
 // remaining and reset keys, or a named policy's r and t parameters.
-func (p *parser) readRateLimitMember(m sfMember) {
-	const field = "ratelimit"
+func (p *parser) readRateLimitMember(field string, m sfMember) {
 	switch m.item {
 	case "limit", "remaining", "reset":
 		q := p.quota("requests", "requests", field)
-		p.readDictMember(q, m)
+		p.readDictMember(field, q, m)
 		return
 	case "":
 		return
@@ -233,8 +241,7 @@ func (p *parser) readRateLimitMember(m sfMember) {
 }
 
 // readDictMember reads draft -07's "limit=", "remaining=" or "reset=".
-func (p *parser) readDictMember(q *Quota, m sfMember) {
-	const field = "ratelimit"
+func (p *parser) readDictMember(field string, q *Quota, m sfMember) {
 	switch m.item {
 	case "limit":
 		q.Limit, q.HasLimit = p.rd.count(field, m.value)

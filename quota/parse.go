@@ -3,11 +3,13 @@ package quota
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 )
 
-// MaxPlausibleWait is the longest wait Parse believes. A field that asks for
-// more is reported as a Warning and ignored; callers cap waits far lower.
+// MaxPlausibleWait is the longest wait and the farthest reset Parse reports.
+// A field that asks for more is reported as MaxPlausibleWait, with a
+// Warning, so that the caller's cap (always far lower) decides.
 const MaxPlausibleWait = 366 * 24 * time.Hour
 
 // githubSecondaryWait is GitHub's documented minimum wait after a secondary
@@ -42,6 +44,10 @@ type parser struct {
 	quotas [4]Quota
 	nq     int
 	more   []Quota // the Quotas past len(quotas), rare
+	// metaWait is Meta's estimated_time_to_regain_access, the longest of
+	// X-Business-Use-Case-Usage; metaWaitSource is "" when none was given.
+	metaWait       time.Duration
+	metaWaitSource string
 }
 
 // readQuotas turns the collected headers into Quotas, sorted by name.
@@ -54,6 +60,7 @@ func (p *parser) readQuotas() {
 	p.readShopify()
 	p.readSalesforce()
 	p.readHubSpot()
+	p.readMeta()
 }
 
 // quota returns the quota named name, adding it when new. The pointer is
@@ -109,6 +116,9 @@ func (p *parser) decide() {
 	if p.body.vendor != "" && p.sig.Vendor == "" {
 		p.sig.Vendor = p.body.vendor
 	}
+	if p.sig.Limited && p.sig.Cause == CauseRateLimit && p.hs.stripeShouldRetry == "false" {
+		p.sig.Cause = CauseQuotaExhausted // Stripe says a retry cannot succeed
+	}
 	p.decideWait()
 }
 
@@ -131,35 +141,78 @@ func (p *parser) anyExhausted() bool {
 	return slices.ContainsFunc(p.sig.Quotas, Quota.Exhausted)
 }
 
-// decideWait picks the longest wait, crediting ties to the earliest source.
+// decideWait picks the wait: the longest of the explicit waits (Retry-After,
+// retry-after-ms, a vendor's delay header, a body field) and of the resets of
+// exhausted quotas, crediting ties to the earliest source; but a reset that
+// only says when a bucket is full again (refillReset) counts only when no
+// explicit wait was given.
 func (p *parser) decideWait() {
+	explicit := false
 	if p.resp.Status >= 400 {
 		if v := p.hs.retryAfter; v != "" {
 			d, ok := p.rd.retryAfter("retry-after", v)
 			p.offer("retry-after", d, ok)
+			explicit = explicit || ok
 		}
 		if v := p.hs.retryAfterMs; v != "" {
 			d, ok := p.rd.delay("retry-after-ms", v, time.Millisecond)
 			p.offer("retry-after-ms", d, ok)
+			explicit = explicit || ok
 		}
 	}
 	for _, q := range p.sig.Quotas { // vendor headers that state a delay
 		if q.Exhausted() && q.Source == "x-ratelimit-reset-after" {
 			d, ok := untilTime(q.Reset, p.rd.now)
 			p.offer(q.Source, d, ok)
+			explicit = explicit || ok
 		}
+	}
+	if p.metaWaitSource != "" {
+		p.offer(p.metaWaitSource, p.metaWait, true)
+		explicit = true
 	}
 	if p.body.waitSource != "" {
 		p.offer(p.body.waitSource, p.body.wait, true)
+		explicit = true
 	}
 	for _, q := range p.sig.Quotas {
-		if q.Exhausted() && !q.Reset.IsZero() {
+		if q.Exhausted() && !q.Reset.IsZero() && !(explicit && yieldsToExplicit(p.sig.Vendor, q.Source)) {
 			d, ok := untilTime(q.Reset, p.rd.now)
 			p.offer(q.Source, d, ok)
 		}
 	}
+	p.offerHubSpotWindows()
 	if p.body.githubSecondary && p.sig.Wait == 0 {
 		p.offer("github-secondary-rate-limit", githubSecondaryWait, true)
+	}
+}
+
+// yieldsToExplicit reports whether a reset header of the vendor yields to an
+// explicit wait in the same response: a bucket's full-refill time rather
+// than when a next request can pass (OpenAI's and Azure OpenAI's
+// x-ratelimit-reset-{name} and x-rate-limit-reset-{name}, Anthropic's
+// anthropic-ratelimit-{name}-reset), or Atlassian's X-RateLimit-Reset, which
+// is Retry-After added to the request time, rounded to the minute.
+func yieldsToExplicit(vendor, field string) bool {
+	if vendor == VendorAtlassian && field == "x-ratelimit-reset" {
+		return true
+	}
+	return strings.HasPrefix(field, "x-ratelimit-reset-") && field != "x-ratelimit-reset-after" ||
+		strings.HasPrefix(field, "x-rate-limit-reset-") ||
+		strings.HasPrefix(field, "anthropic-ratelimit-") && strings.HasSuffix(field, "-reset")
+}
+
+// offerHubSpotWindows offers the window of an exhausted HubSpot interval or
+// secondly quota as the wait: the window rolls and the response does not
+// say when it began, so the whole window is the wait that surely ends it.
+func (p *parser) offerHubSpotWindows() {
+	if p.sig.Vendor != VendorHubSpot {
+		return
+	}
+	for _, q := range p.sig.Quotas {
+		if q.Exhausted() && q.Reset.IsZero() && q.Window > 0 && (q.Name == "interval" || q.Name == "secondly") {
+			p.offer(q.Source, q.Window, true)
+		}
 	}
 }
 

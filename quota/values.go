@@ -2,7 +2,6 @@ package quota
 
 import (
 	"math"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -12,8 +11,9 @@ import (
 const (
 	probNotNumber   = "not a number"
 	probNegative    = "negative"
-	probImplausible = "wait longer than a year; ignored"
-	probNotWhen     = "not a number, duration, RFC 3339 time or HTTP-date"
+	probImplausible = "not a plausible time; ignored"
+	probBeyondYear  = "longer than a year; reported as a year, for the caller's cap"
+	probNotWhen     = "not a number, duration, RFC 3339 time, HTTP-date or JavaScript date"
 	probNotDuration = "not a duration"
 	probPastEpoch   = "epoch more than a day in the past; ignored"
 )
@@ -127,28 +127,90 @@ func (r *reader) delay(field, v string, unit time.Duration) (time.Duration, bool
 	}
 	d, ok := seconds(f * unit.Seconds())
 	if !ok {
-		r.warn(field, v, probImplausible)
+		r.warn(field, v, probBeyondYear)
+		return MaxPlausibleWait, true
 	}
-	return d, ok
+	return d, true
 }
 
 // retryAfter reads a Retry-After value: delta-seconds (decimals accepted)
-// or an HTTP-date in any of RFC 9110's three forms; a past date means 0.
+// or an HTTP-date in any of RFC 9110's three forms (or with a numeric zone);
+// a past date means 0. A list ("120, 120": the field repeated, or joined by
+// an intermediary, RFC 9110 §5.3) is read member by member; members that
+// differ are warned and the longest is read.
 func (r *reader) retryAfter(field, v string) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if _, ok := parseNumber(v); ok {
 		return r.delay(field, v, time.Second)
 	}
-	t, err := http.ParseTime(v)
-	if err != nil {
+	if d, ok := r.retryAfterItem(field, v); ok {
+		return d, true
+	}
+	items := retryAfterItems(v)
+	if len(items) < 2 {
 		r.warn(field, v, "not delta-seconds or an HTTP-date")
+		return 0, false
+	}
+	var longest time.Duration
+	for i, item := range items {
+		d, ok := r.retryAfterItem(field, item)
+		if !ok {
+			r.warn(field, v, "a list with a member that is not delta-seconds or an HTTP-date")
+			return 0, false
+		}
+		if i > 0 && d != longest {
+			r.warn(field, v, "a list of differing values; the longest is read")
+		}
+		longest = max(longest, d)
+	}
+	return longest, true
+}
+
+// maxListItems bounds how many members of a Retry-After list are read.
+const maxListItems = 8
+
+// retryAfterItems splits a Retry-After list at its commas, keeping the comma
+// after the day name of an HTTP-date ("Fri, 31 Dec 1999 23:59:59 GMT").
+func retryAfterItems(v string) []string {
+	var items []string
+	parts := strings.SplitN(v, ",", 2*maxListItems+1)
+	for i := 0; i < len(parts) && len(items) < maxListItems; i++ {
+		item := strings.TrimSpace(parts[i])
+		if isDayName(item) && i+1 < len(parts) {
+			item += "," + parts[i+1]
+			i++
+		}
+		items = append(items, strings.TrimSpace(item))
+	}
+	return items
+}
+
+// isDayName reports whether s is a day name, short or long ("Fri", "Friday").
+func isDayName(s string) bool {
+	for _, d := range [...]string{"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"} {
+		if strings.HasPrefix(s, d) && (len(s) == 3 || strings.HasSuffix(s, "day") && len(s) <= 9) {
+			return true
+		}
+	}
+	return false
+}
+
+// retryAfterItem reads one delta-seconds or HTTP-date; a value that is
+// neither is not warned (the caller says what it was).
+func (r *reader) retryAfterItem(field, v string) (time.Duration, bool) {
+	if _, ok := parseNumber(v); ok {
+		return r.delay(field, v, time.Second)
+	}
+	t, ok := parseHTTPDate(v)
+	if !ok {
 		return 0, false
 	}
 	d, ok := untilTime(t, r.now)
 	if !ok {
-		r.warn(field, v, probImplausible)
+		r.warn(field, v, probBeyondYear)
+		return MaxPlausibleWait, true
 	}
-	return d, ok
+	return d, true
 }
 
 // reset reads a quota's reset: a number read by mode, a duration string
@@ -167,7 +229,13 @@ func (r *reader) reset(field, v string, mode resetMode) when {
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return r.at(field, v, t)
 	}
-	if t, err := http.ParseTime(v); err == nil {
+	if t, ok := parseHTTPDate(v); ok {
+		return r.at(field, v, t)
+	}
+	if t, ok := parseISOMinutes(v); ok {
+		return r.at(field, v, t)
+	}
+	if t, ok := parseJSDate(v); ok {
 		return r.at(field, v, t)
 	}
 	r.warn(field, v, probNotWhen)
@@ -197,8 +265,7 @@ func (r *reader) numericReset(field, v string, f float64, mode resetMode) when {
 	if mode == resetDeltaSeconds {
 		d, ok := seconds(f)
 		if !ok {
-			r.warn(field, v, probImplausible)
-			return when{}
+			d = MaxPlausibleWait + 1 // after warns and reports a year
 		}
 		return r.after(field, v, d)
 	}
@@ -221,20 +288,22 @@ func (r *reader) epoch(field, v string, f float64) when {
 	return r.at(field, v, t)
 }
 
-// after returns now + d.
+// after returns now + d; beyond MaxPlausibleWait, now + MaxPlausibleWait
+// with a warning.
 func (r *reader) after(field, v string, d time.Duration) when {
 	if d > MaxPlausibleWait {
-		r.warn(field, v, probImplausible)
-		return when{}
+		r.warn(field, v, probBeyondYear)
+		d = MaxPlausibleWait
 	}
 	return when{at: r.now.Add(d), ok: true}
 }
 
-// at returns t, unless it lies implausibly far ahead.
+// at returns t; beyond MaxPlausibleWait from now, now + MaxPlausibleWait
+// with a warning.
 func (r *reader) at(field, v string, t time.Time) when {
 	if _, ok := untilTime(t, r.now); !ok {
-		r.warn(field, v, probImplausible)
-		return when{}
+		r.warn(field, v, probBeyondYear)
+		t = r.now.Add(MaxPlausibleWait)
 	}
 	return when{at: t, ok: true}
 }

@@ -19,6 +19,11 @@ const (
 	VendorGoogle     = "google"
 	VendorFacebook   = "facebook"
 	VendorAWS        = "aws"
+	VendorLinear     = "linear"
+	VendorZendesk    = "zendesk"
+	VendorAtlassian  = "atlassian"
+	VendorRapidAPI   = "rapidapi"
+	VendorStripe     = "stripe"
 )
 
 // marks is a set of header shapes that point at a vendor.
@@ -38,6 +43,11 @@ const (
 	markGoogle
 	markFacebook
 	markAWS
+	markLinear
+	markZendesk
+	markAtlassian
+	markRapidAPI
+	markStripe
 )
 
 // markOf returns the vendor mark of a header that names no quota itself.
@@ -61,6 +71,14 @@ func markOf(k []byte) marks {
 		return markFacebook
 	case hasPrefix(k, "x-amzn-"), hasPrefix(k, "x-amz-"):
 		return markAWS
+	case hasPrefix(k, "zendesk-"):
+		return markZendesk
+	case hasPrefix(k, "x-beta-ratelimit-"), hasPrefix(k, "beta-ratelimit"):
+		return markAtlassian
+	case hasPrefix(k, "x-rapidapi-"):
+		return markRapidAPI
+	case hasPrefix(k, "stripe-"):
+		return markStripe
 	}
 	return 0
 }
@@ -77,6 +95,11 @@ var markVendors = [...]struct {
 	{markSalesforce, VendorSalesforce},
 	{markHubSpot, VendorHubSpot},
 	{markDiscord, VendorDiscord},
+	{markZendesk, VendorZendesk},
+	{markAtlassian, VendorAtlassian},
+	{markLinear, VendorLinear},
+	{markRapidAPI, VendorRapidAPI},
+	{markStripe, VendorStripe},
 	{markTwitter, VendorTwitter},
 	{markGitLab, VendorGitLab},
 	{markMicrosoft, VendorMicrosoft},
@@ -113,6 +136,12 @@ var hostVendors = [...]struct {
 	{"facebook.com", VendorFacebook},
 	{"instagram.com", VendorFacebook},
 	{"amazonaws.com", VendorAWS},
+	{"linear.app", VendorLinear},
+	{"zendesk.com", VendorZendesk},
+	{"atlassian.net", VendorAtlassian},
+	{"atlassian.com", VendorAtlassian},
+	{"rapidapi.com", VendorRapidAPI},
+	{"stripe.com", VendorStripe},
 }
 
 // VendorOf returns the vendor whose domain host is, or is under
@@ -195,8 +224,15 @@ func shapeMarks(hs *headers) marks {
 		m |= markAWS
 	}
 	for _, f := range hs.namedFields() {
-		if f.fam == famOpenAI {
+		switch {
+		case f.fam == famOpenAI:
 			m |= markOpenAI
+		case f.fam == famDash:
+			m |= markMicrosoft
+		case f.fam == famZendesk:
+			m |= markZendesk
+		case f.fam == famSuffix && f.name == "complexity":
+			m |= markLinear
 		}
 	}
 	return m

@@ -220,7 +220,9 @@ var vcHubSpotCases = []vcCase{
   "policyName": "SECONDLY",
   "requestId": "3d3e35b7-0dae-4b9f-a6e3-9c230cbcf8dd"
 }`)},
+		// The ten-secondly interval is exhausted: wait for the interval.
 		limited: true, cause: CauseRateLimit,
+		wait: 10 * time.Second, waitSource: "x-hubspot-ratelimit-remaining",
 		vendor: "hubspot",
 		quotas: []vcQuota{
 			vcQ("interval").lim(100).rem(0).win(10 * time.Second),

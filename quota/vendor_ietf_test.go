@@ -89,15 +89,17 @@ var vcRetryAfterCases = []vcCase{
 		warn: "retry-after",
 	},
 	{
-		name:    "HugeDelayIsWarnedAndIgnored",
+		name:    "HugeDelayIsWarnedAndReportedAsAYear",
 		resp:    vcTooMany(vcH("Retry-After", "99999999999")),
 		limited: true, cause: CauseRateLimit,
+		wait: MaxPlausibleWait, waitSource: "retry-after",
 		warn: "retry-after",
 	},
 	{
-		name:    "FarFutureDateIsWarnedAndIgnored",
+		name:    "FarFutureDateIsWarnedAndReportedAsAYear",
 		resp:    vcTooMany(vcH("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT")),
 		limited: true, cause: CauseRateLimit,
+		wait: MaxPlausibleWait, waitSource: "retry-after",
 		warn: "retry-after",
 	},
 	{
@@ -107,9 +109,10 @@ var vcRetryAfterCases = []vcCase{
 		wait: MaxPlausibleWait, waitSource: "retry-after",
 	},
 	{
-		name:    "OneSecondOverMaxPlausibleWaitIsIgnored",
+		name:    "OneSecondOverMaxPlausibleWaitIsReportedAsAYear",
 		resp:    vcTooMany(vcH("Retry-After", "31622401")),
 		limited: true, cause: CauseRateLimit,
+		wait: MaxPlausibleWait, waitSource: "retry-after",
 		warn: "retry-after",
 	},
 	{
@@ -363,3 +366,121 @@ var vcIETFCases = []vcCase{
 func TestVendorRetryAfter(t *testing.T) { vcRun(t, vcRetryAfterCases) }
 
 func TestVendorIETFRateLimit(t *testing.T) { vcRun(t, vcIETFCases) }
+
+// The less common forms of RFC 9110: a field repeated or joined into a list
+// (§5.3, "120, 120"), HTTP-dates from other sources with a numeric zone
+// (§5.6.7: recipients are encouraged to be robust and accept the Internet
+// Message Format's dates, RFC 5322 §3.3), and values beyond a year, which
+// are reported as MaxPlausibleWait with a warning so that the caller's cap
+// decides:
+//   https://www.rfc-editor.org/rfc/rfc9110#section-5.3
+//   https://www.rfc-editor.org/rfc/rfc9110#section-5.6.7
+//   https://www.rfc-editor.org/rfc/rfc5322#section-3.3
+
+var vcRFC9110Cases = []vcCase{
+	{
+		name:    "ListValueOfEqualMembers",
+		resp:    vcTooMany(vcRawH("Retry-After", "120, 120")),
+		limited: true, cause: CauseRateLimit,
+		wait: 2 * time.Minute, waitSource: "retry-after",
+	},
+	{
+		name:    "RepeatedFieldLines",
+		resp:    vcTooMany(vcH("Retry-After", "120", "Retry-After", "120")),
+		limited: true, cause: CauseRateLimit,
+		wait: 2 * time.Minute, waitSource: "retry-after",
+	},
+	{
+		name:    "ListOfDifferingMembersLongestReadWithWarning",
+		resp:    vcTooMany(vcRawH("Retry-After", "30, 120")),
+		limited: true, cause: CauseRateLimit,
+		wait: 2 * time.Minute, waitSource: "retry-after",
+		warn: "retry-after",
+	},
+	{
+		name:    "ListOfHTTPDates",
+		resp:    vcTooMany(vcRawH("Retry-After", "Sun, 22 Nov 2026 12:01:00 GMT, Sun, 22 Nov 2026 12:01:00 GMT")),
+		limited: true, cause: CauseRateLimit,
+		wait: time.Minute, waitSource: "retry-after",
+	},
+	{
+		name:    "HTTPDateWithNumericZoneUTC",
+		resp:    vcTooMany(vcH("Retry-After", "Sun, 22 Nov 2026 12:00:30 +0000")),
+		limited: true, cause: CauseRateLimit,
+		wait: 30 * time.Second, waitSource: "retry-after",
+	},
+	{
+		name:    "HTTPDateWithNegativeNumericZone",
+		resp:    vcTooMany(vcH("Retry-After", "Sun, 22 Nov 2026 04:00:30 -0800")),
+		limited: true, cause: CauseRateLimit,
+		wait: 30 * time.Second, waitSource: "retry-after",
+	},
+	{
+		name:    "DelayBeyondAYearReportedAsAYear",
+		resp:    vcTooMany(vcH("Retry-After", "40000000")),
+		limited: true, cause: CauseRateLimit,
+		wait: MaxPlausibleWait, waitSource: "retry-after",
+		warn: "retry-after",
+	},
+	{
+		name: "ExhaustedResetBeyondAYearReportedAsAYear",
+		resp: Response{Status: 429, Header: vcH(
+			"X-RateLimit-Limit", "100",
+			"X-RateLimit-Remaining", "0",
+			"X-RateLimit-Reset", vcEpoch(vcIn(2*366*24*time.Hour)),
+		)},
+		limited: true, cause: CauseRateLimit,
+		wait: MaxPlausibleWait, waitSource: "x-ratelimit-reset",
+		quotas: []vcQuota{vcQ("requests").lim(100).rem(0).at(vcIn(MaxPlausibleWait))},
+		warn:   "x-ratelimit-reset",
+	},
+}
+
+// JavaScript Date.prototype.toString resets, "Tue Feb 16 2021 09:02:42
+// GMT+0100 (Central European Standard Time)", as lemlist documents its
+// X-RateLimit-Reset:
+//   https://developer.lemlist.com/api-reference/getting-started/rate-limits
+// The form itself (ECMA-262, Date.prototype.toString, "DateString" +
+// "TimeString" + "TimeZoneString"):
+//   https://tc39.es/ecma262/#sec-date.prototype.tostring
+
+var vcJSDateCases = []vcCase{
+	{
+		name: "LemlistDocExample",
+		now:  time.Date(2021, 2, 16, 8, 2, 40, 0, time.UTC),
+		resp: Response{Status: 429, Header: vcH(
+			"Retry-After", "2",
+			"X-RateLimit-Limit", "20",
+			"X-RateLimit-Remaining", "7",
+			"X-RateLimit-Reset", "Tue Feb 16 2021 09:02:42 GMT+0100 (Central European Standard Time)",
+		)},
+		limited: true, cause: CauseRateLimit,
+		wait: 2 * time.Second, waitSource: "retry-after",
+		quotas: []vcQuota{vcQ("requests").lim(20).rem(7).at(time.Date(2021, 2, 16, 8, 2, 42, 0, time.UTC))},
+	},
+	{
+		name: "ExhaustedOn200WaitsForTheJSDate",
+		resp: Response{Status: 200, Header: vcH(
+			"X-RateLimit-Limit", "20",
+			"X-RateLimit-Remaining", "0",
+			"X-RateLimit-Reset", "Sun Nov 22 2026 13:00:02 GMT+0100 (Central European Standard Time)",
+		)},
+		wait: 2 * time.Second, waitSource: "x-ratelimit-reset",
+		quotas: []vcQuota{vcQ("requests").lim(20).rem(0).at(vcIn(2 * time.Second))},
+	},
+	{
+		name: "NegativeOffsetWithoutZoneName",
+		resp: Response{Status: 429, Header: vcH(
+			"X-RateLimit-Limit", "20",
+			"X-RateLimit-Remaining", "0",
+			"X-RateLimit-Reset", "Sun Nov 22 2026 07:00:05 GMT-0500",
+		)},
+		limited: true, cause: CauseRateLimit,
+		wait: 5 * time.Second, waitSource: "x-ratelimit-reset",
+		quotas: []vcQuota{vcQ("requests").lim(20).rem(0).at(vcIn(5 * time.Second))},
+	},
+}
+
+func TestVendorRFC9110Forms(t *testing.T) { vcRun(t, vcRFC9110Cases) }
+
+func TestVendorJSDate(t *testing.T) { vcRun(t, vcJSDateCases) }

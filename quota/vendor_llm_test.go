@@ -67,7 +67,9 @@ var vcOpenAICases = []vcCase{
 		},
 	},
 	{
-		// The exhausted quota's reset (90.5 s) is longer than Retry-After.
+		// The exhausted quota's reset (90.5 s) is longer than Retry-After,
+		// but it says when the bucket is full again: the server's own
+		// Retry-After wins (doc.go, "Which wait wins").
 		name: "FractionalDurationResetLongerThanRetryAfter",
 		resp: Response{Status: 429, Host: "api.openai.com", Header: vcH(
 			"retry-after", "60",
@@ -79,7 +81,7 @@ var vcOpenAICases = []vcCase{
 			"x-ratelimit-reset-tokens", "2s",
 		), Body: []byte(`{"error":{"message":"Rate limit reached for gpt-4o in organization org-abc123 on requests per min (RPM): Limit 500, Used 500, Requested 1.","type":"requests","param":null,"code":"rate_limit_exceeded"}}`)},
 		limited: true, cause: CauseRateLimit,
-		wait: 90500 * time.Millisecond, waitSource: "x-ratelimit-reset-requests",
+		wait: time.Minute, waitSource: "retry-after",
 		vendor: "openai",
 		quotas: []vcQuota{
 			vcQ("requests").lim(500).rem(0).at(vcIn(90500 * time.Millisecond)),
@@ -224,7 +226,8 @@ var vcAnthropicCases = []vcCase{
 			"anthropic-ratelimit-input-tokens-reset", "2026-11-22T12:00:40Z",
 		), Body: []byte(vcAnthropicRateLimitBody)},
 		limited: true, cause: CauseRateLimit,
-		wait: 45 * time.Second, waitSource: "anthropic-ratelimit-tokens-reset",
+		// The tokens bucket is full again in 45 s; the server says 30 s.
+		wait: 30 * time.Second, waitSource: "retry-after",
 		vendor: "anthropic",
 		quotas: []vcQuota{
 			vcQ("requests").lim(50).rem(42).at(vcIn(time.Second)),
@@ -468,3 +471,100 @@ func TestVendorAzureOpenAI(t *testing.T) { vcRun(t, vcAzureOpenAICases) }
 func TestVendorAnthropic(t *testing.T) { vcRun(t, vcAnthropicCases) }
 
 func TestVendorGoogle(t *testing.T) { vcRun(t, vcGoogleCases) }
+
+// Which wait wins (doc.go): OpenAI's and Anthropic's resets are full-refill
+// times and yield to an explicit wait in the same response; without one the
+// exhausted bucket's reset is the wait. The header meanings:
+//   https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers
+//   ("x-ratelimit-reset-tokens: the time until the rate limit (based on
+//   tokens) resets to its initial state")
+//   https://docs.anthropic.com/en/api/rate-limits#response-headers
+//   ("anthropic-ratelimit-tokens-reset: the time when the token rate limit
+//   will be fully replenished"; "retry-after: the number of seconds to wait
+//   until you can retry the request")
+//   https://learn.microsoft.com/en-us/azure/ai-services/openai/how-to/quota#understanding-rate-limits
+// GitHub's fixed window ("if x-ratelimit-remaining is 0, do not retry until
+// after the time specified by x-ratelimit-reset"):
+//   https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#handle-rate-limit-errors-appropriately
+
+var vcWaitRuleCases = []vcCase{
+	{
+		name: "OpenAIRetryAfterShorterThanTokensResetWins",
+		resp: Response{Status: 429, Host: "api.openai.com", Header: vcH(
+			"retry-after", "2",
+			"x-ratelimit-limit-tokens", "30000",
+			"x-ratelimit-remaining-tokens", "0",
+			"x-ratelimit-reset-tokens", "6m0s",
+		), Body: []byte(`{"error":{"message":"Rate limit reached for gpt-4o on tokens per min (TPM): Limit 30000, Used 30000, Requested 800. Please try again in 1.6s.","type":"tokens","param":null,"code":"rate_limit_exceeded"}}`)},
+		limited: true, cause: CauseRateLimit,
+		wait: 2 * time.Second, waitSource: "retry-after",
+		vendor: "openai",
+		quotas: []vcQuota{vcQ("tokens").lim(30000).rem(0).at(vcIn(6 * time.Minute))},
+	},
+	{
+		name: "OpenAIWithoutRetryAfterTheResetIsTheWait",
+		resp: Response{Status: 429, Host: "api.openai.com", Header: vcH(
+			"x-ratelimit-limit-requests", "500",
+			"x-ratelimit-remaining-requests", "0",
+			"x-ratelimit-reset-requests", "8.64s",
+		), Body: []byte(`{"error":{"message":"Rate limit reached for requests","type":"requests","param":null,"code":"rate_limit_exceeded"}}`)},
+		limited: true, cause: CauseRateLimit,
+		wait: 8640 * time.Millisecond, waitSource: "x-ratelimit-reset-requests",
+		vendor: "openai",
+		quotas: []vcQuota{vcQ("requests").lim(500).rem(0).at(vcIn(8640 * time.Millisecond))},
+	},
+	{
+		name: "AzureRetryAfterMsWinsOverLongerTokensReset",
+		resp: Response{Status: 429, Host: "contoso.openai.azure.com", Header: vcH(
+			"retry-after", "1",
+			"retry-after-ms", "800",
+			"x-ratelimit-remaining-tokens", "0",
+			"x-ratelimit-reset-tokens", "42",
+		), Body: []byte(`{"error":{"code":"429","message":"Requests to the ChatCompletions_Create Operation under Azure OpenAI API version 2024-10-21 have exceeded token rate limit of your current OpenAI S0 pricing tier. Please retry after 1 second."}}`)},
+		limited: true, cause: CauseRateLimit,
+		wait: time.Second, waitSource: "retry-after",
+		quotas: []vcQuota{vcQ("tokens").rem(0).at(vcIn(42 * time.Second))},
+	},
+	{
+		name: "AnthropicRetryAfterShorterThanRequestsResetWins",
+		resp: Response{Status: 429, Host: "api.anthropic.com", Header: vcH(
+			"retry-after", "4",
+			"anthropic-ratelimit-requests-limit", "50",
+			"anthropic-ratelimit-requests-remaining", "0",
+			"anthropic-ratelimit-requests-reset", "2026-11-22T12:00:50Z",
+		), Body: []byte(`{"type":"error","error":{"type":"rate_limit_error","message":"Number of requests has exceeded your per-minute rate limit."}}`)},
+		limited: true, cause: CauseRateLimit,
+		wait: 4 * time.Second, waitSource: "retry-after",
+		vendor: "anthropic",
+		quotas: []vcQuota{vcQ("requests").lim(50).rem(0).at(vcIn(50 * time.Second))},
+	},
+	{
+		name: "AnthropicWithoutRetryAfterTheResetIsTheWait",
+		resp: Response{Status: 429, Host: "api.anthropic.com", Header: vcH(
+			"anthropic-ratelimit-output-tokens-limit", "8000",
+			"anthropic-ratelimit-output-tokens-remaining", "0",
+			"anthropic-ratelimit-output-tokens-reset", "2026-11-22T12:00:12Z",
+		), Body: []byte(`{"type":"error","error":{"type":"rate_limit_error","message":"Output tokens per minute exceeded."}}`)},
+		limited: true, cause: CauseRateLimit,
+		wait: 12 * time.Second, waitSource: "anthropic-ratelimit-output-tokens-reset",
+		vendor: "anthropic",
+		quotas: []vcQuota{vcQ("output-tokens").lim(8000).rem(0).at(vcIn(12 * time.Second))},
+	},
+	{
+		// GitHub's reset is the end of a fixed window: both must pass.
+		name: "GitHubResetLongerThanRetryAfterStillWins",
+		resp: Response{Status: 429, Host: "api.github.com", Header: vcH(
+			"retry-after", "30",
+			"x-ratelimit-limit", "5000",
+			"x-ratelimit-remaining", "0",
+			"x-ratelimit-reset", vcEpoch(vcIn(10*time.Minute)),
+			"x-ratelimit-resource", "core",
+		), Body: []byte(`{"message":"API rate limit exceeded for user ID 1.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}`)},
+		limited: true, cause: CauseRateLimit,
+		wait: 10 * time.Minute, waitSource: "x-ratelimit-reset",
+		vendor: "github",
+		quotas: []vcQuota{vcQ("core").lim(5000).rem(0).at(vcIn(10 * time.Minute))},
+	},
+}
+
+func TestVendorWaitRule(t *testing.T) { vcRun(t, vcWaitRuleCases) }
