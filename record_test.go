@@ -15,8 +15,10 @@ import (
 
 // TestOneCooldownPerRefusal: a 429 whose headers say "wait" several ways
 // (OpenAI's: Retry-After, and both quotas spent with their resets) is one
-// cooldown, counted and logged once, ending at the latest of them; and a
-// refusal the API sent and heed retried counts as a limited attempt.
+// cooldown, counted and logged once: for OpenAI, the explicit Retry-After
+// (its resets say when the buckets are full again; quota/doc.go's wait
+// rule), for GitHub the window's reset; and a refusal the API sent and
+// heed retried counts as a limited attempt.
 func TestOneCooldownPerRefusal(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -27,7 +29,7 @@ func TestOneCooldownPerRefusal(t *testing.T) {
 		{"OpenAI", 429, func() []string {
 			return []string{"Retry-After", "2", "X-Ratelimit-Limit-Requests", "60", "X-Ratelimit-Remaining-Requests", "0",
 				"X-Ratelimit-Reset-Requests", "1s", "X-Ratelimit-Limit-Tokens", "1000", "X-Ratelimit-Remaining-Tokens", "0", "X-Ratelimit-Reset-Tokens", "3s"}
-		}, 3 * time.Second},
+		}, 2 * time.Second},
 		{"GitHub", 403, func() []string {
 			return []string{"X-Ratelimit-Limit", "60", "X-Ratelimit-Remaining", "0", "X-Ratelimit-Reset", strconv.FormatInt(time.Now().Add(5*time.Second).Unix(), 10)}
 		}, 5 * time.Second},
