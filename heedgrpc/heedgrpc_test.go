@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 )
@@ -157,6 +158,25 @@ func TestRefusalIsAStatus(t *testing.T) {
 				t.Errorf("credential B: %v, want it unaffected", err)
 			}
 		})
+	}
+}
+
+// TestDNSTargetRoutes: a ClientConn of a plain host:port target (the dns
+// resolver's) is routed by that host and port.
+func TestDNSTargetRoutes(t *testing.T) {
+	t.Parallel()
+	hs, addr := newServer(t)
+	ic := newInterceptor(t, addr, heed.Upstream{OnLimit: heed.OnLimitFail}, "")
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()), grpc.WithUnaryInterceptor(ic.Unary()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := grpc_health_v1.NewHealthClient(conn)
+	hs.force("A", exhausted(t, time.Minute, ""))
+	_ = check(t.Context(), c, "A")
+	if err := check(t.Context(), c, "A"); !errors.Is(err, heed.ErrCooldown) {
+		t.Errorf("the call after the refusal: got %v, want heed's cooldown refusal", err)
 	}
 }
 

@@ -114,11 +114,11 @@ func (ic *Interceptor) hostOf(cc *grpc.ClientConn) string {
 }
 
 // endpointHost returns the endpoint of a canonical target
-// ("scheme://[authority]/endpoint") when it is a host[:port], else
-// "localhost".
+// ("scheme://[authority]/endpoint") when it is a host[:port], else (a
+// unix socket's) "localhost".
 func endpointHost(canonical string) string {
 	u, err := url.Parse(canonical)
-	if err != nil {
+	if err != nil || strings.HasPrefix(u.Scheme, "unix") {
 		return "localhost"
 	}
 	ep := strings.TrimPrefix(u.Path, "/")
