@@ -132,7 +132,10 @@ func TestRefusalIsAStatus(t *testing.T) {
 			hs, addr := newServer(t)
 			c := dial(t, addr, newInterceptor(t, addr, heed.Upstream{OnLimit: heed.OnLimitFail}, ""))
 			hs.force("A", exhausted(t, time.Minute, ""))
-			call := func() error { _, err := c.Check(tt.ctx(t.Context()), &grpc_health_v1.HealthCheckRequest{}, tt.opts...); return err }
+			call := func() error {
+				_, err := c.Check(tt.ctx(t.Context()), &grpc_health_v1.HealthCheckRequest{}, tt.opts...)
+				return err
+			}
 			if err := call(); status.Code(err) != codes.ResourceExhausted || errorInfoOf(err) != nil {
 				t.Fatalf("the refused call: got %v, want the server's ResourceExhausted", err)
 			}
