@@ -56,7 +56,8 @@
 // 503, DEADLINE_EXCEEDED 504, the others 500. The wait the status asks
 // for, the longer of its google.rpc.RetryInfo retry_delay and its
 // grpc-retry-pushback-ms trailer, becomes Retry-After-Ms (and
-// Retry-After, in whole seconds rounded up). So a RESOURCE_EXHAUSTED with
+// Retry-After, in whole seconds rounded up); a RESOURCE_EXHAUSTED that
+// names none cools down for cooldown.default. So a RESOURCE_EXHAUSTED with
 // a RetryInfo cools the scope down for that delay, across the fleet when
 // the store is shared: every call of that credential, in every process,
 // waits it out (or, with on_limit: fail or past max_wait, is refused at

@@ -164,6 +164,49 @@ func TestRefusalIsAStatus(t *testing.T) {
 	}
 }
 
+// TestOpenCircuitIsUnavailable: after the breaker's five failures in a
+// row (UNAVAILABLE, read as 503), heed answers the next call itself with
+// UNAVAILABLE, a RetryInfo of the time the circuit stays open and an
+// ErrorInfo HEED_CIRCUIT_OPEN.
+func TestOpenCircuitIsUnavailable(t *testing.T) {
+	t.Parallel()
+	hs, addr := newServer(t)
+	c := dial(t, addr, newInterceptor(t, addr, heed.Upstream{Breaker: heed.BreakerPolicy{Failures: 5, OpenFor: time.Minute}}, ""))
+	down := status.Error(codes.Unavailable, "down")
+	hs.force("A", down, down, down, down, down)
+	for i := range 5 {
+		if err := check(t.Context(), c, "A"); status.Code(err) != codes.Unavailable || errorInfoOf(err) != nil {
+			t.Fatalf("call %d: got %v, want the server's Unavailable", i, err)
+		}
+	}
+	err := check(t.Context(), c, "A")
+	if status.Code(err) != codes.Unavailable || !errors.Is(err, heed.ErrCircuitOpen) || errorInfoOf(err).GetReason() != "HEED_CIRCUIT_OPEN" {
+		t.Fatalf("the call after five failures: got %v, want heed's circuit-open refusal", err)
+	}
+	if d, ok := retryDelayOf(err); !ok || d < 50*time.Second || d > time.Minute {
+		t.Errorf("its RetryInfo: got %v (%v), want the minute the circuit stays open", d, ok)
+	}
+	if n := len(hs.calls("A")); n != 5 {
+		t.Errorf("A reached the server %d times, want 5", n)
+	}
+}
+
+// TestUpstreamTimeoutIsDeadlineExceeded: a call the upstream's timeout
+// cuts off fails with DEADLINE_EXCEEDED.
+func TestUpstreamTimeoutIsDeadlineExceeded(t *testing.T) {
+	t.Parallel()
+	hs, addr := newServer(t)
+	c := dial(t, addr, newInterceptor(t, addr, heed.Upstream{Timeout: 50 * time.Millisecond}, ""))
+	hs.force("A", slow(time.Second))
+	err := check(t.Context(), c, "A")
+	if status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("got %v, want DeadlineExceeded", err)
+	}
+	if err := check(t.Context(), c, "A"); err != nil {
+		t.Errorf("the next call: %v", err)
+	}
+}
+
 // TestDNSTargetRoutes: a ClientConn of a plain host:port target (the dns
 // resolver's) is routed by that host and port.
 func TestDNSTargetRoutes(t *testing.T) {

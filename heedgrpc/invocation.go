@@ -1,6 +1,7 @@
 package heedgrpc
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heedhq/heed"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -28,7 +30,8 @@ var errNotACall = errors.New("heedgrpc: the request carries no gRPC call: send H
 // RoundTrip makes one attempt of the call. When the caller gave up (the
 // request's context ended, by its deadline or heed's upstream timeout),
 // the call's error is an error here, not a response, as an HTTP
-// transport's would be.
+// transport's would be; the upstream's timeout is DEADLINE_EXCEEDED to
+// the caller.
 func (invocation) RoundTrip(req *http.Request) (*http.Response, error) {
 	r, ok := req.Context().Value(rpcKey{}).(*rpc)
 	if !ok {
@@ -43,6 +46,9 @@ func (invocation) RoundTrip(req *http.Request) (*http.Response, error) {
 		r.err = r.invoker(ctx, r.method, r.req, r.reply, r.cc, r.opts...)
 	}
 	if r.err != nil && ctx.Err() != nil {
+		if errors.Is(context.Cause(ctx), heed.ErrUpstreamTimeout) {
+			r.err = status.Error(codes.DeadlineExceeded, heed.ErrUpstreamTimeout.Error())
+		}
 		r.failed = true
 		return nil, r.err
 	}

@@ -97,7 +97,9 @@ func (s *healthServer) refused(cred string) time.Time {
 
 func (s *healthServer) Check(ctx context.Context, _ *grpc_health_v1.HealthCheckRequest) (*grpc_health_v1.HealthCheckResponse, error) {
 	if err := s.arrive(credOf(ctx)); err != nil {
-		return nil, forcedError(ctx, err)
+		if err := forcedError(ctx, err); err != nil {
+			return nil, err
+		}
 	}
 	return &grpc_health_v1.HealthCheckResponse{Status: grpc_health_v1.HealthCheckResponse_SERVING}, nil
 }
@@ -113,12 +115,22 @@ func (s *healthServer) Watch(_ *grpc_health_v1.HealthCheckRequest, ss grpc.Serve
 // itself, but a pushback is RESOURCE_EXHAUSTED with a
 // grpc-retry-pushback-ms trailer of pushbackDelay.
 func forcedError(ctx context.Context, err error) error {
+	if s, ok := err.(slow); ok {
+		time.Sleep(time.Duration(s))
+		return nil
+	}
 	if _, ok := err.(pushback); !ok {
 		return err
 	}
 	_ = grpc.SetTrailer(ctx, metadata.Pairs("grpc-retry-pushback-ms", strconv.FormatInt(pushbackDelay.Milliseconds(), 10)))
 	return status.Error(codes.ResourceExhausted, "slow down")
 }
+
+// slow is a forced "error" that makes the server answer after it, as it
+// should.
+type slow time.Duration
+
+func (slow) Error() string { return "slow" }
 
 // exhausted returns a RESOURCE_EXHAUSTED status error with a RetryInfo of
 // delay and, when quotaID is not "", a QuotaFailure naming it.
