@@ -132,7 +132,11 @@ type Upstream struct {
 	// host (default ports normalized, case-insensitive) whose path is the
 	// prefix or below it, on a segment boundary, get this policy; when
 	// several match, the longest prefix wins. It carries no user info, query
-	// or fragment.
+	// or fragment. A gRPC upstream (package heedgrpc) has a grpc:// or
+	// grpcs:// base URL: the target's host and port (443 by default), and
+	// as path the prefix of the full method names it governs, e.g.
+	// grpc://translate.googleapis.com/google.cloud.translation.v3.TranslationService/
+	// (grpc and grpcs match alike: the grpc.ClientConn, not heed, dials).
 	BaseURL string `yaml:"base_url"`
 
 	// Vendor names the API whose error shape heed's synthetic answers take

@@ -103,6 +103,8 @@ func TestMatch(t *testing.T) {
 		{Name: "plain", BaseURL: "http://example.com:80"},
 		{Name: "v6", BaseURL: "https://[2001:db8::1]:443/"},
 		{Name: "broken", BaseURL: "https://user:pw@broken.example.com"},
+		{Name: "translate", BaseURL: "grpc://translate.googleapis.com:443/google.cloud.translation.v3.TranslationService/"},
+		{Name: "health", BaseURL: "grpcs://127.0.0.1:50051/grpc.health.v1.Health"},
 	}}
 	tests := []struct {
 		url    string
@@ -130,6 +132,14 @@ func TestMatch(t *testing.T) {
 		{"https://[2001:DB8::1]/x", 5, true},
 		{"https://broken.example.com/", 0, false},
 		{"/relative/only", 0, false},
+		{"grpc://translate.googleapis.com/google.cloud.translation.v3.TranslationService/TranslateText", 7, true},
+		{"grpc://translate.googleapis.com:443/google.cloud.translation.v3.TranslationService/TranslateText", 7, true},
+		{"grpcs://Translate.GoogleAPIs.com/google.cloud.translation.v3.TranslationService/TranslateText", 7, true},
+		{"grpc://translate.googleapis.com/google.cloud.translation.v3.TranslationServiceBeta/TranslateText", 0, false},
+		{"grpc://translate.googleapis.com:8443/google.cloud.translation.v3.TranslationService/TranslateText", 0, false},
+		{"https://translate.googleapis.com/google.cloud.translation.v3.TranslationService/TranslateText", 0, false},
+		{"grpc://127.0.0.1:50051/grpc.health.v1.Health/Check", 8, true},
+		{"grpc://127.0.0.1/grpc.health.v1.Health/Check", 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {

@@ -303,8 +303,8 @@ func parseRoute(raw string) (route, error) {
 		return route{}, fmt.Errorf("base_url is not a valid URL: %w", urlCause(err))
 	}
 	switch {
-	case u.Scheme != "http" && u.Scheme != "https":
-		return route{}, errors.New("base_url: scheme must be http or https")
+	case u.Scheme != "http" && u.Scheme != "https" && u.Scheme != SchemeGRPC && u.Scheme != SchemeGRPCS:
+		return route{}, errors.New("base_url: scheme must be http, https, grpc or grpcs")
 	case u.User != nil:
 		return route{}, errors.New("base_url must not contain user info: credentials belong in the requests")
 	case u.Opaque != "" || u.Hostname() == "":
@@ -314,7 +314,7 @@ func parseRoute(raw string) (route, error) {
 	case u.Fragment != "" || strings.HasSuffix(raw, "#"):
 		return route{}, errors.New("base_url must not have a fragment")
 	}
-	return route{scheme: u.Scheme, host: normalHost(u), prefix: strings.TrimRight(u.Path, "/")}, nil
+	return route{scheme: routeScheme(u.Scheme), host: normalHost(u), prefix: strings.TrimRight(u.Path, "/")}, nil
 }
 
 // urlCause returns the reason url.Parse failed without the URL it quotes.

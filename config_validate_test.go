@@ -75,8 +75,15 @@ func TestValidate(t *testing.T) {
 		{"BaseURLMissing", func(c *Config) { c.Upstreams[1].BaseURL = "" }, []string{gh + "base_url is required"}},
 		{"BaseURLUnparsable", func(c *Config) { c.Upstreams[1].BaseURL = "https://h:port/" }, []string{
 			gh + `base_url is not a valid URL: invalid port ":port" after host`}},
-		{"BaseURLScheme", func(c *Config) { c.Upstreams[1].BaseURL = "ftp://h" }, []string{gh + "base_url: scheme must be http or https"}},
-		{"BaseURLNoScheme", func(c *Config) { c.Upstreams[1].BaseURL = "api.github.com" }, []string{gh + "base_url: scheme must be http or https"}},
+		{"BaseURLScheme", func(c *Config) { c.Upstreams[1].BaseURL = "ftp://h" }, []string{gh + "base_url: scheme must be http, https, grpc or grpcs"}},
+		{"BaseURLNoScheme", func(c *Config) { c.Upstreams[1].BaseURL = "api.github.com" }, []string{gh + "base_url: scheme must be http, https, grpc or grpcs"}},
+		{"BaseURLGRPC", func(c *Config) {
+			c.Upstreams[1].BaseURL = "grpc://translate.googleapis.com:443/google.cloud.translation.v3.TranslationService/"
+		}, nil},
+		{"BaseURLGRPCS", func(c *Config) { c.Upstreams[1].BaseURL = "grpcs://127.0.0.1:50051/" }, nil},
+		{"BaseURLGRPCDuplicate", func(c *Config) {
+			c.Upstreams[0].BaseURL, c.Upstreams[1].BaseURL = "grpc://h/pkg.Service", "grpcs://h:443/pkg.Service/"
+		}, []string{gh + `base_url duplicates upstreams[0] "api"`}},
 		{"BaseURLNoHost", func(c *Config) { c.Upstreams[1].BaseURL = "https:///v1" }, []string{gh + "base_url must have a host"}},
 		{"BaseURLUserinfo", func(c *Config) { c.Upstreams[1].BaseURL = "https://bob:hunter2@h" }, []string{
 			gh + "base_url must not contain user info: credentials belong in the requests"}},

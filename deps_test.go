@@ -10,7 +10,7 @@ import (
 // heavy lists the import path prefixes that a program using only the root
 // package, the memory store and a Config built in code must not link: the
 // YAML reader and the Redis store (and what they import), the jobs' River
-// and databases, Prometheus.
+// and databases, Prometheus, gRPC (package heedgrpc's).
 var heavy = []string{
 	"github.com/heedhq/heed/config",
 	"github.com/heedhq/heed/store/redis",
@@ -21,6 +21,9 @@ var heavy = []string{
 	"modernc.org/sqlite",
 	"github.com/jackc/pgx",
 	"github.com/prometheus",
+	"github.com/heedhq/heed/heedgrpc",
+	"google.golang.org/grpc",
+	"google.golang.org/genproto",
 }
 
 // TestMemoryOnlyProgramIsLight: testdata/memoryonly, a program that

@@ -41,7 +41,7 @@ func (c Config) Match(u *url.URL) (i int, ok bool) {
 
 // route is an upstream's BaseURL reduced to what matching compares.
 type route struct {
-	scheme string // "http" or "https"
+	scheme string // "http", "https" or "grpc" (see routeScheme)
 	host   string // lowercase host, with the port unless it is the default
 	prefix string // path prefix without a trailing slash; "" covers every path
 }
@@ -68,7 +68,7 @@ func (r router) match(u *url.URL) (int, bool) {
 	if u == nil {
 		return 0, false
 	}
-	req := route{scheme: strings.ToLower(u.Scheme), host: normalHost(u), prefix: u.Path}
+	req := route{scheme: routeScheme(u.Scheme), host: normalHost(u), prefix: u.Path}
 	best, bestLen := 0, -1
 	for i, rt := range r.routes {
 		if r.valid[i] && rt.covers(req) && len(rt.prefix) > bestLen {
@@ -83,7 +83,7 @@ func (r router) coversAt(i int, u *url.URL) bool {
 	if u == nil || i >= len(r.routes) || !r.valid[i] {
 		return false
 	}
-	return r.routes[i].covers(route{scheme: strings.ToLower(u.Scheme), host: normalHost(u), prefix: u.Path})
+	return r.routes[i].covers(route{scheme: routeScheme(u.Scheme), host: normalHost(u), prefix: u.Path})
 }
 
 // covers reports whether rt covers the request req, whose prefix holds the
@@ -107,11 +107,45 @@ func normalHost(u *url.URL) string {
 		host = "[" + host + "]"
 	}
 	port := u.Port()
-	scheme := strings.ToLower(u.Scheme)
-	if port == "" || (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+	if port == "" || port == defaultPort(routeScheme(u.Scheme)) {
 		return host
 	}
 	return host + ":" + port
+}
+
+// The schemes of gRPC upstreams. A gRPC call reaches heed as a request to
+// grpc://authority/package.Service/Method (package heedgrpc makes it);
+// grpcs is the same route, for a base URL that says the channel is TLS:
+// heed does not dial, the caller's grpc.ClientConn does, so both match
+// either.
+const (
+	SchemeGRPC  = "grpc"
+	SchemeGRPCS = "grpcs"
+)
+
+// routeScheme returns the scheme as routes compare it: lower case, with
+// grpcs as grpc.
+func routeScheme(s string) string {
+	if s == "http" || s == "https" || s == SchemeGRPC {
+		return s // the common case: nothing to do
+	}
+	s = strings.ToLower(s)
+	if s == SchemeGRPCS {
+		return SchemeGRPC
+	}
+	return s
+}
+
+// defaultPort returns the port a URL of scheme (as routeScheme returns
+// it) has when it names none: gRPC's is 443, as its DNS resolver assumes.
+func defaultPort(scheme string) string {
+	switch scheme {
+	case "http":
+		return "80"
+	case "https", SchemeGRPC:
+		return "443"
+	}
+	return ""
 }
 
 // plainHost reports whether h is a lower-case host name with no port,
