@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/heedhq/heed"
 	"github.com/heedhq/heed/config"
@@ -133,6 +134,12 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateAPITokens()...)
 	if c.TenantHeader != "" && !httptoken.Valid(c.TenantHeader) {
 		errs = append(errs, heed.NewConfigError("tenant_header", "tenant_header %q is not a valid header name", c.TenantHeader))
+	}
+	for i, u := range c.Upstreams {
+		if s, _, ok := strings.Cut(u.BaseURL, "://"); ok && (strings.EqualFold(s, heed.SchemeGRPC) || strings.EqualFold(s, heed.SchemeGRPCS)) {
+			errs = append(errs, heed.NewConfigError(fmt.Sprintf("upstreams[%d].base_url", i),
+				"upstreams[%d] %q: base_url: heed serve proxies HTTP; a gRPC upstream is for package heedgrpc's interceptors", i, u.Name))
+		}
 	}
 	if c.Jobs != nil {
 		errs = append(errs, c.Jobs.Validate())
