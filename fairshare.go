@@ -67,15 +67,7 @@ func (fs *fairShares) classOf(upstream, name string) (Priority, error) {
 	for i, c := range fs.policy.Priorities {
 		names[i] = c.Name
 	}
-	return Priority{}, fmt.Errorf("%w %q: upstream %q has %s", ErrUnknownPriority, clip(name, maxClassLen), upstream, strings.Join(names, ", "))
-}
-
-// clip cuts s to n bytes, for quoting what a caller sent.
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
+	return Priority{}, fmt.Errorf("%w %q: upstream %q has %s", ErrUnknownPriority, truncate(name, maxClassLen), upstream, strings.Join(names, ", "))
 }
 
 // maxFlowName is the longest flow name kept as it is; a longer one (a
@@ -170,6 +162,11 @@ func (r *room) enter(w *waiter) (head bool, err error) {
 func (r *room) handOn(w *waiter, admitted bool, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.handOnLocked(w, admitted, now)
+}
+
+// handOnLocked is handOn with r.mu held.
+func (r *room) handOnLocked(w *waiter, admitted bool, now time.Time) {
 	if r.head != w {
 		return
 	}
@@ -195,16 +192,15 @@ func (r *room) handOn(w *waiter, admitted bool, now time.Time) {
 // it was the head.
 func (r *room) leave(w *waiter, now time.Time) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.head == w {
-		r.mu.Unlock()
-		r.handOn(w, false, now)
+		r.handOnLocked(w, false, now)
 		return
 	}
 	if _, ok := r.queued[w]; ok {
 		r.sched.Remove(&w.req)
 		delete(r.queued, w)
 	}
-	r.mu.Unlock()
 }
 
 // refused records the head's refusal g at now, and wakes the waiters it
@@ -340,13 +336,12 @@ func (c *call) awaitTurn(r *room, w *waiter) (*synthetic, error) {
 		ctx, wake := context.WithCancel(c.ctx)
 		w.wake = wake
 		r.mu.Unlock()
-		err := c.sleepIn(ctx, waitLimit, w.deadline.Sub(now))
+		_ = c.sleepIn(ctx, waitLimit, w.deadline.Sub(now)) // woken, the deadline, or the request's end: the loop looks
 		wake()
 		if c.ctx.Err() != nil {
 			r.leave(w, clock.Now())
 			return nil, c.ctx.Err()
 		}
-		_ = err // woken, or the deadline: the loop looks
 	}
 }
 
