@@ -51,8 +51,9 @@ type call struct {
 	// retries on its own: heed then makes one attempt.
 	clientRetries bool
 	// seq is the scope's admission count when this call's latest attempt
-	// was let go.
-	seq int64
+	// was let go, sent when it was sent.
+	seq  int64
+	sent time.Time
 	// probing is set while this call holds its scope's probe.
 	probing bool
 	// charge is what the latest admission charged, for settleAttempt;

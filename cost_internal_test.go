@@ -1,6 +1,7 @@
 package heed
 
 import (
+	"github.com/heedhq/heed/learn"
 	"testing"
 	"time"
 
@@ -130,7 +131,7 @@ func TestBucketPace(t *testing.T) {
 	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
 	priced := &call{u: &upstream{pricing: pricing{vendor: llm.Anthropic, granule: [4]int64{1, 10, 10, 1}}}}
 	q := quota.Quota{Name: "input-tokens", Limit: 60_000, HasLimit: true, Remaining: 1000, HasRemaining: true, Reset: now.Add(59 * time.Second)}
-	p, ok := priced.learnedPace(q, q.Remaining, 59*time.Second, now)
+	p, ok := priced.learnedPace(q, learn.Model{}, q.Remaining, 59*time.Second, now)
 	if !ok || p.Unit != store.UnitInputTokens || !p.Until.Equal(now.Add(time.Minute)) {
 		t.Fatalf("pace %+v %v: want one in input tokens for a minute (its reset is sooner)", p, ok)
 	}
@@ -146,7 +147,7 @@ func TestBucketPace(t *testing.T) {
 	// keeps the scope known for that minute.
 	full := q
 	full.Remaining, full.Reset = 60_000, now
-	p, ok = priced.learnedPace(full, full.Remaining, 0, now)
+	p, ok = priced.learnedPace(full, learn.Model{}, full.Remaining, 0, now)
 	if !ok || p.GCRA.Burst() != 6000 || !p.Until.Equal(now.Add(time.Minute)) {
 		t.Fatalf("a full bucket: %+v %v; want its 6000 granules at once, known for a minute", p, ok)
 	}
@@ -154,7 +155,7 @@ func TestBucketPace(t *testing.T) {
 		t.Errorf("a full bucket: %.1f granules a second, want about 100 (6000 a minute, less the headroom)", perSec)
 	}
 	unpriced := &call{u: &upstream{pricing: pricing{granule: [4]int64{1, 10, 10, 10}}}}
-	p, ok = unpriced.learnedPace(q, q.Remaining, 59*time.Second, now)
+	p, ok = unpriced.learnedPace(q, learn.Model{}, q.Remaining, 59*time.Second, now)
 	if !ok || p.Unit != store.UnitRequests || p.GCRA.Burst() != 500 {
 		t.Errorf("unpriced: %+v %v; want the remainder spread in requests, half of it at once", p, ok)
 	}

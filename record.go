@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/heedhq/heed/learn"
 	"github.com/heedhq/heed/limit"
 	"github.com/heedhq/heed/quota"
 	"github.com/heedhq/heed/store"
@@ -34,10 +35,17 @@ func (c *call) record(out *outcome) {
 	c.reportRemaining(sig)
 	c.sc.keepQuotas(sig.Quotas, now, sig.Limited || sig.Wait > 0)
 	c.u.learnVendor(sig.Vendor)
-	learn := c.learns()
-	cd, ok := c.cooldownOf(sig, learn)
-	if learn {
-		if until, source, empty := c.pace(sig, now); empty && until.After(cd.until) {
+	learning := c.learns()
+	cd, ok := c.cooldownOf(sig, learning)
+	if learning {
+		until, source, empty, modeled := c.pace(sig, now)
+		if modeled && !sig.Limited {
+			// The wait a successful answer names is its exhausted
+			// quotas' resets; the scope learned when their units are
+			// back, which is sooner when resets are rounded.
+			cd, ok = pause{}, false
+		}
+		if empty && until.After(cd.until) {
 			cd, ok = pause{until: until, source: source}, true
 		}
 	}
@@ -46,6 +54,9 @@ func (c *call) record(out *outcome) {
 	}
 	inForce := c.setCooldown(out.resp, cd, now)
 	if sig.Limited && sig.Cause == quota.CauseRateLimit {
+		if learning {
+			c.sc.learned.refute() // the API refused what the models let go
+		}
 		out.refused = c.upstreamRefusal(out.resp.StatusCode, inForce.Sub(now), now)
 	}
 }
@@ -117,64 +128,118 @@ func orStatus(status int) int {
 }
 
 // pace records a pace for each quota the response reports with units left
-// and a reset ahead (limit.Spread), until that reset; a newer observation
-// replaces it. What a reset restores is unknown (all of a fixed window, one
-// unit of a sliding window or a token bucket), so after it the scope is
-// unknown again and goes one request at a time until an answer describes it
-// (see scopeState.known). It returns the latest reset of a quota with
-// nothing left for anyone, and empty set, when there is one: the scope
-// then pauses until it.
+// and a reset ahead, until that reset; a newer observation replaces it.
+// How it paces is what the scope learned of the quota so far (package
+// learn): Limit per learned window, as if configured, once the answers
+// told how the quota comes back; until then the remainder spread until the
+// reset (limit.Spread), after which the scope is unknown again and goes
+// one request at a time until an answer describes it (see
+// scopeState.known). It returns the latest time a quota with nothing left
+// for anyone has a unit back, and empty set, when there is one: the scope
+// then pauses until it; modeled reports that every quota the API reports
+// exhausted has a learned model (then that time, not the answer's resets,
+// is when the scope may go on).
 //
 // The remaining quota a response reports may not count every request this
 // process let go: not those sent after it, nor those sent before it that
 // reached the server later. They spend from it too, so they are taken off
-// first (see scopeState.uncounted).
-func (c *call) pace(sig quota.Signal, now time.Time) (until time.Time, source string, empty bool) {
+// first (see scopeState.uncounted); a learned pace spaces them already, so
+// it pauses only when the API itself reports nothing left.
+func (c *call) pace(sig quota.Signal, now time.Time) (until time.Time, source string, empty, modeled bool) {
 	if len(sig.Quotas) == 0 {
 		c.sc.knownUntil.CompareAndSwap(0, noQuotaHeaders)
-		return time.Time{}, "", false
+		return time.Time{}, "", false, false
 	}
 	after := float64(c.sc.uncounted(c.seq))
+	var ps pauses
 	for _, q := range sig.Quotas {
-		bucket := c.bucket(q)
-		if !q.HasRemaining || !bucket && !q.Reset.After(now) {
-			continue
-		}
-		left := q.Remaining - after
-		switch {
-		case c.u.pricing.unitOf(q) != store.UnitRequests:
-			// What heed sent since is counted in tokens, not requests.
-			left = q.Remaining
-		case bucket:
-			// An empty bucket refills continuously, for the next
-			// request, not at its reset: its pace waits.
-		case left < 1 && q.Reset.After(until): // nothing left for anyone until the reset
-			until, source, empty = q.Reset, q.Source, true
-		}
-		p, ok := c.learnedPace(q, left, q.Reset.Sub(now), now)
-		if !ok {
-			continue
-		}
-		if err := c.u.t.store.SetPace(context.WithoutCancel(c.ctx), c.sc.key, p); err != nil {
+		if err := c.paceQuota(q, after, now, &ps); err != nil {
 			c.u.t.log.LogAttrs(c.ctx, slogWarn, "heed: recording a pace failed", attr("upstream", c.u.cfg.Name), attr("error", err.Error()))
-			return until, source, empty
+			break
 		}
-		c.sc.knownUntil.Store(p.Until.UnixMicro())
 	}
-	return until, source, empty
+	return ps.until, ps.source, !ps.until.IsZero(), ps.exhausted > 0 && ps.modeled == ps.exhausted
 }
 
-// learnedPace returns the pace a quota teaches. When the response states
-// the quota's size and window (the IETF drafts' q and w, HubSpot's
-// interval), it is that rate, as if configured, for one window: it holds
-// whatever the window's algorithm, and a whole-second reset does not slow
-// it. Otherwise it spreads the remainder until the reset (limit.Spread).
+// pauses is what pace gathers from an answer's quotas: the latest time one
+// with nothing left has a unit back (and what said so), and how many of
+// those the API reports exhausted have a learned model.
+type pauses struct {
+	until              time.Time
+	source             string
+	exhausted, modeled int
+}
+
+// note keeps until if it is the latest.
+func (ps *pauses) note(until time.Time, source string) {
+	if until.After(ps.until) {
+		ps.until, ps.source = until, source
+	}
+}
+
+// paceQuota learns from q, records its pace, and notes in ps when the
+// scope must pause for it. A request quota of an unpriced upstream is
+// learned (see package learn); once one process of a fleet learned it,
+// the store keeps that pace in force, and the others learn it from there.
+func (c *call) paceQuota(q quota.Quota, after float64, now time.Time, ps *pauses) error {
+	bucket := c.bucket(q)
+	if !q.HasRemaining || !bucket && !q.Reset.After(now) {
+		return nil
+	}
+	requests := c.u.pricing.unitOf(q) == store.UnitRequests
+	var m learn.Model
+	if requests && !bucket {
+		m = c.sc.learned.observe(q, c.sent, now)
+	}
+	left := q.Remaining - after
+	if !requests {
+		left = q.Remaining // what heed sent since is counted in tokens, not requests
+	}
+	if p, ok := c.learnedPace(q, m, left, q.Reset.Sub(now), now); ok {
+		inForce, err := c.u.t.store.SetPace(context.WithoutCancel(c.ctx), c.sc.key, p)
+		if err != nil {
+			return err
+		}
+		if requests && !bucket && !m.Known() && !inForce.Learned.IsZero() {
+			m = c.sc.learned.adopt(q, inForce.Learned)
+		}
+		c.sc.knownUntil.Store(inForce.Until.UnixMicro())
+	}
+	if q.Exhausted() {
+		ps.exhausted++
+	}
+	switch {
+	case !requests || bucket:
+		// An empty bucket refills continuously, for the next request,
+		// not at its reset: its pace waits.
+	case m.Known() && q.Exhausted() && m.Kind == learn.KindWindow && now.Before(m.Opened.Add(time.Duration(float64(m.Window)*(m.Limit-2)/m.Limit))):
+		// Empty early in a window it paced: someone else spends from it,
+		// or the model is wrong.
+		c.sc.learned.refuteOne(q.Name)
+		ps.note(q.Reset, q.Source)
+	case m.Known() && q.Exhausted():
+		ps.modeled++
+		ps.note(m.NextUnit(now, q.Reset), q.Source)
+	case !m.Known() && left < 1: // nothing left for anyone until the reset
+		ps.note(q.Reset, q.Source)
+	}
+	return nil
+}
+
+// learnedPace returns the pace a quota teaches. Once the scope learned how
+// the quota comes back (m, from the answers, or the window the response
+// states: the IETF drafts' w=, HubSpot's interval), it is that rate, as
+// if configured (Limit per window, with ArrivalJitter and the headroom),
+// for a window at least: it holds whatever the window's algorithm, and a
+// whole-second reset does not slow it. A learned bucket lets what it
+// holds go at once. Otherwise it spreads the remainder until the reset
+// (limit.Spread).
 //
 // A priced upstream's token quotas (OpenAI's tokens, Anthropic's input
 // and output tokens) pace in their unit, counted in the upstream's
 // granules, so that what a request is charged is spent from them; an
 // unpriced upstream's pace every quota in requests.
-func (c *call) learnedPace(q quota.Quota, remaining float64, until time.Duration, now time.Time) (store.Pace, bool) {
+func (c *call) learnedPace(q quota.Quota, m learn.Model, remaining float64, until time.Duration, now time.Time) (store.Pace, bool) {
 	key := "quota:" + q.Name
 	unit := c.u.pricing.unitOf(q)
 	per := float64(c.u.pricing.granule[unit])
@@ -182,12 +247,16 @@ func (c *call) learnedPace(q quota.Quota, remaining float64, until time.Duration
 	if c.bucket(q) {
 		return c.bucketPace(key, unit, q.Limit/per, remaining, until, q.Reset, now)
 	}
-	// Only request quotas come this far with a size (a priced upstream's
-	// sized quotas are buckets), so per is 1 below.
-	if q.HasLimit && q.Limit >= 1 && q.Window > 0 {
-		g, err := limit.NewGCRA(int64(q.Limit), q.Window+ArrivalJitter, 1, c.u.cfg.Headroom)
+	if m.Known() {
+		burst := int64(1)
+		if m.Kind == learn.KindBucket {
+			burst = min(max(int64(remaining), 1), int64(m.Limit))
+		}
+		// Only request quotas are learned, so per is 1 here.
+		g, err := limit.NewGCRA(int64(m.Limit), m.Window+ArrivalJitter, burst, c.u.cfg.Headroom)
 		if err == nil {
-			return store.Pace{Key: key, GCRA: g, Until: maxTime(q.Reset, now.Add(q.Window)), Unit: unit}, true
+			return store.Pace{Key: key, GCRA: g, Until: maxTime(q.Reset, now.Add(m.Window)), Unit: unit,
+				Learned: store.Learned{Limit: int64(m.Limit), Window: m.Window}}, true
 		}
 	}
 	g, ok := limit.Spread(remaining, limit.Micros(until))

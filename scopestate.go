@@ -34,6 +34,9 @@ type scopeState struct {
 
 	waiting  atomic.Int64
 	lastSeen atomic.Int64 // Unix µs of the last call
+	// learned is what the scope's answers taught of how its quotas come
+	// back.
+	learned learners
 	// room is the scope's waiting room, for an upstream with fair shares
 	// (nil otherwise).
 	room *room

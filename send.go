@@ -22,6 +22,7 @@ func (u *upstream) send(c *call) outcome {
 	if err != nil {
 		return abandon(err)
 	}
+	c.sent = c.u.t.clock.Now()
 	resp, err := c.roundTrip(req)
 	c.sc.answered.Add(1)
 	if err != nil {

@@ -29,8 +29,11 @@ type Store interface {
 	// SetPace records a pace for the scope, learned from an API's quota
 	// headers; Acquire enforces it like a limit until pace.Until. A pace with
 	// the same Key replaces the earlier one, keeping the units it has spent
-	// (see limit.Reprice).
-	SetPace(ctx context.Context, scope string, pace Pace) error
+	// (see limit.Reprice), except that a pace without Learned keeps a
+	// Learned one in force until its Until. It returns the pace in force
+	// afterwards: pace, or the learned one kept, so that a process learns
+	// what another learned of the quota.
+	SetPace(ctx context.Context, scope string, pace Pace) (Pace, error)
 	// Settle corrects what Acquire charged a request once its real cost is
 	// known, in one atomic step: every limit of s.Limits, and every pace of
 	// the scope in force, is charged s.Delta in its own unit more (a
@@ -123,7 +126,21 @@ type Pace struct {
 	Until time.Time
 	// Unit is what the pace counts; the zero Unit is requests.
 	Unit Unit
+	// Learned is, for a pace learned from how the quota comes back (see
+	// package learn), what was learned; the zero Learned for a pace that
+	// spreads what is left until a reset.
+	Learned Learned
 }
+
+// Learned is what a process learned of how a quota comes back: Limit
+// units in Window.
+type Learned struct {
+	Limit  int64
+	Window time.Duration
+}
+
+// IsZero reports whether nothing was learned.
+func (l Learned) IsZero() bool { return l.Limit <= 0 || l.Window <= 0 }
 
 // Unit is what a limit counts. One request may cost one request and
 // thousands of tokens at once: each limit is charged in its own unit.

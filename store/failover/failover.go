@@ -405,11 +405,11 @@ func (s *Store) Cooldown(ctx context.Context, scope string) (store.Cooldown, boo
 }
 
 // SetPace implements store.Store; the fallback gets this process's share.
-func (s *Store) SetPace(ctx context.Context, scope string, p store.Pace) error {
+func (s *Store) SetPace(ctx context.Context, scope string, p store.Pace) (store.Pace, error) {
 	if s.useShared(ctx) {
-		err := s.shared.SetPace(ctx, scope, p)
+		inForce, err := s.shared.SetPace(ctx, scope, p)
 		if err == nil {
-			return nil
+			return inForce, nil
 		}
 		s.failed(scope, OpPace, err)
 	}

@@ -98,9 +98,9 @@ func (f *flaky) Cooldown(ctx context.Context, scope string) (store.Cooldown, boo
 	return f.mem.Load().Cooldown(ctx, scope)
 }
 
-func (f *flaky) SetPace(ctx context.Context, scope string, p store.Pace) error {
+func (f *flaky) SetPace(ctx context.Context, scope string, p store.Pace) (store.Pace, error) {
 	if err := f.fail(); err != nil {
-		return err
+		return store.Pace{}, err
 	}
 	return f.mem.Load().SetPace(ctx, scope, p)
 }
@@ -267,7 +267,7 @@ func TestWhatIsLearnedDuringAnOutageIsKept(t *testing.T) {
 		t.Fatalf("Cooldown = %+v %v %v, want the fallback's", cd, ok, err)
 	}
 	// A pace of 1 per 100ms becomes 1 per 200ms for one of two processes.
-	if err := f.s.SetPace(ctx, "/api/y", store.Pace{Key: "q", GCRA: limit.GCRA{Interval: 100_000}, Until: f.clock.Now().Add(time.Minute)}); err != nil {
+	if _, err := f.s.SetPace(ctx, "/api/y", store.Pace{Key: "q", GCRA: limit.GCRA{Interval: 100_000}, Until: f.clock.Now().Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	capped := store.Request{Scope: "/api/y", Concurrency: 4}

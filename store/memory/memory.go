@@ -54,10 +54,11 @@ type scopeState struct {
 }
 
 type pace struct {
-	gcra  limit.GCRA
-	until int64
-	tat   int64
-	unit  store.Unit
+	gcra    limit.GCRA
+	until   int64
+	tat     int64
+	unit    store.Unit
+	learned store.Learned
 }
 
 // New returns an empty Store.
@@ -293,27 +294,31 @@ func (s *Store) Cooldown(_ context.Context, scope string) (store.Cooldown, bool,
 }
 
 // SetPace implements store.Store.
-func (s *Store) SetPace(_ context.Context, scope string, p store.Pace) error {
+func (s *Store) SetPace(_ context.Context, scope string, p store.Pace) (store.Pace, error) {
 	if scope == "" || p.Key == "" {
-		return fmt.Errorf("%w: empty scope or pace key", store.ErrInvalid)
+		return store.Pace{}, fmt.Errorf("%w: empty scope or pace key", store.ErrInvalid)
 	}
 	now := s.micros()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return store.ErrClosed
+		return store.Pace{}, store.ErrClosed
 	}
 	st := s.scope(scope)
 	st.lastUsed = now
 	if st.paces == nil {
 		st.paces = make(map[string]*pace)
 	}
-	np := &pace{gcra: p.GCRA, until: p.Until.UnixMicro(), unit: p.Unit}
-	if old := st.paces[p.Key]; old != nil {
+	old := st.paces[p.Key]
+	if old != nil && p.Learned.IsZero() && !old.learned.IsZero() && old.until > now {
+		return store.Pace{Key: p.Key, GCRA: old.gcra, Until: time.UnixMicro(old.until), Unit: old.unit, Learned: old.learned}, nil
+	}
+	np := &pace{gcra: p.GCRA, until: p.Until.UnixMicro(), unit: p.Unit, learned: p.Learned}
+	if old != nil {
 		np.tat = limit.Reprice(old.gcra, p.GCRA, old.tat, now)
 	}
 	st.paces[p.Key] = np
-	return nil
+	return p, nil
 }
 
 // Settle implements store.Store.

@@ -44,7 +44,7 @@ func TestDecideAgreesWithOneAtATime(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := store.Pace{Key: "pace" + strconv.Itoa(i), GCRA: g, Until: clock.Add(time.Duration(200*(i+1)) * time.Millisecond), Unit: u}
-			if err := s.SetPace(ctx, scope, p); err != nil {
+			if _, err := s.SetPace(ctx, scope, p); err != nil {
 				t.Fatal(err)
 			}
 		}

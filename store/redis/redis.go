@@ -403,15 +403,42 @@ func (s *Store) Cooldown(ctx context.Context, scope string) (store.Cooldown, boo
 }
 
 // SetPace implements store.Store.
-func (s *Store) SetPace(ctx context.Context, scope string, p store.Pace) error {
+func (s *Store) SetPace(ctx context.Context, scope string, p store.Pace) (store.Pace, error) {
 	if scope == "" || p.Key == "" {
-		return fmt.Errorf("%w: empty scope or pace key", store.ErrInvalid)
+		return store.Pace{}, fmt.Errorf("%w: empty scope or pace key", store.ErrInvalid)
 	}
-	err := s.run(ctx, &call{script: s.setPace, keys: s.keys(scope)[:1], args: []any{s.nowArg(), p.Key, p.GCRA.Interval, p.GCRA.Tolerance, p.Until.UnixMicro(), int64(p.Unit)}}).Err()
+	var learned [2]int64
+	if !p.Learned.IsZero() {
+		learned = [2]int64{p.Learned.Limit, p.Learned.Window.Microseconds()}
+	}
+	reply, err := s.run(ctx, &call{script: s.setPace, keys: s.keys(scope)[:1], args: []any{s.nowArg(), p.Key, p.GCRA.Interval, p.GCRA.Tolerance,
+		p.Until.UnixMicro(), int64(p.Unit), learned[0], learned[1]}}).Result()
 	if err != nil {
-		return wrap("set pace", err)
+		return store.Pace{}, wrap("set pace", err)
 	}
-	return nil
+	return parseKeptPace(p, reply)
+}
+
+// parseKeptPace reads set_pace.lua's reply: p when it was set, else the
+// learned pace kept in its place.
+func parseKeptPace(p store.Pace, reply any) (store.Pace, error) {
+	f, _ := reply.([]any)
+	r := make([]int64, len(f))
+	for i, v := range f {
+		n, ok := v.(int64)
+		if !ok {
+			return store.Pace{}, fmt.Errorf("redis store: set pace: unexpected reply %v", reply)
+		}
+		r[i] = n
+	}
+	switch {
+	case len(r) == 1 && r[0] == 0:
+		return p, nil
+	case len(r) != 7 || r[0] != 1:
+		return store.Pace{}, fmt.Errorf("redis store: set pace: unexpected reply %v", reply)
+	}
+	return store.Pace{Key: p.Key, GCRA: limit.GCRA{Interval: r[1], Tolerance: r[2]}, Until: time.UnixMicro(r[3]), Unit: store.Unit(r[4]),
+		Learned: store.Learned{Limit: r[5], Window: time.Duration(r[6]) * time.Microsecond}}, nil
 }
 
 // Settle implements store.Store. It queues the correction and returns at

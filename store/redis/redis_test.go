@@ -60,7 +60,7 @@ func TestEveryKeyExpiresAndServerTime(t *testing.T) {
 	if _, err := s.SetCooldown(ctx, "acme/github/ffff0000", store.Cooldown{Until: time.Now().Add(2 * time.Second), Status: 429}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetPace(ctx, "acme/openai/1234abcd", store.Pace{Key: "tokens", GCRA: limit.GCRA{Interval: 1000}, Until: time.Now().Add(time.Minute)}); err != nil {
+	if _, err := s.SetPace(ctx, "acme/openai/1234abcd", store.Pace{Key: "tokens", GCRA: limit.GCRA{Interval: 1000}, Until: time.Now().Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	tpm := store.Limit{Key: "tpm", GCRA: limit.GCRA{Interval: 1000, Tolerance: 9000}, Unit: store.UnitTokens}
@@ -127,7 +127,7 @@ func TestPaceRecords(t *testing.T) {
 		{Key: "rpm", GCRA: limit.GCRA{Interval: 1000, Tolerance: 2000}, Until: until},
 		{Key: "tpm", GCRA: limit.GCRA{Interval: 10, Tolerance: 90}, Until: until, Unit: store.UnitTokens},
 	} {
-		if err := s.SetPace(ctx, scope, p); err != nil {
+		if _, err := s.SetPace(ctx, scope, p); err != nil {
 			t.Fatal(err)
 		}
 	}

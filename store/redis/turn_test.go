@@ -39,7 +39,7 @@ func TestTurnsAgreeWithMemory(t *testing.T) {
 	limits := []store.Limit{{Key: "rps", GCRA: reqs}, {Key: "tps", GCRA: tokens, Unit: store.UnitTokens}}
 	paced, _ := limit.NewGCRA(30, time.Second, 3, 0)
 	for _, s := range stores {
-		if err := s.SetPace(ctx, scope, store.Pace{Key: "learned", GCRA: paced, Until: clock.Add(20 * time.Second)}); err != nil {
+		if _, err := s.SetPace(ctx, scope, store.Pace{Key: "learned", GCRA: paced, Until: clock.Add(20 * time.Second)}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -85,7 +85,7 @@ func settlePacesByUnit(t *testing.T, s store.Store, c *Clock) {
 	setPaces := func(paces ...store.Pace) {
 		t.Helper()
 		for _, p := range paces {
-			if err := s.SetPace(ctx, scope, p); err != nil {
+			if _, err := s.SetPace(ctx, scope, p); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -285,7 +285,7 @@ func testRefusalTakesNothing(t *testing.T, s store.Store, c *Clock) {
 
 func testPaceApplies(t *testing.T, s store.Store, c *Clock) {
 	p := store.Pace{Key: "requests", GCRA: limit.GCRA{Interval: 200_000}, Until: c.Now().Add(time.Second)}
-	if err := s.SetPace(ctx, "t/api/a", p); err != nil {
+	if _, err := s.SetPace(ctx, "t/api/a", p); err != nil {
 		t.Fatal(err)
 	}
 	req := store.Request{Scope: "t/api/a"}
@@ -304,7 +304,7 @@ func testPaceApplies(t *testing.T, s store.Store, c *Clock) {
 func testPaceReplacement(t *testing.T, s store.Store, c *Clock) {
 	set := func(interval int64) {
 		p := store.Pace{Key: "tokens", GCRA: limit.GCRA{Interval: interval}, Until: c.Now().Add(time.Minute)}
-		if err := s.SetPace(ctx, "t/api/a", p); err != nil {
+		if _, err := s.SetPace(ctx, "t/api/a", p); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -314,6 +314,47 @@ func testPaceReplacement(t *testing.T, s store.Store, c *Clock) {
 	set(500_000) // a new observation: the unit just spent still counts
 	if g := acquire(t, s, req); g.Allowed || g.Wait != 500*time.Millisecond {
 		t.Fatalf("got %+v, want a 500ms wait from the kept state under the new pace", g)
+	}
+}
+
+// testLearnedPaceOutranksSpread: a learned pace stays in force against a
+// spread set after it, and SetPace returns it, until its Until; a learned
+// pace replaces a learned one; past its Until a spread replaces it.
+func testLearnedPaceOutranksSpread(t *testing.T, s store.Store, c *Clock) {
+	set := func(p store.Pace) store.Pace {
+		t.Helper()
+		inForce, err := s.SetPace(ctx, "t/api/a", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inForce
+	}
+	learned := store.Pace{Key: "quota:core", GCRA: limit.GCRA{Interval: 50_000}, Until: c.Now().Add(2 * time.Second),
+		Learned: store.Learned{Limit: 20, Window: time.Second}}
+	if got := set(learned); got.Learned != learned.Learned || got.GCRA != learned.GCRA {
+		t.Fatalf("setting a learned pace: in force %+v, want it", got)
+	}
+	spread := store.Pace{Key: "quota:core", GCRA: limit.GCRA{Interval: 500_000}, Until: c.Now().Add(time.Second)}
+	got := set(spread)
+	if got.Learned != learned.Learned || got.GCRA != learned.GCRA || !got.Until.Equal(learned.Until) || got.Key != "quota:core" {
+		t.Fatalf("a spread over a learned pace: in force %+v, want the learned one %+v", got, learned)
+	}
+	req := store.Request{Scope: "t/api/a"}
+	runSteps(t, s, c, req, []step{
+		{0, true, store.ReasonNone, 0},
+		{0, false, store.ReasonLimit, 50 * time.Millisecond}, // the learned pace, not the spread's 500ms
+	})
+	relearned := learned
+	relearned.GCRA, relearned.Learned.Window = limit.GCRA{Interval: 100_000}, 2*time.Second
+	if got := set(relearned); got.Learned != relearned.Learned {
+		t.Fatalf("a learned pace over a learned one: in force %+v, want the new one", got)
+	}
+	c.Advance(3 * time.Second) // past the learned pace's Until
+	if got := set(spread); !got.Learned.IsZero() || got.GCRA != spread.GCRA {
+		t.Fatalf("a spread past the learned pace's Until: in force %+v, want the spread", got)
+	}
+	if got := set(spread); !got.Learned.IsZero() {
+		t.Fatalf("a spread over a spread: in force %+v, want it", got)
 	}
 }
 
@@ -348,7 +389,7 @@ func testInvalid(t *testing.T, s store.Store, c *Clock) {
 	if _, err := s.SetCooldown(ctx, "", store.Cooldown{Until: c.Now()}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("SetCooldown with no scope: got %v, want ErrInvalid", err)
 	}
-	if err := s.SetPace(ctx, "t/api/a", store.Pace{}); !errors.Is(err, store.ErrInvalid) {
+	if _, err := s.SetPace(ctx, "t/api/a", store.Pace{}); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("SetPace with no key: got %v, want ErrInvalid", err)
 	}
 	for _, d := range []store.Cost{{}, {Tokens: 5}} {

@@ -75,6 +75,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"RefusalTakesNothing", testRefusalTakesNothing},
 		{"PaceAppliesUntilItEnds", testPaceApplies},
 		{"PaceReplacementKeepsState", testPaceReplacement},
+		{"LearnedPaceOutranksSpread", testLearnedPaceOutranksSpread},
 		{"ConcurrentAcquiresAreAtomic", testConcurrentAtomic},
 		{"InvalidRequests", testInvalid},
 		{"TurnsTakeOrder", testTurnsTakeOrder},

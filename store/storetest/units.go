@@ -86,7 +86,7 @@ func testPaceUnits(t *testing.T, s store.Store, c *Clock) {
 		pace("tpm", store.UnitTokens, until),
 		pace("itpm", store.UnitInputTokens, until),
 	} {
-		if err := s.SetPace(ctx, scope, p); err != nil {
+		if _, err := s.SetPace(ctx, scope, p); err != nil {
 			t.Fatal(err)
 		}
 	}

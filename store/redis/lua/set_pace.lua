@@ -3,7 +3,12 @@
 -- KEYS[1] the scope's hash (fields: see acquire.lua).
 -- ARGV[1] now (µs) or "", ARGV[2] key, ARGV[3] interval, ARGV[4] tolerance,
 -- ARGV[5] until (µs), ARGV[6] unit (0 requests, 1 tokens, 2 input_tokens,
--- 3 output_tokens).
+-- 3 output_tokens), ARGV[7] and ARGV[8] what was learned (limit, window in
+-- µs; 0 0 for a spread).
+-- A pace not learned keeps a learned one in force until its until: field
+-- m:<key> holds "limit window" of a learned pace.
+-- Returns {0} when the pace was set, else {1, interval, tolerance, until,
+-- unit, limit, window} of the learned pace kept.
 local now = tonumber(ARGV[1])
 if not now then
   local t = redis.call('TIME')
@@ -12,10 +17,18 @@ end
 -- Lua 5.1 writes numbers with 14 digits; microseconds since the epoch have
 -- 16, so every number written goes through int.
 local function int(n) return string.format('%d', n) end
-local field = 'p:' .. ARGV[2]
+local field, mfield = 'p:' .. ARGV[2], 'm:' .. ARGV[2]
 local interval, tol, untilUs, unit = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local llimit, lwindow = tonumber(ARGV[7]), tonumber(ARGV[8])
 local tat = 0
-local f = redis.call('HMGET', KEYS[1], field, 'x', 'P')
+local f = redis.call('HMGET', KEYS[1], field, 'x', 'P', mfield)
+if llimit <= 0 and f[1] and f[4] then
+  local oi, ol, ou, _, ounit = string.match(f[1], '^(%-?%d+) (%-?%d+) (%-?%d+) (%-?%d+) ?(%d*)$')
+  local ml, mw = string.match(f[4], '^(%d+) (%d+)$')
+  if ou and ml and tonumber(ou) > now then
+    return {1, tonumber(oi), tonumber(ol), tonumber(ou), tonumber(ounit) or 0, tonumber(ml), tonumber(mw)}
+  end
+end
 -- P lists the keys of the paces, one per line (see acquire.lua)
 local listed = false
 for k in string.gmatch(f[3] or '', '[^\n]+') do
@@ -41,6 +54,11 @@ end
 local v = int(interval) .. ' ' .. int(tol) .. ' ' .. int(untilUs) .. ' ' .. int(tat)
 if unit ~= 0 then v = v .. ' ' .. int(unit) end
 redis.call('HSET', KEYS[1], field, v)
+if llimit > 0 then
+  redis.call('HSET', KEYS[1], mfield, int(llimit) .. ' ' .. int(lwindow))
+elseif f[4] then
+  redis.call('HDEL', KEYS[1], mfield)
+end
 local x = tonumber(f[2] or '0')
 local live = math.max(untilUs, tat)
 if live > x or redis.call('PTTL', KEYS[1]) < 0 then
@@ -48,4 +66,4 @@ if live > x or redis.call('PTTL', KEYS[1]) < 0 then
   redis.call('HSET', KEYS[1], 'x', int(x))
   redis.call('PEXPIRE', KEYS[1], math.ceil((x - now) / 1000) + 60000)
 end
-return 1
+return {0}
