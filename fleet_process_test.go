@@ -36,7 +36,7 @@ type fleetJob struct {
 	Token      string        `json:"token"`
 	Goroutines int           `json:"goroutines"`
 	For        time.Duration `json:"for"`
-	Rate       int64         `json:"rate"` // configured limit, per second
+	Rate       int64         `json:"rate"` // configured limit, per second; 0: none, learned from the headers
 }
 
 // fleetReport is what a worker prints, after fleetReportPrefix.
@@ -60,12 +60,15 @@ func TestFleetWorker(t *testing.T) {
 	if err := json.Unmarshal([]byte(raw), &job); err != nil {
 		t.Fatalf("%s: %v", fleetWorkerEnv, err)
 	}
+	up := heed.Upstream{Name: "mock", BaseURL: job.URL}
+	if job.Rate > 0 {
+		up.Limits = []heed.Limit{{Requests: job.Rate, Per: time.Second}}
+	}
 	tr, err := heed.New(heed.Config{
 		Store:             job.Store,
 		Stores:            config.Stores{},
 		FingerprintSecret: "a secret every process shares",
-		Upstreams: []heed.Upstream{{Name: "mock", BaseURL: job.URL,
-			Limits: []heed.Limit{{Requests: job.Rate, Per: time.Second}}}},
+		Upstreams:         []heed.Upstream{up},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -219,6 +222,42 @@ func TestFleetOfProcessesOnRedis(t *testing.T) {
 	}
 	// Not parallel: it measures a rate on a machine of 2 cores.
 	testFleetOfProcesses(t, "redis://"+testenv.Redis(t)+"/0")
+}
+
+// TestFleetLearnsOnRedis is issue 15's learning, fleet-wide: three
+// processes told no limit share one redis-server and one credential of a
+// mock limited to 20 a second, for 4 seconds from a cold start. Under a
+// sliding window with GitHub's whole-second resets only the first answer
+// finds the quota whole, so only one process can learn the window from
+// what it saw: the others learn it from the store. The fleet gets at
+// least 90% of the quota and the API refuses under 0.5% of the requests.
+func TestFleetLearnsOnRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("12s of three processes")
+	}
+	// Not parallel: it measures a rate on a machine of 2 cores.
+	storeURL := "redis://" + testenv.Redis(t) + "/0"
+	for _, c := range []struct{ alg, dialect string }{
+		{mockapi.AlgorithmSliding, mockapi.DialectGitHub},
+		{mockapi.AlgorithmFixed, mockapi.DialectAnthropic},
+		{mockapi.AlgorithmToken, mockapi.DialectOpenAI},
+	} {
+		t.Run(c.alg+"/"+c.dialect, func(t *testing.T) {
+			m, url := newMock(t, mockapi.Config{Limit: mockapi.Limit{Algorithm: c.alg, Requests: fleetLimit, Per: time.Second}, Dialect: c.dialect})
+			runFleet(t, 3, fleetJob{Store: storeURL, URL: url, Token: "tok-learn-" + c.alg + c.dialect, Goroutines: 16, For: 4 * time.Second})
+			st := m.Stats().Total
+			span := st.LastRequest.Sub(st.FirstRequest).Seconds()
+			share := float64(st.Accepted) / (fleetLimit * span)
+			refused := float64(st.Limited) / float64(max(st.Requests, 1))
+			t.Logf("the mock: %+v; %.1f%% of the quota over %.2fs, %.2f%% refused", st, 100*share, span, 100*refused)
+			if share < 0.9 {
+				t.Errorf("the fleet got %.1f%% of the quota, want at least 90%%", 100*share)
+			}
+			if refused >= 0.005 {
+				t.Errorf("the API refused %.2f%% of the requests, want under 0.5%%", 100*refused)
+			}
+		})
+	}
 }
 
 // TestFleetOfProcessesOnRedisCluster: the same on a three-node Redis

@@ -222,7 +222,7 @@ func (q *Quota) infer() Model {
 		}
 	case q.hi >= time.Second:
 		m.Kind, m.Window = KindWindow, q.hi
-	default:
+	case float64(q.hi)*q.limit <= float64(maxWindow):
 		m.Kind, m.Window = KindBucket, time.Duration(float64(q.hi)*q.limit)
 	}
 	if m.Kind == KindBucket {
