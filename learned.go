@@ -77,4 +77,5 @@ func (ls *learners) refuteOne(name string) {
 		l.Refute()
 	}
 }
+
 const debugLearn = false

@@ -116,8 +116,8 @@ type Quota struct {
 	// stated is the window the answers state, 0 when none; shared the
 	// one another learner learned (see Adopt).
 	stated, shared time.Duration
-	opened time.Time
-	model  Model
+	opened         time.Time
+	model          Model
 }
 
 // Precisions of a reset: what a reset in whole seconds, or one finer, may
