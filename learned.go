@@ -40,11 +40,7 @@ func (ls *learners) observe(q quota.Quota, sent, now time.Time) learn.Model {
 		l = new(learn.Quota)
 		ls.byName[q.Name] = l
 	}
-	m := l.Observe(learn.Observation{Sent: sent, Answered: now, Limit: q.Limit, Remaining: q.Remaining, Reset: q.Reset, Window: q.Window})
-	if debugLearn {
-		println("obs", now.Format("05.000"), sent.Format("05.000"), int(q.Remaining), q.Reset.Format("05.000"), m.Kind.String(), m.Window.String())
-	}
-	return m
+	return l.Observe(learn.Observation{Sent: sent, Answered: now, Limit: q.Limit, Remaining: q.Remaining, Reset: q.Reset, Window: q.Window})
 }
 
 // adopt takes what another process learned of q (the learned pace the
@@ -77,5 +73,3 @@ func (ls *learners) refuteOne(name string) {
 		l.Refute()
 	}
 }
-
-const debugLearn = false
