@@ -22,7 +22,9 @@ func (u *upstream) send(c *call) outcome {
 	if err != nil {
 		return abandon(err)
 	}
-	c.sent = c.u.t.clock.Now()
+	if c.u.adaptive() {
+		c.sent = c.u.t.clock.Now() // what learning a quota times answers by
+	}
 	resp, err := c.roundTrip(req)
 	c.sc.answered.Add(1)
 	if err != nil {

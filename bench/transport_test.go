@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -23,6 +24,30 @@ func (instant) RoundTrip(req *http.Request) (*http.Response, error) {
 		Header: http.Header{"X-Ratelimit-Limit": {"5000"}, "X-Ratelimit-Remaining": {"4999"}, "Content-Type": {"application/json"}},
 		Body:   io.NopCloser(bytes.NewReader([]byte(`{"ok":true}`))), ContentLength: 11, Request: req,
 	}, nil
+}
+
+// instantQuota is instant with a whole quota of a billion a second in
+// GitHub's headers (its reset the next whole second but one), so that a
+// Transport told no limit learns its window and paces under it.
+type instantQuota struct{}
+
+func (instantQuota) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, _ := instant{}.RoundTrip(req)
+	resp.Header = http.Header{"X-Ratelimit-Limit": {"1000000000"}, "X-Ratelimit-Remaining": {"999999999"},
+		"X-Ratelimit-Reset": {strconv.FormatInt(time.Now().Unix()+2, 10)}, "Content-Type": {"application/json"}}
+	return resp, nil
+}
+
+// learningOver returns a heed Transport over base with one upstream for
+// url, told no limit: it paces by what the answers say.
+func learningOver(b *testing.B, base http.RoundTripper, url string) *heed.Transport {
+	b.Helper()
+	t, err := heed.New(heed.Config{Base: base, Upstreams: []heed.Upstream{{Name: "bench", BaseURL: url}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = t.Close() })
+	return t
 }
 
 // heedOver returns a heed Transport over base with one upstream for url and
@@ -58,7 +83,8 @@ func roundTrip(b *testing.B, rt http.RoundTripper, url string) { getPath(b, rt, 
 // BenchmarkAddedCost measures heed over a base that answers from memory,
 // against that base alone: the difference is what heed adds per request
 // (match, fingerprint, store admission, signal parsing, bookkeeping).
-// go-retryablehttp over the same base is measured beside it.
+// go-retryablehttp over the same base is measured beside it, and heed told
+// no limit (heed-learning) over a base whose answers describe a quota.
 func BenchmarkAddedCost(b *testing.B) {
 	const url = "https://api.example.com"
 	for _, c := range []struct {
@@ -67,6 +93,7 @@ func BenchmarkAddedCost(b *testing.B) {
 	}{
 		{"bare", instant{}},
 		{"heed", heedOver(b, instant{}, url)},
+		{"heed-learning", learningOver(b, instantQuota{}, url)},
 		{"retryablehttp", retryableOver(instant{})},
 	} {
 		b.Run(c.name, func(b *testing.B) {
