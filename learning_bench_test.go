@@ -45,7 +45,7 @@ func BenchmarkLearning(b *testing.B) {
 
 // learningRun runs one cold start and returns the shares it got: of the
 // quota over 3 windows, of the last window's, and of its requests refused.
-func learningRun(b *testing.B, alg, dialect string, told bool) (quota, last, refused float64) {
+func learningRun(b testing.TB, alg, dialect string, told bool) (quota, last, refused float64) {
 	const limit, windows = 20, 3
 	m, err := mockapi.New(mockapi.Config{Limit: mockapi.Limit{Algorithm: alg, Requests: limit, Per: time.Second}, Dialect: dialect})
 	if err != nil {

@@ -67,24 +67,30 @@ type Model struct {
 // Known reports whether the model says how the quota comes back.
 func (m Model) Known() bool { return m.Kind != KindUnknown && m.Window > 0 }
 
+// Back returns when, at the latest, the quota grows again by what the
+// model can vouch for, given an answer's reset (the zero Time when none):
+// the end of a window still open, when that is sooner, else the reset.
+func (m Model) Back(now, reset time.Time) time.Time {
+	if end := m.Opened.Add(m.Window); m.Kind == KindWindow && !m.Opened.IsZero() && end.After(now) && (reset.IsZero() || end.Before(reset)) {
+		return end
+	}
+	return reset
+}
+
 // NextUnit returns when a unit is back at the latest, by the model, for a
 // quota reported empty at now whose answer gave reset (the zero Time when
 // none): for a window still open, its end; for a window that must have
 // rolled over since (or a sliding one), one unit's interval; for a bucket,
 // the reset. It is never after reset.
 func (m Model) NextUnit(now, reset time.Time) time.Time {
-	next := reset
-	switch m.Kind {
-	case KindWindow:
-		if end := m.Opened.Add(m.Window); !m.Opened.IsZero() && end.After(now) {
-			next = end
-		} else {
-			next = now.Add(m.unit())
-		}
-	case KindBucket:
-		if reset.IsZero() {
-			next = now.Add(m.unit())
-		}
+	var next time.Time
+	switch {
+	case m.Kind == KindUnknown:
+		return reset
+	case m.Kind == KindWindow && !m.Opened.IsZero() && m.Opened.Add(m.Window).After(now):
+		next = m.Opened.Add(m.Window)
+	case m.Kind == KindWindow || reset.IsZero():
+		next = now.Add(m.unit())
 	default:
 		return reset
 	}

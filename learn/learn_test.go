@@ -124,6 +124,28 @@ func TestNextUnit(t *testing.T) {
 	}
 }
 
+func TestBack(t *testing.T) {
+	window := Model{Kind: KindWindow, Limit: 20, Window: time.Second, Opened: at(0)}
+	for _, tt := range []struct {
+		name       string
+		m          Model
+		now, reset time.Time
+		want       time.Time
+	}{
+		{"WindowOpen", window, at(500 * time.Millisecond), at(2 * time.Second), at(time.Second)},
+		{"WindowOver", window, at(1500 * time.Millisecond), at(2 * time.Second), at(2 * time.Second)},
+		{"ResetSooner", window, at(500 * time.Millisecond), at(800 * time.Millisecond), at(800 * time.Millisecond)},
+		{"NoReset", window, at(500 * time.Millisecond), time.Time{}, at(time.Second)},
+		{"Bucket", Model{Kind: KindBucket, Limit: 20, Window: time.Second}, at(0), at(50 * time.Millisecond), at(50 * time.Millisecond)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.m.Back(tt.now, tt.reset); !got.Equal(tt.want) {
+				t.Fatalf("got %v, want %v", got.Sub(t0), tt.want.Sub(t0))
+			}
+		})
+	}
+}
+
 func TestKindString(t *testing.T) {
 	for k, want := range map[Kind]string{KindUnknown: "unknown", KindWindow: "window", KindBucket: "bucket", 9: "unknown"} {
 		if got := k.String(); got != want {
@@ -133,7 +155,8 @@ func TestKindString(t *testing.T) {
 }
 
 // FuzzObserve feeds arbitrary answers: nothing panics, a known model's
-// window is within (0, a day], and NextUnit is never after the reset.
+// window is within (0, a day], and NextUnit and Back are never after the
+// reset.
 func FuzzObserve(f *testing.F) {
 	f.Add(int64(300_000), int64(1_000), 20.0, 19.0, int64(2_000_000), int64(0))
 	f.Add(int64(0), int64(1_000), 20.0, 19.0, int64(50_000), int64(0))
@@ -151,6 +174,9 @@ func FuzzObserve(f *testing.F) {
 			}
 			if next := m.NextUnit(o.Answered, o.Reset); next.After(o.Reset) {
 				t.Fatalf("model %+v: NextUnit %v after the reset %v", m, next, o.Reset)
+			}
+			if back := m.Back(o.Answered, o.Reset); back.After(o.Reset) {
+				t.Fatalf("model %+v: Back %v after the reset %v", m, back, o.Reset)
 			}
 		}
 	})

@@ -130,6 +130,10 @@ type Pace struct {
 	// package learn), what was learned; the zero Learned for a pace that
 	// spreads what is left until a reset.
 	Learned Learned
+	// Fresh starts the pace with nothing spent instead of keeping the
+	// units a replaced one has spent: for a pace of what an answer says is
+	// left, which counts what was spent already.
+	Fresh bool
 }
 
 // Learned is what a process learned of how a quota comes back: Limit

@@ -314,7 +314,7 @@ func (s *Store) SetPace(_ context.Context, scope string, p store.Pace) (store.Pa
 		return store.Pace{Key: p.Key, GCRA: old.gcra, Until: time.UnixMicro(old.until), Unit: old.unit, Learned: old.learned}, nil
 	}
 	np := &pace{gcra: p.GCRA, until: p.Until.UnixMicro(), unit: p.Unit, learned: p.Learned}
-	if old != nil {
+	if old != nil && !p.Fresh {
 		np.tat = limit.Reprice(old.gcra, p.GCRA, old.tat, now)
 	}
 	st.paces[p.Key] = np

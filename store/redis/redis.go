@@ -411,8 +411,15 @@ func (s *Store) SetPace(ctx context.Context, scope string, p store.Pace) (store.
 	if !p.Learned.IsZero() {
 		learned = [2]int64{p.Learned.Limit, p.Learned.Window.Microseconds()}
 	}
+	fresh := 0
+	if p.Fresh {
+		// What the answer says is left replaces what was spent: the
+		// refusals remembered, and the admissions held, may not fit it.
+		fresh = 1
+		s.leases.drop(scope)
+	}
 	reply, err := s.run(ctx, &call{script: s.setPace, keys: s.keys(scope)[:1], args: []any{s.nowArg(), p.Key, p.GCRA.Interval, p.GCRA.Tolerance,
-		p.Until.UnixMicro(), int64(p.Unit), learned[0], learned[1]}}).Result()
+		p.Until.UnixMicro(), int64(p.Unit), learned[0], learned[1], fresh}}).Result()
 	if err != nil {
 		return store.Pace{}, wrap("set pace", err)
 	}

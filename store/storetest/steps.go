@@ -315,6 +315,15 @@ func testPaceReplacement(t *testing.T, s store.Store, c *Clock) {
 	if g := acquire(t, s, req); g.Allowed || g.Wait != 500*time.Millisecond {
 		t.Fatalf("got %+v, want a 500ms wait from the kept state under the new pace", g)
 	}
+	// A fresh pace starts with nothing spent: what it was learned from
+	// counted the unit already.
+	fresh := store.Pace{Key: "tokens", GCRA: limit.GCRA{Interval: 500_000}, Until: c.Now().Add(time.Minute), Fresh: true}
+	if _, err := s.SetPace(ctx, "t/api/a", fresh); err != nil {
+		t.Fatal(err)
+	}
+	if g := acquire(t, s, req); !g.Allowed {
+		t.Fatalf("under a fresh pace: got %+v, want allowed", g)
+	}
 }
 
 // testLearnedPaceOutranksSpread: a learned pace stays in force against a

@@ -4,7 +4,9 @@
 -- ARGV[1] now (µs) or "", ARGV[2] key, ARGV[3] interval, ARGV[4] tolerance,
 -- ARGV[5] until (µs), ARGV[6] unit (0 requests, 1 tokens, 2 input_tokens,
 -- 3 output_tokens), ARGV[7] and ARGV[8] what was learned (limit, window in
--- µs; 0 0 for a spread).
+-- µs; 0 0 for a spread), ARGV[9] 1 to start the pace with nothing spent
+-- (a pace of what an answer says is left), 0 to keep what a replaced one
+-- spent.
 -- A pace not learned keeps a learned one in force until its until: field
 -- m:<key> holds "limit window" of a learned pace.
 -- Returns {0} when the pace was set, else {1, interval, tolerance, until,
@@ -40,7 +42,7 @@ if not listed then
   redis.call('HSET', KEYS[1], 'P', p .. ARGV[2])
 end
 local old = f[1]
-if old then
+if old and ARGV[9] ~= '1' then
   local oi, _, _, ot = string.match(old, '^(%-?%d+) (%-?%d+) (%-?%d+) (%-?%d+) ?(%d*)$')
   oi, ot = tonumber(oi), tonumber(ot)
   if ot and oi and ot > now and oi > 0 then
