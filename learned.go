@@ -64,12 +64,3 @@ func (ls *learners) refute() {
 		l.Refute()
 	}
 }
-
-// refuteOne forgets what was learned of the quota called name.
-func (ls *learners) refuteOne(name string) {
-	ls.mu.Lock()
-	defer ls.mu.Unlock()
-	if l := ls.byName[name]; l != nil {
-		l.Refute()
-	}
-}

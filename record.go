@@ -220,11 +220,6 @@ func (c *call) paceQuota(q quota.Quota, after float64, now time.Time, ps *pauses
 	case !requests || bucket:
 		// An empty bucket refills continuously, for the next request,
 		// not at its reset: its pace waits.
-	case m.Known() && q.Exhausted() && m.Kind == learn.KindWindow && now.Before(m.Opened.Add(time.Duration(float64(m.Window)*(m.Limit-2)/m.Limit))):
-		// Empty early in a window it paced: someone else spends from it,
-		// or the model is wrong.
-		c.sc.learned.refuteOne(q.Name)
-		ps.note(q.Reset, q.Source)
 	case m.Known() && q.Exhausted():
 		ps.modeled++
 		ps.note(m.NextUnit(now, q.Reset), q.Source)

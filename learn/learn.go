@@ -123,7 +123,12 @@ type Quota struct {
 	// one another learner learned (see Adopt).
 	stated, shared time.Duration
 	opened         time.Time
-	model          Model
+	// highSent and highReset are of the first answer with most of the
+	// quota left under its reset: for a window someone else opened (another
+	// process of a fleet), it opened by highSent and one window before
+	// highReset.
+	highSent, highReset time.Time
+	model               Model
 }
 
 // Precisions of a reset: what a reset in whole seconds, or one finer, may
@@ -154,8 +159,19 @@ func (q *Quota) Observe(o Observation) Model {
 		q.bound(o)
 		q.opened = o.Answered
 	}
+	if o.Remaining >= o.Limit/2 && !o.Reset.IsZero() && (q.highReset.IsZero() || !o.Reset.Before(q.highReset.Add(q.precision()))) {
+		q.highSent, q.highReset = o.Sent, o.Reset
+	}
 	q.model = q.infer()
 	return q.model
+}
+
+// precision is what the quota's resets may be late by.
+func (q *Quota) precision() time.Duration {
+	if q.fine {
+		return fine
+	}
+	return coarse
 }
 
 // Model returns what has been learned.
@@ -175,7 +191,7 @@ func (q *Quota) Adopt(limit float64, window time.Duration) Model {
 // Refute forgets what was learned from the answers' resets: the model
 // proved wrong. A stated window is kept: the API says so.
 func (q *Quota) Refute() {
-	*q = Quota{limit: q.limit, fine: q.fine, stated: q.stated}
+	*q = Quota{limit: q.limit, fine: q.fine, stated: q.stated, highSent: q.highSent, highReset: q.highReset}
 	q.model = q.infer()
 }
 
@@ -197,11 +213,7 @@ func (q *Quota) notePrecision(o Observation) {
 // quota whole. Bounds that no longer meet start over from o's: the quota
 // changed.
 func (q *Quota) bound(o Observation) {
-	prec := coarse
-	if q.fine {
-		prec = fine
-	}
-	lo, hi := o.Reset.Sub(o.Answered)-prec, o.Reset.Sub(o.Sent)
+	lo, hi := o.Reset.Sub(o.Answered)-q.precision(), o.Reset.Sub(o.Sent)
 	if hi > maxWindow {
 		return
 	}
@@ -231,8 +243,15 @@ func (q *Quota) infer() Model {
 	case float64(q.hi)*q.limit <= float64(maxWindow):
 		m.Kind, m.Window = KindBucket, time.Duration(float64(q.hi)*q.limit)
 	}
-	if m.Kind == KindBucket {
+	switch {
+	case m.Kind == KindBucket:
 		m.Opened = time.Time{}
+	case m.Kind == KindWindow && !q.highReset.IsZero() && (m.Opened.IsZero() || !q.highReset.Before(m.Opened.Add(m.Window+q.precision()))):
+		// A later window than the one this learner saw open.
+		m.Opened = q.highSent
+		if start := q.highReset.Add(-m.Window); start.Before(m.Opened) {
+			m.Opened = start
+		}
 	}
 	return m
 }

@@ -96,6 +96,28 @@ func TestRefuteAndAdopt(t *testing.T) {
 	}
 }
 
+// TestOpenedElsewhere: a window another process opened is seen from an
+// answer with most of the quota back and a reset past the window this
+// learner saw open; under a sliding window, whose reset moves on with the
+// quota low, Opened stays.
+func TestOpenedElsewhere(t *testing.T) {
+	ms := time.Millisecond
+	var q Quota
+	q.Observe(whole(300*ms, at(2*time.Second))) // opened at .301, 1s windows
+	m := q.Observe(Observation{Sent: at(1400 * ms), Answered: at(1401 * ms), Limit: 20, Remaining: 16, Reset: at(3 * time.Second)})
+	if !m.Opened.Equal(at(1400 * ms)) {
+		t.Fatalf("a window opened elsewhere: Opened %v, want 1.4s (the request that saw it)", m.Opened.Sub(t0))
+	}
+	m = q.Observe(Observation{Sent: at(2200 * ms), Answered: at(2201 * ms), Limit: 20, Remaining: 1, Reset: at(4 * time.Second)})
+	if !m.Opened.Equal(at(1400 * ms)) {
+		t.Fatalf("a low quota with a later reset (a sliding window): Opened %v, want it kept at 1.4s", m.Opened.Sub(t0))
+	}
+	m = q.Observe(Observation{Sent: at(1900 * ms), Answered: at(1901 * ms), Limit: 20, Remaining: 15, Reset: at(3 * time.Second)})
+	if !m.Opened.Equal(at(1400 * ms)) {
+		t.Fatalf("the same window again: Opened %v, want it kept at 1.4s", m.Opened.Sub(t0))
+	}
+}
+
 func TestNextUnit(t *testing.T) {
 	window := Model{Kind: KindWindow, Limit: 20, Window: time.Second, Opened: at(0)}
 	rolled := window
